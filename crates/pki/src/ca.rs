@@ -1,0 +1,152 @@
+//! Managed certificate authorities: creation and the signer built from stored parts.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+};
+use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+use crate::encoding::to_pem;
+use crate::serial::SerialNumber;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaError {
+    #[error("could not generate the CA key: {0}")]
+    KeyGeneration(String),
+    #[error("could not sign the CA certificate: {0}")]
+    Signing(String),
+    #[error("the stored CA certificate is unusable: {0}")]
+    BadCertificate(String),
+    #[error("the stored CA private key is unusable: {0}")]
+    BadKey(String),
+    #[error("the stored CA private key does not match its certificate")]
+    KeyMismatch,
+}
+
+/// A freshly generated CA: what the store must keep (the key only ever sealed).
+pub struct NewCa {
+    pub certificate_der: Vec<u8>,
+    pub certificate_pem: String,
+    pub private_key_pkcs8_der: Vec<u8>,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
+
+impl std::fmt::Debug for NewCa {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewCa")
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Create a self-signed ECDSA P-256 CA for one account.
+///
+/// CA:TRUE with pathlen 0 (it signs leaves only); keyCertSign and cRLSign, plus digitalSignature
+/// because the CA signs its own OCSP responses (RFC 6960 §4.2.2.2, CA/B BR 7.1.2.1).
+pub fn generate_managed_ca(
+    common_name: &str,
+    now: OffsetDateTime,
+    validity: Duration,
+) -> Result<NewCa, CaError> {
+    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| CaError::KeyGeneration(e.to_string()))?;
+    let not_before = now.replace_nanosecond(0).unwrap_or(now);
+    let not_after = not_before + validity;
+
+    let mut name = DistinguishedName::new();
+    name.push(DnType::OrganizationName, "clientca");
+    name.push(DnType::CommonName, common_name);
+
+    let mut params = CertificateParams::default();
+    params.distinguished_name = name;
+    params.serial_number = Some(SerialNumber::random().to_bytes().to_vec().into());
+    params.not_before = not_before;
+    params.not_after = not_after;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let certificate = params
+        .self_signed(&key)
+        .map_err(|e| CaError::Signing(e.to_string()))?;
+    let certificate_der = certificate.der().to_vec();
+    Ok(NewCa {
+        certificate_pem: to_pem("CERTIFICATE", &certificate_der),
+        certificate_der,
+        private_key_pkcs8_der: key.serialize_der(),
+        not_before,
+        not_after,
+    })
+}
+
+/// A CA ready to sign: its issuer identity (subject, key identifier) and private key.
+pub struct CaSigner {
+    pub(crate) issuer: Issuer<'static, KeyPair>,
+    not_after: OffsetDateTime,
+    signature_name: &'static str,
+}
+
+impl std::fmt::Debug for CaSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaSigner")
+            .field("not_after", &self.not_after)
+            .field("signature_name", &self.signature_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CaSigner {
+    /// Rebuild a signer from the stored certificate and (unsealed) PKCS#8 key.
+    pub fn from_parts(
+        certificate_der: &[u8],
+        private_key_pkcs8_der: &[u8],
+    ) -> Result<Self, CaError> {
+        let (_, certificate) = X509Certificate::from_der(certificate_der)
+            .map_err(|e| CaError::BadCertificate(e.to_string()))?;
+        let key =
+            KeyPair::try_from(private_key_pkcs8_der).map_err(|e| CaError::BadKey(e.to_string()))?;
+        if key.public_key_raw() != certificate.public_key().subject_public_key.data.as_ref() {
+            return Err(CaError::KeyMismatch);
+        }
+        let not_after = certificate.validity().not_after.to_datetime();
+        let signature_name = signature_name(key.algorithm());
+        let issuer = Issuer::from_ca_cert_der(&certificate_der.into(), key)
+            .map_err(|e| CaError::BadCertificate(e.to_string()))?;
+        Ok(Self {
+            issuer,
+            not_after,
+            signature_name,
+        })
+    }
+
+    /// Leaves must never outlive their CA.
+    pub fn not_after(&self) -> OffsetDateTime {
+        self.not_after
+    }
+
+    /// The signature algorithm name the API reports (`ECDSAWithSHA256`, `SHA256WithRSA`, ...).
+    pub fn signature_name(&self) -> &'static str {
+        self.signature_name
+    }
+}
+
+fn signature_name(algorithm: &'static rcgen::SignatureAlgorithm) -> &'static str {
+    if algorithm == &rcgen::PKCS_ECDSA_P256_SHA256 {
+        "ECDSAWithSHA256"
+    } else if algorithm == &rcgen::PKCS_ECDSA_P384_SHA384 {
+        "ECDSAWithSHA384"
+    } else if algorithm == &rcgen::PKCS_ED25519 {
+        "Ed25519"
+    } else if algorithm == &rcgen::PKCS_RSA_SHA384 {
+        "SHA384WithRSA"
+    } else if algorithm == &rcgen::PKCS_RSA_SHA512 {
+        "SHA512WithRSA"
+    } else {
+        "SHA256WithRSA"
+    }
+}

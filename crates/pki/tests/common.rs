@@ -1,0 +1,34 @@
+//! Helpers shared by the pki integration tests.
+#![allow(dead_code)]
+
+use rcgen::{CertificateParams, DnType, KeyPair, SignatureAlgorithm};
+use time::{Duration, OffsetDateTime};
+
+pub fn fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// A CSR made with rcgen for the given key algorithm and common name.
+pub fn rcgen_csr(alg: &'static SignatureAlgorithm, common_name: &str) -> String {
+    let key = KeyPair::generate_for(alg).expect("key generation");
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params
+        .serialize_request(&key)
+        .expect("csr")
+        .pem()
+        .expect("pem")
+}
+
+pub fn test_ca() -> (pki::CaSigner, pki::NewCa) {
+    let now = OffsetDateTime::now_utc();
+    let ca = pki::generate_managed_ca("Managed CA for account test", now, Duration::days(7305))
+        .expect("ca generation");
+    let signer =
+        pki::CaSigner::from_parts(&ca.certificate_der, &ca.private_key_pkcs8_der).expect("signer");
+    (signer, ca)
+}
