@@ -1,1 +1,135 @@
+//! Persistence for clientca. Only this crate knows SQL.
+//!
+//! [`Store`] is the one interface the rest of the system uses; [`SqliteStore`] (embedded default)
+//! and [`PostgresStore`] (several replicas on one database) implement it with the same SQL and
+//! pass the same conformance suite (`tests/conformance.rs`).
 
+mod error;
+mod migrations;
+mod model;
+mod postgres;
+mod rows;
+mod sql;
+mod sqlite;
+mod store_impl;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use error::StoreError;
+pub use model::*;
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything clientca persists. Every mutation appends its audit event in the same transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is ("sqlite" or "postgres"), for logs and health output.
+    fn backend(&self) -> &'static str;
+
+    async fn create_account(&self, account: &Account, audit: &AuditEntry) -> StoreResult<()>;
+    async fn get_account(&self, id: &str) -> StoreResult<Option<Account>>;
+    async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
+
+    /// Insert the account's CA unless it already has one; returns whichever CA won.
+    async fn insert_ca_if_absent(&self, ca: &CaRecord, audit: &AuditEntry)
+    -> StoreResult<CaRecord>;
+    async fn get_ca(&self, id: &str) -> StoreResult<Option<CaRecord>>;
+    async fn get_ca_for_account(&self, account_id: &str) -> StoreResult<Option<CaRecord>>;
+
+    async fn create_zone(&self, zone: &Zone, audit: &AuditEntry) -> StoreResult<()>;
+    async fn get_zone(&self, id: &str) -> StoreResult<Option<Zone>>;
+    async fn list_zones(&self) -> StoreResult<Vec<Zone>>;
+
+    async fn create_token(&self, token: &NewApiToken, audit: &AuditEntry) -> StoreResult<()>;
+    async fn find_token_by_secret_hash(&self, secret_hash: &str) -> StoreResult<Option<ApiToken>>;
+    async fn list_tokens(&self) -> StoreResult<Vec<ApiToken>>;
+    /// Mark a token revoked; false when no such token exists or it was already revoked.
+    async fn revoke_token(&self, id: &str, audit: &AuditEntry) -> StoreResult<bool>;
+
+    /// Insert an issued certificate. `Err(Conflict)` if its serial is already used by the CA.
+    /// Returns only after the row is durable.
+    async fn insert_certificate(
+        &self,
+        cert: &CertificateRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    async fn get_certificate(
+        &self,
+        zone_id: &str,
+        id: &str,
+    ) -> StoreResult<Option<CertificateRecord>>;
+    async fn list_certificates(
+        &self,
+        query: &CertificateQuery,
+    ) -> StoreResult<Vec<CertificateRecord>>;
+    async fn count_certificates(
+        &self,
+        zone_id: &str,
+        status: Option<CertificateStatus>,
+    ) -> StoreResult<u64>;
+    /// Apply an API-requested state change atomically with its audit event.
+    async fn change_status(&self, change: &StatusChange) -> StoreResult<StatusChangeOutcome>;
+
+    /// Up to `limit` certificates waiting for publication, oldest request first.
+    async fn pending_transitions(&self, limit: u32) -> StoreResult<Vec<PendingTransition>>;
+    /// Settle published transitions (`pending_revocation → revoked`, `pending_reactivation →
+    /// active`). A certificate whose status moved on since it was read is skipped, so each
+    /// transition completes at most once. Returns how many were settled.
+    async fn complete_transitions(
+        &self,
+        batch: &[PendingTransition],
+        audit: &AuditEntry,
+    ) -> StoreResult<u64>;
+
+    async fn hostname_associations(&self, zone_id: &str, ca_id: &str) -> StoreResult<Vec<String>>;
+    async fn replace_hostname_associations(
+        &self,
+        zone_id: &str,
+        ca_id: &str,
+        hostnames: &[String],
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+
+    async fn audit_events(
+        &self,
+        account_id: Option<&str>,
+        after_id: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<AuditEvent>>;
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Store `value` under `key` unless a value exists; returns the value now stored.
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Open the store a database URL names (`sqlite://…`, `sqlite::memory:`, `postgres://…`) and
+/// bring its schema up to date.
+pub async fn connect(url: &str) -> StoreResult<DynStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(redact_url(url)))
+    }
+}
+
+/// A database URL with any password replaced, safe for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,35 @@
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A uniqueness rule was hit (duplicate id, serial already used by the CA, ...).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A referenced row (zone, account, CA) does not exist.
+    #[error("missing reference: {0}")]
+    MissingReference(String),
+    #[error(
+        "unsupported database URL {0:?}: expected sqlite://PATH, sqlite::memory: or postgres://…"
+    )]
+    UnsupportedUrl(String),
+    #[error("a stored row is invalid: {0}")]
+    Corrupt(String),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if let Some(db) = error.as_database_error() {
+            if db.is_unique_violation() {
+                return StoreError::Conflict(db.message().to_string());
+            }
+            if db.is_foreign_key_violation() {
+                return StoreError::MissingReference(db.message().to_string());
+            }
+        }
+        StoreError::Database(error)
+    }
+}

@@ -1,0 +1,56 @@
+//! The scale-out backend: PostgreSQL, shared by any number of `clientca serve` replicas.
+//!
+//! Migrations take sqlx's advisory lock, so replicas starting together apply them once.
+//! Correctness across replicas rests on conditional updates (`... WHERE status = $old`) inside
+//! transactions, never on in-process state.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::Pool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, Postgres};
+
+use crate::StoreResult;
+use crate::error::StoreError;
+use crate::migrations::{Dialect, migrator};
+use crate::model::*;
+use crate::rows::{self, DecodeRow, to_unix};
+use crate::sql;
+use crate::store_impl::{clamp_i64, impl_store, target_action};
+
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct PostgresStore {
+    pool: Pool<Postgres>,
+}
+
+impl PostgresStore {
+    /// Connect to `url` and apply migrations.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| StoreError::UnsupportedUrl(crate::redact_url(url)))?;
+        Self::connect_with(options).await
+    }
+
+    /// Connect with explicit options (tests use this to isolate each run in its own schema).
+    pub async fn connect_with(options: PgConnectOptions) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        migrator(Dialect::Postgres).run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    fn reader(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
+
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+impl_store!(PostgresStore, Postgres, "postgres");

@@ -1,0 +1,142 @@
+//! SQL shared by both backends. `$n` placeholders work on SQLite and PostgreSQL alike; the
+//! statements stick to the common dialect (ON CONFLICT, LIMIT/OFFSET, no RETURNING needed).
+
+pub const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)";
+pub const SELECT_ACCOUNT: &str = "SELECT id, name, created_at FROM accounts WHERE id = $1";
+pub const SELECT_ACCOUNTS: &str =
+    "SELECT id, name, created_at FROM accounts ORDER BY created_at, id";
+
+macro_rules! ca_columns {
+    () => {
+        "id, account_id, name, certificate_pem, certificate_der, sealed_private_key, \
+                          not_before, not_after, created_at"
+    };
+}
+pub const INSERT_CA_IF_ABSENT: &str = "INSERT INTO certificate_authorities \
+    (id, account_id, name, certificate_pem, certificate_der, sealed_private_key, not_before, not_after, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (account_id) DO NOTHING";
+pub const SELECT_CA: &str = concat!(
+    "SELECT ",
+    ca_columns!(),
+    " FROM certificate_authorities WHERE id = $1"
+);
+pub const SELECT_CA_FOR_ACCOUNT: &str = concat!(
+    "SELECT ",
+    ca_columns!(),
+    " FROM certificate_authorities WHERE account_id = $1"
+);
+
+pub const INSERT_ZONE: &str =
+    "INSERT INTO zones (id, account_id, name, created_at) VALUES ($1, $2, $3, $4)";
+pub const SELECT_ZONE: &str = "SELECT id, account_id, name, created_at FROM zones WHERE id = $1";
+pub const SELECT_ZONES: &str =
+    "SELECT id, account_id, name, created_at FROM zones ORDER BY created_at, id";
+
+macro_rules! token_columns {
+    () => {
+        "id, name, email, account_id, permission, all_zones, expires_at, revoked_at, created_at"
+    };
+}
+pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens \
+    (id, name, secret_hash, email, account_id, permission, all_zones, expires_at, revoked_at, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+pub const INSERT_TOKEN_ZONE: &str =
+    "INSERT INTO api_token_zones (token_id, zone_id) VALUES ($1, $2)";
+pub const SELECT_TOKEN_BY_HASH: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM api_tokens WHERE secret_hash = $1"
+);
+pub const SELECT_TOKENS: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM api_tokens ORDER BY created_at, id"
+);
+pub const SELECT_TOKEN_ZONES: &str =
+    "SELECT zone_id FROM api_token_zones WHERE token_id = $1 ORDER BY zone_id";
+pub const REVOKE_TOKEN: &str =
+    "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+
+macro_rules! certificate_columns {
+    () => {
+        "c.id, c.zone_id, c.ca_id, ca.name AS ca_name, c.serial_number, \
+    c.status, c.certificate_pem, c.csr, c.common_name, c.organization, c.organizational_unit, \
+    c.country, c.state, c.location, c.fingerprint_sha256, c.ski, c.signature, c.issued_on, \
+    c.expires_on, c.validity_days, c.revoked_at, c.revocation_reason, c.updated_at"
+    };
+}
+macro_rules! certificate_from {
+    () => {
+        " FROM certificates c JOIN certificate_authorities ca ON ca.id = c.ca_id"
+    };
+}
+pub const INSERT_CERTIFICATE: &str = "INSERT INTO certificates \
+    (id, zone_id, ca_id, serial_number, status, certificate_pem, csr, common_name, organization, \
+     organizational_unit, country, state, location, fingerprint_sha256, ski, signature, issued_on, \
+     expires_on, validity_days, revoked_at, revocation_reason, updated_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
+pub const SELECT_CERTIFICATE: &str = concat!(
+    "SELECT ",
+    certificate_columns!(),
+    certificate_from!(),
+    " WHERE c.zone_id = $1 AND c.id = $2"
+);
+pub const LIST_CERTIFICATES: &str = concat!(
+    "SELECT ",
+    certificate_columns!(),
+    certificate_from!(),
+    " WHERE c.zone_id = $1 ORDER BY c.issued_on DESC, c.id DESC LIMIT $2 OFFSET $3"
+);
+pub const LIST_CERTIFICATES_WITH_STATUS: &str = concat!(
+    "SELECT ",
+    certificate_columns!(),
+    certificate_from!(),
+    " WHERE c.zone_id = $1 AND c.status = $4 ORDER BY c.issued_on DESC, c.id DESC LIMIT $2 OFFSET $3"
+);
+pub const COUNT_CERTIFICATES: &str = "SELECT COUNT(*) FROM certificates WHERE zone_id = $1";
+pub const COUNT_CERTIFICATES_WITH_STATUS: &str =
+    "SELECT COUNT(*) FROM certificates WHERE zone_id = $1 AND status = $2";
+/// The allowed previous states are bound twice when there is only one.
+pub const CHANGE_STATUS: &str = "UPDATE certificates \
+    SET status = $1, updated_at = $2, revoked_at = $3, revocation_reason = $4 \
+    WHERE zone_id = $5 AND id = $6 AND status IN ($7, $8)";
+
+pub const SELECT_PENDING: &str = "SELECT c.id, c.zone_id, c.ca_id, ca.account_id, c.serial_number, c.status \
+    FROM certificates c JOIN certificate_authorities ca ON ca.id = c.ca_id \
+    WHERE c.status IN ('pending_revocation', 'pending_reactivation') \
+    ORDER BY c.updated_at, c.id LIMIT $1";
+pub const SETTLE_TRANSITION: &str = "UPDATE certificates SET status = $1, updated_at = $2, \
+    revoked_at = CASE WHEN $1 = 'active' THEN NULL ELSE revoked_at END, \
+    revocation_reason = CASE WHEN $1 = 'active' THEN NULL ELSE revocation_reason END \
+    WHERE id = $3 AND status = $4";
+
+pub const SELECT_HOSTNAMES: &str = "SELECT hostname FROM hostname_associations \
+    WHERE zone_id = $1 AND ca_id = $2 ORDER BY hostname";
+pub const DELETE_HOSTNAMES: &str =
+    "DELETE FROM hostname_associations WHERE zone_id = $1 AND ca_id = $2";
+pub const INSERT_HOSTNAME: &str =
+    "INSERT INTO hostname_associations (zone_id, ca_id, hostname) VALUES ($1, $2, $3)";
+
+pub const INSERT_AUDIT: &str = "INSERT INTO audit_events \
+    (occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, action, object_type, object_id, details) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+macro_rules! audit_columns {
+    () => {
+        "id, occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, \
+    action, object_type, object_id, details"
+    };
+}
+pub const SELECT_AUDIT: &str = concat!(
+    "SELECT ",
+    audit_columns!(),
+    " FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
+);
+pub const SELECT_AUDIT_FOR_ACCOUNT: &str = concat!(
+    "SELECT ",
+    audit_columns!(),
+    " FROM audit_events WHERE id > $1 AND account_id = $3 ORDER BY id LIMIT $2"
+);
+
+pub const SELECT_SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+pub const INSERT_SETTING_IF_ABSENT: &str =
+    "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";

@@ -1,0 +1,516 @@
+//! The one `Store` implementation, instantiated for each backend.
+//!
+//! Both backends run the same SQL (see `sql.rs`); what differs — pools, how a write transaction
+//! begins, connection setup — lives in inherent methods of `SqliteStore` / `PostgresStore`:
+//! `fn reader(&self) -> &Pool<DB>` and `async fn begin_write(&self) -> Transaction<DB>`.
+//! A macro rather than generics because sqlx's generic executor bounds would have to be spelled
+//! out for every column type on every method, which buries the queries this file is about.
+
+macro_rules! impl_store {
+    ($store:ty, $db:ty, $backend:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn create_account(
+                &self,
+                account: &Account,
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::INSERT_ACCOUNT)
+                    .bind(&account.id)
+                    .bind(&account.name)
+                    .bind(to_unix(account.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                append_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_account(&self, id: &str) -> StoreResult<Option<Account>> {
+                let row = sqlx::query(sql::SELECT_ACCOUNT)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.as_ref().map(rows::account).transpose()
+            }
+
+            async fn list_accounts(&self) -> StoreResult<Vec<Account>> {
+                let rows = sqlx::query(sql::SELECT_ACCOUNTS)
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.iter().map(rows::account).collect()
+            }
+
+            async fn insert_ca_if_absent(
+                &self,
+                ca: &CaRecord,
+                audit: &AuditEntry,
+            ) -> StoreResult<CaRecord> {
+                let mut tx = self.begin_write().await?;
+                let inserted = sqlx::query(sql::INSERT_CA_IF_ABSENT)
+                    .bind(&ca.id)
+                    .bind(&ca.account_id)
+                    .bind(&ca.name)
+                    .bind(&ca.certificate_pem)
+                    .bind(&ca.certificate_der)
+                    .bind(&ca.sealed_private_key)
+                    .bind(to_unix(ca.not_before))
+                    .bind(to_unix(ca.not_after))
+                    .bind(to_unix(ca.created_at))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if inserted == 1 {
+                    append_audit(&mut tx, audit).await?;
+                }
+                let row = sqlx::query(sql::SELECT_CA_FOR_ACCOUNT)
+                    .bind(&ca.account_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let winner = rows::ca(&row)?;
+                tx.commit().await?;
+                Ok(winner)
+            }
+
+            async fn get_ca(&self, id: &str) -> StoreResult<Option<CaRecord>> {
+                let row = sqlx::query(sql::SELECT_CA)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.as_ref().map(rows::ca).transpose()
+            }
+
+            async fn get_ca_for_account(&self, account_id: &str) -> StoreResult<Option<CaRecord>> {
+                let row = sqlx::query(sql::SELECT_CA_FOR_ACCOUNT)
+                    .bind(account_id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.as_ref().map(rows::ca).transpose()
+            }
+
+            async fn create_zone(&self, zone: &Zone, audit: &AuditEntry) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::INSERT_ZONE)
+                    .bind(&zone.id)
+                    .bind(&zone.account_id)
+                    .bind(&zone.name)
+                    .bind(to_unix(zone.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                append_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_zone(&self, id: &str) -> StoreResult<Option<Zone>> {
+                let row = sqlx::query(sql::SELECT_ZONE)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.as_ref().map(rows::zone).transpose()
+            }
+
+            async fn list_zones(&self) -> StoreResult<Vec<Zone>> {
+                let rows = sqlx::query(sql::SELECT_ZONES)
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.iter().map(rows::zone).collect()
+            }
+
+            async fn create_token(&self, new: &NewApiToken, audit: &AuditEntry) -> StoreResult<()> {
+                let token = &new.token;
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::INSERT_TOKEN)
+                    .bind(&token.id)
+                    .bind(&token.name)
+                    .bind(&new.secret_hash)
+                    .bind(&token.email)
+                    .bind(&token.account_id)
+                    .bind(token.permission.as_str())
+                    .bind(token.scope == TokenScope::Account)
+                    .bind(token.expires_at.map(to_unix))
+                    .bind(token.revoked_at.map(to_unix))
+                    .bind(to_unix(token.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                if let TokenScope::Zones(zones) = &token.scope {
+                    for zone_id in zones {
+                        sqlx::query(sql::INSERT_TOKEN_ZONE)
+                            .bind(&token.id)
+                            .bind(zone_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                append_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn find_token_by_secret_hash(
+                &self,
+                secret_hash: &str,
+            ) -> StoreResult<Option<ApiToken>> {
+                let Some(row) = sqlx::query(sql::SELECT_TOKEN_BY_HASH)
+                    .bind(secret_hash)
+                    .fetch_optional(self.reader())
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                let zones = self.token_zones(&row).await?;
+                rows::token(&row, zones).map(Some)
+            }
+
+            async fn list_tokens(&self) -> StoreResult<Vec<ApiToken>> {
+                let token_rows = sqlx::query(sql::SELECT_TOKENS)
+                    .fetch_all(self.reader())
+                    .await?;
+                let mut tokens = Vec::with_capacity(token_rows.len());
+                for row in &token_rows {
+                    let zones = self.token_zones(row).await?;
+                    tokens.push(rows::token(row, zones)?);
+                }
+                Ok(tokens)
+            }
+
+            async fn revoke_token(&self, id: &str, audit: &AuditEntry) -> StoreResult<bool> {
+                let mut tx = self.begin_write().await?;
+                let revoked = sqlx::query(sql::REVOKE_TOKEN)
+                    .bind(to_unix(audit.occurred_at))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if revoked {
+                    append_audit(&mut tx, audit).await?;
+                }
+                tx.commit().await?;
+                Ok(revoked)
+            }
+
+            async fn insert_certificate(
+                &self,
+                cert: &CertificateRecord,
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::INSERT_CERTIFICATE)
+                    .bind(&cert.id)
+                    .bind(&cert.zone_id)
+                    .bind(&cert.ca_id)
+                    .bind(&cert.serial_number)
+                    .bind(cert.status.as_str())
+                    .bind(&cert.certificate_pem)
+                    .bind(&cert.csr)
+                    .bind(&cert.common_name)
+                    .bind(&cert.organization)
+                    .bind(&cert.organizational_unit)
+                    .bind(&cert.country)
+                    .bind(&cert.state)
+                    .bind(&cert.location)
+                    .bind(&cert.fingerprint_sha256)
+                    .bind(&cert.ski)
+                    .bind(&cert.signature)
+                    .bind(to_unix(cert.issued_on))
+                    .bind(to_unix(cert.expires_on))
+                    .bind(cert.validity_days)
+                    .bind(cert.revoked_at.map(to_unix))
+                    .bind(&cert.revocation_reason)
+                    .bind(to_unix(cert.updated_at))
+                    .execute(&mut *tx)
+                    .await?;
+                append_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn get_certificate(
+                &self,
+                zone_id: &str,
+                id: &str,
+            ) -> StoreResult<Option<CertificateRecord>> {
+                let row = sqlx::query(sql::SELECT_CERTIFICATE)
+                    .bind(zone_id)
+                    .bind(id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.as_ref().map(rows::certificate).transpose()
+            }
+
+            async fn list_certificates(
+                &self,
+                query: &CertificateQuery,
+            ) -> StoreResult<Vec<CertificateRecord>> {
+                let statement = match query.status {
+                    None => sql::LIST_CERTIFICATES,
+                    Some(_) => sql::LIST_CERTIFICATES_WITH_STATUS,
+                };
+                let mut select = sqlx::query(statement)
+                    .bind(&query.zone_id)
+                    .bind(clamp_i64(query.limit))
+                    .bind(clamp_i64(query.offset));
+                if let Some(status) = query.status {
+                    select = select.bind(status.as_str());
+                }
+                let rows = select.fetch_all(self.reader()).await?;
+                rows.iter().map(rows::certificate).collect()
+            }
+
+            async fn count_certificates(
+                &self,
+                zone_id: &str,
+                status: Option<CertificateStatus>,
+            ) -> StoreResult<u64> {
+                let count: i64 = match status {
+                    None => {
+                        sqlx::query_scalar(sql::COUNT_CERTIFICATES)
+                            .bind(zone_id)
+                            .fetch_one(self.reader())
+                            .await?
+                    }
+                    Some(status) => {
+                        sqlx::query_scalar(sql::COUNT_CERTIFICATES_WITH_STATUS)
+                            .bind(zone_id)
+                            .bind(status.as_str())
+                            .fetch_one(self.reader())
+                            .await?
+                    }
+                };
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            async fn change_status(
+                &self,
+                change: &StatusChange,
+            ) -> StoreResult<StatusChangeOutcome> {
+                let (first, second) = match change.from {
+                    [only] => (*only, *only),
+                    [first, second] => (*first, *second),
+                    _ => {
+                        return Err(StoreError::Corrupt(
+                            "a status change names one or two previous states".into(),
+                        ));
+                    }
+                };
+                let at = change.audit.occurred_at;
+                let revoked_at = change.revocation_reason.as_ref().map(|_| to_unix(at));
+                let mut tx = self.begin_write().await?;
+                let changed = sqlx::query(sql::CHANGE_STATUS)
+                    .bind(change.to.as_str())
+                    .bind(to_unix(at))
+                    .bind(revoked_at)
+                    .bind(&change.revocation_reason)
+                    .bind(&change.zone_id)
+                    .bind(&change.certificate_id)
+                    .bind(first.as_str())
+                    .bind(second.as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                    == 1;
+                if changed {
+                    append_audit(&mut tx, &change.audit).await?;
+                }
+                let row = sqlx::query(sql::SELECT_CERTIFICATE)
+                    .bind(&change.zone_id)
+                    .bind(&change.certificate_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(match row.as_ref().map(rows::certificate).transpose()? {
+                    None => StatusChangeOutcome::NotFound,
+                    Some(record) if changed => StatusChangeOutcome::Changed(record),
+                    Some(record) => StatusChangeOutcome::Unchanged(record),
+                })
+            }
+
+            async fn pending_transitions(&self, limit: u32) -> StoreResult<Vec<PendingTransition>> {
+                let rows = sqlx::query(sql::SELECT_PENDING)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.iter().map(rows::pending).collect()
+            }
+
+            async fn complete_transitions(
+                &self,
+                batch: &[PendingTransition],
+                audit: &AuditEntry,
+            ) -> StoreResult<u64> {
+                let mut tx = self.begin_write().await?;
+                let mut settled = 0;
+                for pending in batch {
+                    let Some(target) = pending.status.settled() else {
+                        continue;
+                    };
+                    let updated = sqlx::query(sql::SETTLE_TRANSITION)
+                        .bind(target.as_str())
+                        .bind(to_unix(audit.occurred_at))
+                        .bind(&pending.certificate_id)
+                        .bind(pending.status.as_str())
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if updated == 1 {
+                        settled += 1;
+                        let event = AuditEntry {
+                            action: format!("certificate.{}", target_action(target)),
+                            object_type: "certificate".into(),
+                            object_id: pending.certificate_id.clone(),
+                            account_id: Some(pending.account_id.clone()),
+                            zone_id: Some(pending.zone_id.clone()),
+                            ..audit.clone()
+                        };
+                        append_audit(&mut tx, &event).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(settled)
+            }
+
+            async fn hostname_associations(
+                &self,
+                zone_id: &str,
+                ca_id: &str,
+            ) -> StoreResult<Vec<String>> {
+                Ok(sqlx::query_scalar(sql::SELECT_HOSTNAMES)
+                    .bind(zone_id)
+                    .bind(ca_id)
+                    .fetch_all(self.reader())
+                    .await?)
+            }
+
+            async fn replace_hostname_associations(
+                &self,
+                zone_id: &str,
+                ca_id: &str,
+                hostnames: &[String],
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::DELETE_HOSTNAMES)
+                    .bind(zone_id)
+                    .bind(ca_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for hostname in hostnames {
+                    sqlx::query(sql::INSERT_HOSTNAME)
+                        .bind(zone_id)
+                        .bind(ca_id)
+                        .bind(hostname)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                append_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn audit_events(
+                &self,
+                account_id: Option<&str>,
+                after_id: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<AuditEvent>> {
+                let rows = match account_id {
+                    None => {
+                        sqlx::query(sql::SELECT_AUDIT)
+                            .bind(after_id)
+                            .bind(i64::from(limit))
+                            .fetch_all(self.reader())
+                            .await?
+                    }
+                    Some(account_id) => {
+                        sqlx::query(sql::SELECT_AUDIT_FOR_ACCOUNT)
+                            .bind(after_id)
+                            .bind(i64::from(limit))
+                            .bind(account_id)
+                            .fetch_all(self.reader())
+                            .await?
+                    }
+                };
+                rows.iter().map(rows::audit_event).collect()
+            }
+
+            async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+                Ok(sqlx::query_scalar(sql::SELECT_SETTING)
+                    .bind(key)
+                    .fetch_optional(self.reader())
+                    .await?)
+            }
+
+            async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(sql::INSERT_SETTING_IF_ABSENT)
+                    .bind(key)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+                let stored: String = sqlx::query_scalar(sql::SELECT_SETTING)
+                    .bind(key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(stored)
+            }
+        }
+
+        impl $store {
+            async fn token_zones(
+                &self,
+                token_row: &<$db as sqlx::Database>::Row,
+            ) -> StoreResult<Vec<String>> {
+                if token_row.flag("all_zones")? {
+                    return Ok(Vec::new());
+                }
+                Ok(sqlx::query_scalar(sql::SELECT_TOKEN_ZONES)
+                    .bind(token_row.text("id")?)
+                    .fetch_all(self.reader())
+                    .await?)
+            }
+        }
+
+        async fn append_audit(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            entry: &AuditEntry,
+        ) -> StoreResult<()> {
+            sqlx::query(sql::INSERT_AUDIT)
+                .bind(to_unix(entry.occurred_at))
+                .bind(&entry.account_id)
+                .bind(&entry.zone_id)
+                .bind(entry.actor.kind.as_str())
+                .bind(&entry.actor.id)
+                .bind(&entry.actor.source_ip)
+                .bind(&entry.action)
+                .bind(&entry.object_type)
+                .bind(&entry.object_id)
+                .bind(&entry.details)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use impl_store;
+
+use crate::model::CertificateStatus;
+
+/// SQL integers are signed; a u64 beyond i64::MAX means "no bound" anyway.
+pub(crate) fn clamp_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn target_action(settled: CertificateStatus) -> &'static str {
+    match settled {
+        CertificateStatus::Revoked => "revoked",
+        _ => "reactivated",
+    }
+}

@@ -1,0 +1,761 @@
+//! The conformance suite: every test runs against every backend (see `test_support::backend_tests!`).
+
+use std::sync::Arc;
+
+use store::*;
+use test_support::{TestDatabase, backend_tests};
+use time::OffsetDateTime;
+
+backend_tests!(
+    accounts_and_zones_round_trip,
+    duplicate_zone_id_is_a_conflict,
+    concurrent_ca_creation_keeps_exactly_one,
+    tokens_round_trip_with_scope_and_revocation,
+    certificates_are_reachable_only_through_their_zone,
+    serial_numbers_are_unique_per_ca,
+    listing_orders_newest_first_and_windows_by_offset_and_limit,
+    status_changes_are_conditional_and_audited,
+    pending_transitions_settle_exactly_once,
+    hostname_associations_are_replaced_whole,
+    settings_keep_the_first_value,
+    data_survives_reopening,
+);
+
+async fn open(db: &TestDatabase) -> DynStore {
+    store::connect(&db.url).await.expect("store opens")
+}
+
+fn at(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
+}
+
+fn audit(action: &str, object_id: &str) -> AuditEntry {
+    AuditEntry {
+        occurred_at: at(0),
+        actor: Actor {
+            kind: ActorKind::Cli,
+            id: Some("tester".into()),
+            source_ip: Some("127.0.0.1".into()),
+        },
+        action: action.into(),
+        object_type: "test".into(),
+        object_id: object_id.into(),
+        account_id: Some("a".repeat(32)),
+        zone_id: None,
+        details: None,
+    }
+}
+
+struct Tenant {
+    account: Account,
+    zone: Zone,
+    ca: CaRecord,
+}
+
+async fn tenant(store: &DynStore, tag: char) -> Tenant {
+    let account = Account {
+        id: tag.to_string().repeat(32),
+        name: format!("account {tag}"),
+        created_at: at(0),
+    };
+    store
+        .create_account(&account, &audit("account.created", &account.id))
+        .await
+        .unwrap();
+    let zone = Zone {
+        id: format!("{tag}{}", "0".repeat(31)),
+        account_id: account.id.clone(),
+        name: format!("{tag}.example.com"),
+        created_at: at(1),
+    };
+    store
+        .create_zone(&zone, &audit("zone.created", &zone.id))
+        .await
+        .unwrap();
+    let ca = store
+        .insert_ca_if_absent(
+            &ca_record(&account.id, &format!("ca-{tag}")),
+            &audit("ca.created", "ca"),
+        )
+        .await
+        .unwrap();
+    Tenant { account, zone, ca }
+}
+
+fn ca_record(account_id: &str, id: &str) -> CaRecord {
+    CaRecord {
+        id: id.into(),
+        account_id: account_id.into(),
+        name: format!("Managed CA for account {account_id}"),
+        certificate_pem: "-----BEGIN CERTIFICATE-----\n".into(),
+        certificate_der: vec![0x30, 0x00],
+        sealed_private_key: vec![1, 2, 3],
+        not_before: at(0),
+        not_after: at(86_400 * 7305),
+        created_at: at(0),
+    }
+}
+
+fn certificate(tenant: &Tenant, id: &str, serial: &str, issued_at: i64) -> CertificateRecord {
+    CertificateRecord {
+        id: id.into(),
+        zone_id: tenant.zone.id.clone(),
+        ca_id: tenant.ca.id.clone(),
+        ca_name: tenant.ca.name.clone(),
+        serial_number: serial.into(),
+        status: CertificateStatus::Active,
+        certificate_pem: format!("pem of {id}"),
+        csr: format!("csr of {id}"),
+        common_name: format!("cn-{id}"),
+        organization: "Org".into(),
+        organizational_unit: "Unit".into(),
+        country: "US".into(),
+        state: "CA".into(),
+        location: "SF".into(),
+        fingerprint_sha256: "f".repeat(64),
+        ski: "e".repeat(40),
+        signature: "ECDSAWithSHA256".into(),
+        issued_on: at(issued_at),
+        expires_on: at(issued_at + 86_400),
+        validity_days: 1,
+        revoked_at: None,
+        revocation_reason: None,
+        updated_at: at(issued_at),
+    }
+}
+
+async fn accounts_and_zones_round_trip(db: TestDatabase) {
+    let store = open(&db).await;
+    let t = tenant(&store, 'a').await;
+    assert_eq!(
+        store.get_account(&t.account.id).await.unwrap(),
+        Some(t.account.clone())
+    );
+    assert_eq!(
+        store.get_zone(&t.zone.id).await.unwrap(),
+        Some(t.zone.clone())
+    );
+    assert_eq!(store.get_zone(&"9".repeat(32)).await.unwrap(), None);
+    assert_eq!(
+        store.list_accounts().await.unwrap(),
+        vec![t.account.clone()]
+    );
+    assert_eq!(store.list_zones().await.unwrap(), vec![t.zone.clone()]);
+    assert_eq!(
+        store.get_ca_for_account(&t.account.id).await.unwrap(),
+        Some(t.ca.clone())
+    );
+    assert_eq!(store.get_ca(&t.ca.id).await.unwrap(), Some(t.ca));
+
+    let events = store.audit_events(None, 0, 100).await.unwrap();
+    let actions: Vec<_> = events.iter().map(|e| e.entry.action.as_str()).collect();
+    assert_eq!(actions, ["account.created", "zone.created", "ca.created"]);
+    assert_eq!(events[0].entry, audit("account.created", &t.account.id));
+    assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+}
+
+async fn duplicate_zone_id_is_a_conflict(db: TestDatabase) {
+    let store = open(&db).await;
+    let t = tenant(&store, 'a').await;
+    let err = store
+        .create_zone(&t.zone, &audit("zone.created", &t.zone.id))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let orphan = Zone {
+        id: "b".repeat(32),
+        account_id: "c".repeat(32),
+        ..t.zone
+    };
+    let err = store
+        .create_zone(&orphan, &audit("zone.created", &orphan.id))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::MissingReference(_)), "{err:?}");
+    // Failed writes leave no audit trace.
+    assert_eq!(store.audit_events(None, 0, 100).await.unwrap().len(), 3);
+}
+
+async fn concurrent_ca_creation_keeps_exactly_one(db: TestDatabase) {
+    let store = open(&db).await;
+    let account = Account {
+        id: "d".repeat(32),
+        name: "racing".into(),
+        created_at: at(0),
+    };
+    store
+        .create_account(&account, &audit("account.created", &account.id))
+        .await
+        .unwrap();
+    let attempts = (0..8).map(|i| {
+        let store = Arc::clone(&store);
+        let record = ca_record(&account.id, &format!("candidate-{i}"));
+        tokio::spawn(async move {
+            store
+                .insert_ca_if_absent(&record, &audit("ca.created", &record.id))
+                .await
+        })
+    });
+    let mut winners = Vec::new();
+    for attempt in attempts {
+        winners.push(attempt.await.unwrap().unwrap().id);
+    }
+    winners.dedup();
+    assert_eq!(
+        winners.len(),
+        1,
+        "every caller must see the same CA: {winners:?}"
+    );
+    let created = store
+        .audit_events(None, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entry.action == "ca.created")
+        .count();
+    assert_eq!(created, 1);
+}
+
+async fn tokens_round_trip_with_scope_and_revocation(db: TestDatabase) {
+    let store = open(&db).await;
+    let t = tenant(&store, 'a').await;
+    let zone_token = ApiToken {
+        id: "1".repeat(32),
+        name: "zone reader".into(),
+        email: None,
+        account_id: t.account.id.clone(),
+        permission: Permission::Read,
+        scope: TokenScope::Zones(vec![t.zone.id.clone()]),
+        expires_at: Some(at(3600)),
+        revoked_at: None,
+        created_at: at(5),
+    };
+    let legacy_key = ApiToken {
+        id: "2".repeat(32),
+        name: "global key".into(),
+        email: Some("ops@example.com".into()),
+        permission: Permission::Edit,
+        scope: TokenScope::Account,
+        expires_at: None,
+        created_at: at(6),
+        ..zone_token.clone()
+    };
+    for (token, hash) in [(&zone_token, "h1"), (&legacy_key, "h2")] {
+        let new = NewApiToken {
+            token: token.clone(),
+            secret_hash: hash.into(),
+        };
+        store
+            .create_token(&new, &audit("token.created", &token.id))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.find_token_by_secret_hash("h1").await.unwrap(),
+        Some(zone_token.clone())
+    );
+    assert_eq!(
+        store.find_token_by_secret_hash("h2").await.unwrap(),
+        Some(legacy_key.clone())
+    );
+    assert_eq!(store.find_token_by_secret_hash("nope").await.unwrap(), None);
+    assert_eq!(
+        store.list_tokens().await.unwrap(),
+        vec![zone_token.clone(), legacy_key]
+    );
+
+    let duplicate_hash = NewApiToken {
+        token: ApiToken {
+            id: "3".repeat(32),
+            ..zone_token.clone()
+        },
+        secret_hash: "h1".into(),
+    };
+    assert!(matches!(
+        store
+            .create_token(&duplicate_hash, &audit("token.created", "3"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let revoke = AuditEntry {
+        occurred_at: at(100),
+        ..audit("token.revoked", &zone_token.id)
+    };
+    assert!(store.revoke_token(&zone_token.id, &revoke).await.unwrap());
+    assert!(
+        !store.revoke_token(&zone_token.id, &revoke).await.unwrap(),
+        "second revoke is a no-op"
+    );
+    assert!(!store.revoke_token("unknown", &revoke).await.unwrap());
+    let revoked = store
+        .find_token_by_secret_hash("h1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(revoked.revoked_at, Some(at(100)));
+    let revocations = store
+        .audit_events(None, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entry.action == "token.revoked")
+        .count();
+    assert_eq!(revocations, 1);
+}
+
+async fn certificates_are_reachable_only_through_their_zone(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    let cert = certificate(&a, "cert-1", "1001", 10);
+    store
+        .insert_certificate(&cert, &audit("certificate.created", "cert-1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_certificate(&a.zone.id, "cert-1").await.unwrap(),
+        Some(cert)
+    );
+    assert_eq!(
+        store.get_certificate(&b.zone.id, "cert-1").await.unwrap(),
+        None
+    );
+    assert_eq!(store.count_certificates(&b.zone.id, None).await.unwrap(), 0);
+    let foreign_query = CertificateQuery {
+        zone_id: b.zone.id.clone(),
+        status: None,
+        offset: 0,
+        limit: 50,
+    };
+    assert!(
+        store
+            .list_certificates(&foreign_query)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let change = StatusChange {
+        zone_id: b.zone.id.clone(),
+        certificate_id: "cert-1".into(),
+        from: &[CertificateStatus::Active],
+        to: CertificateStatus::PendingRevocation,
+        revocation_reason: Some("unspecified".into()),
+        audit: audit("certificate.revocation_requested", "cert-1"),
+    };
+    assert_eq!(
+        store.change_status(&change).await.unwrap(),
+        StatusChangeOutcome::NotFound
+    );
+}
+
+async fn serial_numbers_are_unique_per_ca(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    store
+        .insert_certificate(
+            &certificate(&a, "c1", "42", 1),
+            &audit("certificate.created", "c1"),
+        )
+        .await
+        .unwrap();
+    let err = store
+        .insert_certificate(
+            &certificate(&a, "c2", "42", 2),
+            &audit("certificate.created", "c2"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // Another CA may use the same serial.
+    store
+        .insert_certificate(
+            &certificate(&b, "c3", "42", 3),
+            &audit("certificate.created", "c3"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.get_certificate(&a.zone.id, "c2").await.unwrap(), None);
+    let created = store
+        .audit_events(None, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entry.action == "certificate.created")
+        .count();
+    assert_eq!(created, 2, "the refused insert left no audit event");
+}
+
+async fn listing_orders_newest_first_and_windows_by_offset_and_limit(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    // Two certificates share each issue second, so the id tie-break matters.
+    let mut expected = Vec::new();
+    for i in 0..10 {
+        let cert = certificate(
+            &a,
+            &format!("id-{i:02}"),
+            &format!("{}", 500 + i),
+            i64::from(i / 2),
+        );
+        store
+            .insert_certificate(&cert, &audit("certificate.created", &cert.id))
+            .await
+            .unwrap();
+        expected.push(cert.id);
+    }
+    expected.sort_by(|x, y| {
+        let second = |id: &str| id[3..].parse::<i64>().unwrap() / 2;
+        second(y).cmp(&second(x)).then(y.cmp(x))
+    });
+    let list = |offset, limit, status| {
+        let store = Arc::clone(&store);
+        let zone_id = a.zone.id.clone();
+        async move {
+            let query = CertificateQuery {
+                zone_id,
+                status,
+                offset,
+                limit,
+            };
+            store
+                .list_certificates(&query)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(0, 100, None).await, expected);
+    assert_eq!(list(3, 4, None).await, expected[3..7]);
+    assert_eq!(list(9, u64::MAX, None).await, expected[9..]);
+    assert!(list(10, 5, None).await.is_empty());
+    assert_eq!(
+        store.count_certificates(&a.zone.id, None).await.unwrap(),
+        10
+    );
+
+    let revoke = StatusChange {
+        zone_id: a.zone.id.clone(),
+        certificate_id: expected[4].clone(),
+        from: &[CertificateStatus::Active],
+        to: CertificateStatus::PendingRevocation,
+        revocation_reason: Some("keyCompromise".into()),
+        audit: audit("certificate.revocation_requested", &expected[4]),
+    };
+    store.change_status(&revoke).await.unwrap();
+    assert_eq!(
+        list(0, 100, Some(CertificateStatus::PendingRevocation)).await,
+        vec![expected[4].clone()]
+    );
+    let mut active = expected.clone();
+    active.remove(4);
+    assert_eq!(list(0, 100, Some(CertificateStatus::Active)).await, active);
+    assert!(
+        list(0, 100, Some(CertificateStatus::Revoked))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .count_certificates(&a.zone.id, Some(CertificateStatus::Active))
+            .await
+            .unwrap(),
+        9
+    );
+    assert_eq!(
+        store
+            .count_certificates(&a.zone.id, Some(CertificateStatus::PendingRevocation))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn status_changes_are_conditional_and_audited(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    store
+        .insert_certificate(
+            &certificate(&a, "c1", "7", 1),
+            &audit("certificate.created", "c1"),
+        )
+        .await
+        .unwrap();
+    let revoke = StatusChange {
+        zone_id: a.zone.id.clone(),
+        certificate_id: "c1".into(),
+        from: &[
+            CertificateStatus::Active,
+            CertificateStatus::PendingReactivation,
+        ],
+        to: CertificateStatus::PendingRevocation,
+        revocation_reason: Some("keyCompromise".into()),
+        audit: AuditEntry {
+            occurred_at: at(50),
+            ..audit("certificate.revocation_requested", "c1")
+        },
+    };
+    let StatusChangeOutcome::Changed(changed) = store.change_status(&revoke).await.unwrap() else {
+        panic!("first revoke changes the status");
+    };
+    assert_eq!(changed.status, CertificateStatus::PendingRevocation);
+    assert_eq!(changed.revoked_at, Some(at(50)));
+    assert_eq!(changed.revocation_reason.as_deref(), Some("keyCompromise"));
+    assert_eq!(changed.updated_at, at(50));
+
+    let StatusChangeOutcome::Unchanged(same) = store.change_status(&revoke).await.unwrap() else {
+        panic!("second revoke is idempotent");
+    };
+    assert_eq!(same, changed);
+
+    let reactivate = StatusChange {
+        from: &[CertificateStatus::PendingRevocation],
+        to: CertificateStatus::PendingReactivation,
+        revocation_reason: None,
+        audit: AuditEntry {
+            occurred_at: at(60),
+            ..audit("certificate.reactivation_requested", "c1")
+        },
+        ..revoke.clone()
+    };
+    let StatusChangeOutcome::Changed(reactivated) = store.change_status(&reactivate).await.unwrap()
+    else {
+        panic!("reactivation from pending_revocation changes the status");
+    };
+    assert_eq!(reactivated.status, CertificateStatus::PendingReactivation);
+    assert_eq!(reactivated.revoked_at, None);
+    assert_eq!(reactivated.revocation_reason, None);
+
+    let missing = StatusChange {
+        certificate_id: "nope".into(),
+        ..revoke.clone()
+    };
+    assert_eq!(
+        store.change_status(&missing).await.unwrap(),
+        StatusChangeOutcome::NotFound
+    );
+
+    let actions: Vec<_> = store
+        .audit_events(Some(&a.account.id), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.action)
+        .filter(|a| a.ends_with("_requested"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "certificate.revocation_requested",
+            "certificate.reactivation_requested"
+        ]
+    );
+}
+
+async fn pending_transitions_settle_exactly_once(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    for (id, serial) in [("r1", "11"), ("r2", "12"), ("x1", "13"), ("keep", "14")] {
+        store
+            .insert_certificate(
+                &certificate(&a, id, serial, 1),
+                &audit("certificate.created", id),
+            )
+            .await
+            .unwrap();
+    }
+    let change = |id: &str, from: &'static [CertificateStatus], to, seconds| StatusChange {
+        zone_id: a.zone.id.clone(),
+        certificate_id: id.into(),
+        from,
+        to,
+        revocation_reason: (to == CertificateStatus::PendingRevocation)
+            .then(|| "unspecified".into()),
+        audit: AuditEntry {
+            occurred_at: at(seconds),
+            ..audit("request", id)
+        },
+    };
+    use CertificateStatus::*;
+    for (id, seconds) in [("r1", 10), ("r2", 11), ("x1", 12)] {
+        store
+            .change_status(&change(id, &[Active], PendingRevocation, seconds))
+            .await
+            .unwrap();
+    }
+    store
+        .change_status(&change("x1", &[PendingRevocation], PendingReactivation, 13))
+        .await
+        .unwrap();
+
+    let pending = store.pending_transitions(10).await.unwrap();
+    let ids: Vec<_> = pending
+        .iter()
+        .map(|p| (p.certificate_id.as_str(), p.status))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("r1", PendingRevocation),
+            ("r2", PendingRevocation),
+            ("x1", PendingReactivation)
+        ]
+    );
+    assert!(
+        pending
+            .iter()
+            .all(|p| p.account_id == a.account.id && p.ca_id == a.ca.id)
+    );
+    assert_eq!(store.pending_transitions(1).await.unwrap().len(), 1);
+
+    // r2 is reactivated after the worker read the batch: it must not be settled as revoked.
+    store
+        .change_status(&change("r2", &[PendingRevocation], PendingReactivation, 14))
+        .await
+        .unwrap();
+
+    let worker = AuditEntry {
+        occurred_at: at(20),
+        actor: Actor::new(ActorKind::Worker),
+        ..audit("settle", "batch")
+    };
+    assert_eq!(
+        store.complete_transitions(&pending, &worker).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.complete_transitions(&pending, &worker).await.unwrap(),
+        0,
+        "settling twice does nothing"
+    );
+
+    let status = |id: &'static str| {
+        let store = Arc::clone(&store);
+        let zone = a.zone.id.clone();
+        async move { store.get_certificate(&zone, id).await.unwrap().unwrap() }
+    };
+    let r1 = status("r1").await;
+    assert_eq!((r1.status, r1.revoked_at), (Revoked, Some(at(10))));
+    assert_eq!(status("r2").await.status, PendingReactivation);
+    let x1 = status("x1").await;
+    assert_eq!(
+        (x1.status, x1.revoked_at, x1.revocation_reason),
+        (Active, None, None)
+    );
+    assert_eq!(status("keep").await.status, Active);
+
+    let remaining = store.pending_transitions(10).await.unwrap();
+    assert_eq!(remaining.len(), 1);
+    assert_eq!(remaining[0].certificate_id, "r2");
+
+    let settled: Vec<_> = store
+        .audit_events(None, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entry.actor.kind == ActorKind::Worker)
+        .map(|e| (e.entry.action, e.entry.object_id))
+        .collect();
+    assert_eq!(
+        settled,
+        [
+            ("certificate.revoked".to_string(), "r1".to_string()),
+            ("certificate.reactivated".to_string(), "x1".to_string())
+        ]
+    );
+}
+
+async fn hostname_associations_are_replaced_whole(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    assert!(
+        store
+            .hostname_associations(&a.zone.id, &a.ca.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = vec!["b.example.com".to_string(), "a.example.com".to_string()];
+    store
+        .replace_hostname_associations(
+            &a.zone.id,
+            &a.ca.id,
+            &first,
+            &audit("hostnames.replaced", "z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .hostname_associations(&a.zone.id, &a.ca.id)
+            .await
+            .unwrap(),
+        ["a.example.com", "b.example.com"]
+    );
+    store
+        .replace_hostname_associations(
+            &a.zone.id,
+            &a.ca.id,
+            &["c.example.com".into()],
+            &audit("hostnames.replaced", "z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .hostname_associations(&a.zone.id, &a.ca.id)
+            .await
+            .unwrap(),
+        ["c.example.com"]
+    );
+    store
+        .replace_hostname_associations(&a.zone.id, &a.ca.id, &[], &audit("hostnames.replaced", "z"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .hostname_associations(&a.zone.id, &a.ca.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn settings_keep_the_first_value(db: TestDatabase) {
+    let store = open(&db).await;
+    assert_eq!(store.get_setting("k").await.unwrap(), None);
+    assert_eq!(
+        store.put_setting_if_absent("k", "first").await.unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.put_setting_if_absent("k", "second").await.unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.get_setting("k").await.unwrap().as_deref(),
+        Some("first")
+    );
+}
+
+async fn data_survives_reopening(db: TestDatabase) {
+    let cert_id;
+    let zone_id;
+    {
+        let store = open(&db).await;
+        let a = tenant(&store, 'a').await;
+        let cert = certificate(&a, "durable", "99", 1);
+        store
+            .insert_certificate(&cert, &audit("certificate.created", "durable"))
+            .await
+            .unwrap();
+        cert_id = cert.id;
+        zone_id = a.zone.id;
+    }
+    let reopened = open(&db).await;
+    let found = reopened.get_certificate(&zone_id, &cert_id).await.unwrap();
+    assert_eq!(found.map(|c| c.serial_number), Some("99".to_string()));
+}

@@ -1,0 +1,141 @@
+//! Fresh, isolated databases for tests, on every backend the project supports.
+//!
+//! PostgreSQL tests need `CLIENTCA_TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`).
+//! Without it they are skipped with one line on stderr, unless `CLIENTCA_REQUIRE_POSTGRES=1` (set by
+//! `.ci/run`), in which case a missing or unreachable server fails the test instead.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tempfile::TempDir;
+
+pub const POSTGRES_URL_VAR: &str = "CLIENTCA_TEST_POSTGRES_URL";
+pub const REQUIRE_POSTGRES_VAR: &str = "CLIENTCA_REQUIRE_POSTGRES";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test. SQLite lives in a temp dir; PostgreSQL in its own schema,
+/// dropped when this value is.
+pub struct TestDatabase {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<TempDir>,
+    schema: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// A database of `backend`, or `None` when PostgreSQL is not configured and not required.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite()),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("clientca.db").display());
+        Self {
+            url,
+            backend: Backend::Sqlite,
+            _dir: Some(dir),
+            schema: None,
+        }
+    }
+
+    pub async fn postgres() -> Option<Self> {
+        let base = match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                if std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v == "1") {
+                    panic!("{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set");
+                }
+                skip_notice();
+                return None;
+            }
+        };
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let admin = connect_admin(&base).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&admin)
+            .await
+            .expect("create test schema");
+        admin.close().await;
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        Some(Self {
+            url,
+            backend: Backend::Postgres,
+            _dir: None,
+            schema: Some((base, schema)),
+        })
+    }
+}
+
+async fn connect_admin(base: &str) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {POSTGRES_URL_VAR} is unreachable: {e}"))
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((base, schema)) = self.schema.take() else {
+            return;
+        };
+        // Drop runs inside or outside a runtime; a short-lived thread with its own runtime works in both.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            if let Ok(runtime) = runtime {
+                runtime.block_on(async {
+                    let admin = connect_admin(&base).await;
+                    let drop = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&admin).await;
+                    admin.close().await;
+                });
+            }
+        })
+        .join();
+    }
+}
+
+fn skip_notice() {
+    static SHOWN: AtomicUsize = AtomicUsize::new(0);
+    if SHOWN.fetch_add(1, Ordering::Relaxed) == 0 {
+        eprintln!(
+            "skipping PostgreSQL tests: set {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/test to run them"
+        );
+    }
+}
+
+/// Generate one `#[tokio::test]` per backend from an `async fn(TestDatabase)`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = $crate::TestDatabase::sqlite();
+                    super::$name(db).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = $crate::TestDatabase::postgres().await else { return };
+                    super::$name(db).await;
+                }
+            )*
+        }
+    };
+}
