@@ -1,1 +1,108 @@
+//! clientca's application layer: what the API, the CLI and the worker ask of the system.
+//!
+//! It owns the rules (who may do what, which state changes are allowed, how a certificate is
+//! issued) and the in-memory caches (decrypted CA keys, token lookups, zones). It knows neither
+//! HTTP nor SQL: requests come in as plain values, persistence goes through [`store::Store`].
 
+mod admin;
+mod auth;
+mod cas;
+mod certificates;
+mod error;
+pub mod ids;
+mod master_key;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use store::DynStore;
+
+pub use admin::{Bootstrap, NewTokenRequest, TokenTarget};
+pub use auth::{Credentials, Principal};
+pub use certificates::{IssueRequest, ListRequest, ListedCertificates, RevocationReason};
+pub use error::Error;
+pub use master_key::{MasterKey, MasterKeyError};
+pub use store::{ApiToken, CertificateRecord, CertificateStatus, Permission, TokenScope, Zone};
+
+/// Limits and defaults for issuance.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Upper bound for `validity_days` (the spec's configurable maximum).
+    pub max_validity_days: u32,
+    /// Lifetime of a newly created managed CA.
+    pub ca_validity_days: u32,
+    /// `certificate_authority.name`; `{account_id}` is replaced.
+    pub ca_name_template: String,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            max_validity_days: 3650,
+            ca_validity_days: 7305,
+            ca_name_template: "Managed CA for account {account_id}".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Needed for anything touching CA keys; administration commands can run without it.
+    pub master_key: Option<MasterKey>,
+    pub policy: Policy,
+    /// How long a token lookup is trusted before the store is asked again. This bounds how long a
+    /// token revoked elsewhere (CLI, another replica) keeps working here.
+    pub token_cache_ttl: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            master_key: None,
+            policy: Policy::default(),
+            token_cache_ttl: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The shared service object; cheap to clone behind an `Arc`.
+pub struct Authority {
+    store: DynStore,
+    config: Config,
+    cas: cas::CaCache,
+    tokens: tokens::TokenCache,
+    zones: auth::ZoneCache,
+}
+
+impl Authority {
+    /// Build the authority. With a master key, first check it against the database so a wrong
+    /// key is refused at start rather than at the first issuance.
+    pub async fn new(store: DynStore, config: Config) -> Result<Arc<Self>, Error> {
+        if let Some(key) = &config.master_key {
+            master_key::verify_against_store(key, store.as_ref()).await?;
+        }
+        Ok(Arc::new(Self {
+            tokens: tokens::TokenCache::new(config.token_cache_ttl),
+            cas: cas::CaCache::default(),
+            zones: auth::ZoneCache::default(),
+            store,
+            config,
+        }))
+    }
+
+    pub fn store(&self) -> &DynStore {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.config.policy
+    }
+}
+
+/// The current time at the store's precision (whole seconds), so what an operation returns equals
+/// what a later read returns.
+pub(crate) fn now() -> time::OffsetDateTime {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0).unwrap_or(now)
+}

@@ -109,9 +109,11 @@ impl Drop for TestDatabase {
 fn skip_notice() {
     static SHOWN: AtomicUsize = AtomicUsize::new(0);
     if SHOWN.fetch_add(1, Ordering::Relaxed) == 0 {
-        eprintln!(
-            "skipping PostgreSQL tests: set {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/test to run them"
+        // Written to the real stderr, not through eprintln!, so the test harness does not swallow it.
+        let line = format!(
+            "note: skipping PostgreSQL tests: set {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/test to run them\n"
         );
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     }
 }
 

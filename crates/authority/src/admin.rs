@@ -1,0 +1,298 @@
+//! Administration: accounts, zones and credentials (the CLI and first-start bootstrap use these).
+
+use store::{
+    Account, Actor, ActorKind, ApiToken, AuditEntry, NewApiToken, Permission, TokenScope, Zone,
+};
+use time::Duration;
+
+use crate::tokens::{new_legacy_key, new_token_secret, secret_hash};
+use crate::{Authority, Error, ids};
+
+const BOOTSTRAP_SETTING: &str = "bootstrap_claim";
+
+/// Whom a new credential is for.
+#[derive(Debug, Clone)]
+pub enum TokenTarget {
+    /// Every zone of the account.
+    Account(String),
+    /// Only these zones (all in one account).
+    Zones(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct NewTokenRequest {
+    pub target: TokenTarget,
+    pub permission: Permission,
+    pub name: Option<String>,
+    pub expires_in: Option<Duration>,
+    /// Make a legacy X-Auth-Email/X-Auth-Key credential for this email instead of a Bearer token.
+    pub legacy_email: Option<String>,
+}
+
+/// What a first start created, to show the operator once.
+#[derive(Debug, Clone)]
+pub struct Bootstrap {
+    pub account: Account,
+    pub zone: Zone,
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+impl Authority {
+    pub async fn create_account(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        actor: Actor,
+    ) -> Result<Account, Error> {
+        let id = match id {
+            Some(id) if ids::is_hex_id(id) => id.to_string(),
+            Some(id) => {
+                return Err(Error::InvalidArgument(format!(
+                    "account id {id:?} must be 32 lowercase hex characters"
+                )));
+            }
+            None => ids::new_hex_id(),
+        };
+        let account = Account {
+            id,
+            name: name.to_string(),
+            created_at: crate::now(),
+        };
+        let audit = admin_audit(
+            actor,
+            "account.created",
+            "account",
+            &account.id,
+            Some(&account.id),
+            None,
+        );
+        self.store.create_account(&account, &audit).await?;
+        Ok(account)
+    }
+
+    /// Create a zone in `account_id`; without one, in the only account (creating it when there is
+    /// none yet).
+    pub async fn create_zone(
+        &self,
+        name: &str,
+        account_id: Option<&str>,
+        actor: Actor,
+    ) -> Result<Zone, Error> {
+        let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+        if name.is_empty() || name.len() > 253 {
+            return Err(Error::InvalidArgument(
+                "a zone name such as example.com is required".into(),
+            ));
+        }
+        let account_id = match account_id {
+            Some(id) => {
+                self.store
+                    .get_account(id)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(format!("account {id}")))?
+                    .id
+            }
+            None => self.default_account(actor.clone()).await?.id,
+        };
+        let zone = Zone {
+            id: ids::new_hex_id(),
+            account_id: account_id.clone(),
+            name,
+            created_at: crate::now(),
+        };
+        let audit = admin_audit(
+            actor,
+            "zone.created",
+            "zone",
+            &zone.id,
+            Some(&account_id),
+            Some(&zone.id),
+        );
+        self.store.create_zone(&zone, &audit).await?;
+        Ok(zone)
+    }
+
+    async fn default_account(&self, actor: Actor) -> Result<Account, Error> {
+        let mut accounts = self.store.list_accounts().await?;
+        match accounts.len() {
+            0 => self.create_account("default", None, actor).await,
+            1 => Ok(accounts.remove(0)),
+            n => Err(Error::InvalidArgument(format!(
+                "there are {n} accounts; say which one with --account"
+            ))),
+        }
+    }
+
+    /// Create a credential; returns it with its secret, which is never retrievable again.
+    pub async fn create_token(
+        &self,
+        request: NewTokenRequest,
+        actor: Actor,
+    ) -> Result<(ApiToken, String), Error> {
+        let now = crate::now();
+        let (account_id, scope) = match &request.target {
+            TokenTarget::Account(id) => {
+                let account = self
+                    .store
+                    .get_account(id)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(format!("account {id}")))?;
+                (account.id, TokenScope::Account)
+            }
+            TokenTarget::Zones(zone_ids) => {
+                let mut account = None;
+                for zone_id in zone_ids {
+                    let zone = self
+                        .zone(zone_id)
+                        .await?
+                        .ok_or_else(|| Error::NotFound(format!("zone {zone_id}")))?;
+                    if account.get_or_insert_with(|| zone.account_id.clone()) != &zone.account_id {
+                        return Err(Error::InvalidArgument(
+                            "a token's zones must all belong to one account".into(),
+                        ));
+                    }
+                }
+                let account = account
+                    .ok_or_else(|| Error::InvalidArgument("name at least one zone".into()))?;
+                let mut zones = zone_ids.clone();
+                zones.sort();
+                zones.dedup();
+                (account, TokenScope::Zones(zones))
+            }
+        };
+        if request.expires_in.is_some_and(|d| d <= Duration::ZERO) {
+            return Err(Error::InvalidArgument(
+                "the expiry must be in the future".into(),
+            ));
+        }
+        let secret = match request.legacy_email {
+            Some(_) => new_legacy_key()?,
+            None => new_token_secret()?,
+        };
+        let token = ApiToken {
+            id: ids::new_hex_id(),
+            name: request
+                .name
+                .unwrap_or_else(|| format!("{} token", request.permission.as_str())),
+            email: request.legacy_email,
+            account_id: account_id.clone(),
+            permission: request.permission,
+            scope,
+            expires_at: request.expires_in.map(|d| now + d),
+            revoked_at: None,
+            created_at: now,
+        };
+        let new = NewApiToken {
+            token: token.clone(),
+            secret_hash: secret_hash(&secret),
+        };
+        let audit = admin_audit(
+            actor,
+            "token.created",
+            "token",
+            &token.id,
+            Some(&account_id),
+            None,
+        )
+        .with_permission(token.permission);
+        self.store.create_token(&new, &audit).await?;
+        Ok((token, secret))
+    }
+
+    pub async fn revoke_token(&self, id: &str, actor: Actor) -> Result<(), Error> {
+        let token = self
+            .store
+            .list_tokens()
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| Error::NotFound(format!("token {id}")))?;
+        let audit = admin_audit(
+            actor,
+            "token.revoked",
+            "token",
+            id,
+            Some(&token.account_id),
+            None,
+        );
+        if !self.store.revoke_token(id, &audit).await? {
+            return Err(Error::InvalidArgument(format!(
+                "token {id} is already revoked"
+            )));
+        }
+        self.tokens.clear();
+        Ok(())
+    }
+
+    /// On a database with no accounts, create an account, a zone and an edit token — once, even
+    /// when several replicas start together.
+    pub async fn bootstrap_if_empty(&self) -> Result<Option<Bootstrap>, Error> {
+        if !self.store.list_accounts().await?.is_empty() {
+            return Ok(None);
+        }
+        let claim = ids::new_hex_id();
+        if self
+            .store
+            .put_setting_if_absent(BOOTSTRAP_SETTING, &claim)
+            .await?
+            != claim
+        {
+            return Ok(None);
+        }
+        let actor = Actor::new(ActorKind::System);
+        let account = self.create_account("default", None, actor.clone()).await?;
+        let zone = self
+            .create_zone("example.com", Some(&account.id), actor.clone())
+            .await?;
+        let (token, secret) = self
+            .create_token(
+                NewTokenRequest {
+                    target: TokenTarget::Account(account.id.clone()),
+                    permission: Permission::Edit,
+                    name: Some("bootstrap edit token".into()),
+                    expires_in: None,
+                    legacy_email: None,
+                },
+                actor,
+            )
+            .await?;
+        Ok(Some(Bootstrap {
+            account,
+            zone,
+            token,
+            secret,
+        }))
+    }
+}
+
+fn admin_audit(
+    actor: Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    account_id: Option<&str>,
+    zone_id: Option<&str>,
+) -> AuditEntry {
+    AuditEntry {
+        occurred_at: crate::now(),
+        actor,
+        action: action.into(),
+        object_type: object_type.into(),
+        object_id: object_id.into(),
+        account_id: account_id.map(str::to_string),
+        zone_id: zone_id.map(str::to_string),
+        details: None,
+    }
+}
+
+trait WithPermission {
+    fn with_permission(self, permission: Permission) -> Self;
+}
+
+impl WithPermission for AuditEntry {
+    fn with_permission(mut self, permission: Permission) -> Self {
+        self.details = Some(format!("permission={}", permission.as_str()));
+        self
+    }
+}

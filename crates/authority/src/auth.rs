@@ -1,0 +1,130 @@
+//! Who is calling, and which zones they may read or change.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use store::{ApiToken, Permission, TokenScope, Zone};
+use time::OffsetDateTime;
+
+use crate::tokens::secret_hash;
+use crate::{Authority, Error};
+
+/// Credentials as presented on a request, before any lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// `X-Auth-Email` + `X-Auth-Key` (Cloudflare's legacy global API key).
+    LegacyKey { email: String, key: String },
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub token: ApiToken,
+}
+
+impl Principal {
+    pub fn token_id(&self) -> &str {
+        &self.token.id
+    }
+
+    /// Whether this credential reaches `zone` at all (regardless of permission).
+    pub fn reaches(&self, zone: &Zone) -> bool {
+        zone.account_id == self.token.account_id
+            && match &self.token.scope {
+                TokenScope::Account => true,
+                TokenScope::Zones(zones) => zones.contains(&zone.id),
+            }
+    }
+}
+
+/// Zones never change once created, so a hit never goes stale; misses are not cached.
+#[derive(Default)]
+pub(crate) struct ZoneCache {
+    zones: RwLock<HashMap<String, Zone>>,
+}
+
+impl Authority {
+    /// Resolve credentials to a live (known, unexpired, unrevoked) token.
+    pub async fn authenticate(
+        &self,
+        credentials: &Credentials,
+        now: OffsetDateTime,
+    ) -> Result<Principal, Error> {
+        let (secret, email, unknown) = match credentials {
+            Credentials::Bearer(token) => (token.as_str(), None, Error::InvalidToken),
+            Credentials::LegacyKey { email, key } => {
+                (key.as_str(), Some(email.as_str()), Error::InvalidLegacyKey)
+            }
+        };
+        if secret.is_empty() || secret.len() > 256 {
+            return Err(unknown);
+        }
+        let token = self
+            .tokens
+            .lookup(self.store.as_ref(), &secret_hash(secret))
+            .await?
+            .ok_or(unknown)?;
+        let presented_matches = match (email, &token.email) {
+            (None, None) => true,
+            (Some(given), Some(stored)) => given.eq_ignore_ascii_case(stored),
+            _ => false,
+        };
+        if !presented_matches || token.revoked_at.is_some() {
+            return Err(match email {
+                None => Error::InvalidToken,
+                Some(_) => Error::InvalidLegacyKey,
+            });
+        }
+        if token.expires_at.is_some_and(|expiry| expiry <= now) {
+            return Err(Error::ExpiredToken);
+        }
+        Ok(Principal { token })
+    }
+
+    /// The zone, if the principal reaches it with `needed` permission.
+    ///
+    /// An unknown zone and another tenant's zone give the same answer, so nobody learns which
+    /// zone ids exist outside their reach.
+    pub async fn authorize_zone(
+        &self,
+        principal: &Principal,
+        zone_id: &str,
+        needed: Permission,
+    ) -> Result<Zone, Error> {
+        let zone = self.zone(zone_id).await?.ok_or(Error::ZoneNotAccessible)?;
+        if !principal.reaches(&zone) {
+            return Err(Error::ZoneNotAccessible);
+        }
+        if !principal.token.permission.allows(needed) {
+            return Err(Error::MissingPermission(match needed {
+                Permission::Read => "ssl:read",
+                Permission::Edit => "ssl:edit",
+            }));
+        }
+        Ok(zone)
+    }
+
+    pub(crate) async fn zone(&self, zone_id: &str) -> Result<Option<Zone>, Error> {
+        if !crate::ids::is_hex_id(zone_id) {
+            return Ok(None);
+        }
+        if let Some(zone) = self.read_zones().get(zone_id) {
+            return Ok(Some(zone.clone()));
+        }
+        let zone = self.store.get_zone(zone_id).await?;
+        if let Some(zone) = &zone {
+            self.zones
+                .zones
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(zone.id.clone(), zone.clone());
+        }
+        Ok(zone)
+    }
+
+    fn read_zones(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Zone>> {
+        self.zones.zones.read().unwrap_or_else(|p| p.into_inner())
+    }
+}

@@ -1,0 +1,121 @@
+//! Each account's managed CA: created on first use, its decrypted signer cached in memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use pki::CaSigner;
+use store::{Actor, ActorKind, AuditEntry, CaRecord};
+use time::Duration;
+use tokio::sync::Mutex;
+
+use crate::master_key::MasterKeyError;
+use crate::{Authority, Error, ids};
+
+/// A CA ready to sign, with the identity the API reports.
+pub(crate) struct LoadedCa {
+    pub record: CaRecord,
+    pub signer: CaSigner,
+}
+
+#[derive(Default)]
+pub(crate) struct CaCache {
+    by_account: RwLock<HashMap<String, Arc<LoadedCa>>>,
+    /// Serialises creation inside this process; the store's UNIQUE(account_id) settles races
+    /// between processes.
+    creating: Mutex<()>,
+}
+
+impl Authority {
+    /// The account's CA, creating it on first use.
+    pub(crate) async fn ca_for_account(&self, account_id: &str) -> Result<Arc<LoadedCa>, Error> {
+        if let Some(ca) = self.cached_ca(account_id) {
+            return Ok(ca);
+        }
+        let _creating = self.cas.creating.lock().await;
+        if let Some(ca) = self.cached_ca(account_id) {
+            return Ok(ca);
+        }
+        let record = match self.store.get_ca_for_account(account_id).await? {
+            Some(record) => record,
+            None => self.create_ca(account_id).await?,
+        };
+        let loaded = Arc::new(self.load_ca(record)?);
+        self.cas
+            .by_account
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(account_id.to_string(), Arc::clone(&loaded));
+        Ok(loaded)
+    }
+
+    /// The account's CA record if it has one, without creating it.
+    pub async fn existing_ca(&self, account_id: &str) -> Result<Option<CaRecord>, Error> {
+        if let Some(ca) = self.cached_ca(account_id) {
+            return Ok(Some(ca.record.clone()));
+        }
+        Ok(self.store.get_ca_for_account(account_id).await?)
+    }
+
+    fn cached_ca(&self, account_id: &str) -> Option<Arc<LoadedCa>> {
+        self.cas
+            .by_account
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(account_id)
+            .cloned()
+    }
+
+    async fn create_ca(&self, account_id: &str) -> Result<CaRecord, Error> {
+        let key = self
+            .config
+            .master_key
+            .as_ref()
+            .ok_or(MasterKeyError::Missing)?;
+        let policy = &self.config.policy;
+        let name = policy.ca_name_template.replace("{account_id}", account_id);
+        let now = crate::now();
+        let generated = pki::generate_managed_ca(
+            &name,
+            now,
+            Duration::days(i64::from(policy.ca_validity_days)),
+        )?;
+        let id = ids::new_ca_id();
+        let record = CaRecord {
+            sealed_private_key: key.seal(&generated.private_key_pkcs8_der, id.as_bytes())?,
+            id,
+            account_id: account_id.to_string(),
+            name,
+            certificate_pem: generated.certificate_pem,
+            certificate_der: generated.certificate_der,
+            not_before: generated.not_before,
+            not_after: generated.not_after,
+            created_at: now,
+        };
+        let audit = AuditEntry {
+            occurred_at: now,
+            actor: Actor::new(ActorKind::System),
+            action: "certificate_authority.created".into(),
+            object_type: "certificate_authority".into(),
+            object_id: record.id.clone(),
+            account_id: Some(account_id.to_string()),
+            zone_id: None,
+            details: None,
+        };
+        let winner = self.store.insert_ca_if_absent(&record, &audit).await?;
+        if winner.id == record.id {
+            tracing::info!(ca_id = %winner.id, account_id, "created managed CA");
+        }
+        Ok(winner)
+    }
+
+    fn load_ca(&self, record: CaRecord) -> Result<LoadedCa, Error> {
+        let key = self
+            .config
+            .master_key
+            .as_ref()
+            .ok_or(MasterKeyError::Missing)?;
+        let pkcs8 = key.open(&record.sealed_private_key, record.id.as_bytes())?;
+        let signer = CaSigner::from_parts(&record.certificate_der, &pkcs8)?;
+        Ok(LoadedCa { record, signer })
+    }
+}

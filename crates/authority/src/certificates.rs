@@ -1,0 +1,421 @@
+//! The client certificate lifecycle: issue, read, list, revoke, reactivate; hostname associations.
+
+use std::str::FromStr;
+
+use pki::{IssueError, LeafRequest, SerialNumber, VerifiedCsr};
+use store::{
+    Actor, AuditEntry, CertificateQuery, CertificateRecord, CertificateStatus, StatusChange,
+    StatusChangeOutcome, StoreError, Zone,
+};
+
+use crate::{Authority, Error, ids};
+
+/// Serial collisions among 126 random bits do not happen; retrying is for defence in depth.
+const SERIAL_ATTEMPTS: usize = 3;
+const MAX_HOSTNAMES: usize = 1000;
+
+#[derive(Debug, Clone)]
+pub struct IssueRequest {
+    pub csr: String,
+    pub validity_days: i64,
+}
+
+/// A page of a zone's certificates. `offset`/`limit` cut the filtered, ordered set first; `page`
+/// and `per_page` then page through that window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListRequest {
+    pub status: Option<CertificateStatus>,
+    pub page: u64,
+    pub per_page: u64,
+    pub offset: u64,
+    pub limit: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListedCertificates {
+    pub items: Vec<CertificateRecord>,
+    pub page: u64,
+    pub per_page: u64,
+    pub total_count: u64,
+    pub total_pages: u64,
+}
+
+/// RFC 5280 CRLReason values that can end a client certificate's life (no certificateHold:
+/// revocation here is final).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RevocationReason {
+    #[default]
+    Unspecified,
+    KeyCompromise,
+    CaCompromise,
+    AffiliationChanged,
+    Superseded,
+    CessationOfOperation,
+    PrivilegeWithdrawn,
+    AaCompromise,
+}
+
+impl RevocationReason {
+    const NAMES: [(RevocationReason, &'static str); 8] = [
+        (RevocationReason::Unspecified, "unspecified"),
+        (RevocationReason::KeyCompromise, "keyCompromise"),
+        (RevocationReason::CaCompromise, "cACompromise"),
+        (RevocationReason::AffiliationChanged, "affiliationChanged"),
+        (RevocationReason::Superseded, "superseded"),
+        (
+            RevocationReason::CessationOfOperation,
+            "cessationOfOperation",
+        ),
+        (RevocationReason::PrivilegeWithdrawn, "privilegeWithdrawn"),
+        (RevocationReason::AaCompromise, "aACompromise"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(reason, _)| *reason == self)
+            .map_or("unspecified", |(_, name)| name)
+    }
+}
+
+impl FromStr for RevocationReason {
+    type Err = Error;
+    /// Accepts the RFC 5280 names case-insensitively (`keyCompromise`, `keycompromise`).
+    fn from_str(text: &str) -> Result<Self, Error> {
+        Self::NAMES
+            .iter()
+            .find(|(_, name)| name.eq_ignore_ascii_case(text))
+            .map(|(reason, _)| *reason)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::NAMES.iter().map(|(_, n)| *n).collect();
+                Error::InvalidArgument(format!("reason must be one of {}", names.join(", ")))
+            })
+    }
+}
+
+impl Authority {
+    pub async fn issue_certificate(
+        &self,
+        zone: &Zone,
+        request: IssueRequest,
+        actor: Actor,
+    ) -> Result<CertificateRecord, Error> {
+        let max = self.config.policy.max_validity_days;
+        let validity_days = u32::try_from(request.validity_days)
+            .ok()
+            .filter(|days| (1..=max).contains(days))
+            .ok_or_else(|| {
+                Error::InvalidValidity(format!("validity_days must be an integer from 1 to {max}"))
+            })?;
+        let csr = VerifiedCsr::parse_pem(&request.csr)?;
+        let ca = self.ca_for_account(&zone.account_id).await?;
+
+        for _ in 0..SERIAL_ATTEMPTS {
+            let now = crate::now();
+            let leaf = pki::issue_leaf(
+                &ca.signer,
+                LeafRequest {
+                    csr: &csr,
+                    serial: SerialNumber::random(),
+                    now,
+                    validity_days,
+                },
+            )
+            .map_err(|e| match e {
+                IssueError::OutlivesCa { .. } => Error::InvalidValidity(e.to_string()),
+                other => Error::Issue(other),
+            })?;
+            let subject = csr.subject();
+            let record = CertificateRecord {
+                id: ids::new_certificate_id(),
+                zone_id: zone.id.clone(),
+                ca_id: ca.record.id.clone(),
+                ca_name: ca.record.name.clone(),
+                serial_number: leaf.serial.to_decimal(),
+                status: CertificateStatus::Active,
+                certificate_pem: leaf.pem,
+                csr: normalise_line_endings(&request.csr),
+                common_name: subject.common_name.clone(),
+                organization: subject.organization.clone(),
+                organizational_unit: subject.organizational_unit.clone(),
+                country: subject.country.clone(),
+                state: subject.state.clone(),
+                location: subject.location.clone(),
+                fingerprint_sha256: leaf.fingerprint_sha256,
+                ski: leaf.ski,
+                signature: leaf.signature_name.to_string(),
+                issued_on: leaf.not_before,
+                expires_on: leaf.not_after,
+                validity_days: i64::from(validity_days),
+                revoked_at: None,
+                revocation_reason: None,
+                updated_at: now,
+            };
+            let audit = zone_audit(zone, &record.id, "certificate.created", actor.clone())
+                .with_details(format!("serial_number={}", record.serial_number));
+            match self.store.insert_certificate(&record, &audit).await {
+                Ok(()) => return Ok(record),
+                Err(StoreError::Conflict(_)) => continue,
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(Error::SerialExhausted)
+    }
+
+    pub async fn certificate(&self, zone: &Zone, id: &str) -> Result<CertificateRecord, Error> {
+        self.store
+            .get_certificate(&zone.id, id)
+            .await?
+            .ok_or(Error::CertificateNotFound)
+    }
+
+    pub async fn list_certificates(
+        &self,
+        zone: &Zone,
+        request: &ListRequest,
+    ) -> Result<ListedCertificates, Error> {
+        let total = self
+            .store
+            .count_certificates(&zone.id, request.status)
+            .await?;
+        let in_window = total.saturating_sub(request.offset);
+        let total_count = request
+            .limit
+            .map_or(in_window, |limit| in_window.min(limit));
+        let page_start = request
+            .page
+            .saturating_sub(1)
+            .saturating_mul(request.per_page);
+        let items = if page_start >= total_count {
+            Vec::new()
+        } else {
+            let query = CertificateQuery {
+                zone_id: zone.id.clone(),
+                status: request.status,
+                offset: request.offset.saturating_add(page_start),
+                limit: request.per_page.min(total_count - page_start),
+            };
+            self.store.list_certificates(&query).await?
+        };
+        Ok(ListedCertificates {
+            items,
+            page: request.page,
+            per_page: request.per_page,
+            total_count,
+            total_pages: total_count.div_ceil(request.per_page.max(1)),
+        })
+    }
+
+    /// `active`/`pending_reactivation` → `pending_revocation`; already revoking or revoked: unchanged.
+    pub async fn revoke_certificate(
+        &self,
+        zone: &Zone,
+        id: &str,
+        reason: RevocationReason,
+        actor: Actor,
+    ) -> Result<CertificateRecord, Error> {
+        let change = StatusChange {
+            zone_id: zone.id.clone(),
+            certificate_id: id.to_string(),
+            from: &[
+                CertificateStatus::Active,
+                CertificateStatus::PendingReactivation,
+            ],
+            to: CertificateStatus::PendingRevocation,
+            revocation_reason: Some(reason.as_str().to_string()),
+            audit: zone_audit(zone, id, "certificate.revocation_requested", actor)
+                .with_details(format!("reason={}", reason.as_str())),
+        };
+        match self.store.change_status(&change).await? {
+            StatusChangeOutcome::Changed(record) | StatusChangeOutcome::Unchanged(record) => {
+                Ok(record)
+            }
+            StatusChangeOutcome::NotFound => Err(Error::CertificateNotFound),
+        }
+    }
+
+    /// `pending_revocation` → `pending_reactivation`; `revoked` is final (an error); other states
+    /// are returned unchanged.
+    pub async fn reactivate_certificate(
+        &self,
+        zone: &Zone,
+        id: &str,
+        actor: Actor,
+    ) -> Result<CertificateRecord, Error> {
+        let change = StatusChange {
+            zone_id: zone.id.clone(),
+            certificate_id: id.to_string(),
+            from: &[CertificateStatus::PendingRevocation],
+            to: CertificateStatus::PendingReactivation,
+            revocation_reason: None,
+            audit: zone_audit(zone, id, "certificate.reactivation_requested", actor),
+        };
+        match self.store.change_status(&change).await? {
+            StatusChangeOutcome::Changed(record) => Ok(record),
+            StatusChangeOutcome::Unchanged(record)
+                if record.status == CertificateStatus::Revoked =>
+            {
+                Err(Error::CertificateRevoked)
+            }
+            StatusChangeOutcome::Unchanged(record) => Ok(record),
+            StatusChangeOutcome::NotFound => Err(Error::CertificateNotFound),
+        }
+    }
+
+    /// The hostnames requiring client certificates from the zone's CA. `ca_id`, when given, must
+    /// name the account's managed CA.
+    pub async fn hostname_associations(
+        &self,
+        zone: &Zone,
+        ca_id: Option<&str>,
+    ) -> Result<Vec<String>, Error> {
+        let Some(ca) = self.existing_ca(&zone.account_id).await? else {
+            return match ca_id {
+                Some(id) => Err(Error::UnknownCertificateAuthority(id.to_string())),
+                None => Ok(Vec::new()),
+            };
+        };
+        check_ca_id(ca_id, &ca.id)?;
+        Ok(self.store.hostname_associations(&zone.id, &ca.id).await?)
+    }
+
+    pub async fn replace_hostname_associations(
+        &self,
+        zone: &Zone,
+        ca_id: Option<&str>,
+        hostnames: &[String],
+        actor: Actor,
+    ) -> Result<Vec<String>, Error> {
+        if hostnames.len() > MAX_HOSTNAMES {
+            return Err(Error::InvalidHostname(format!(
+                "at most {MAX_HOSTNAMES} hostnames are allowed"
+            )));
+        }
+        let mut normalised = hostnames
+            .iter()
+            .map(|h| normalise_hostname(h))
+            .collect::<Result<Vec<_>, _>>()?;
+        normalised.sort();
+        normalised.dedup();
+        if let Some(id) = ca_id
+            && id.len() != 36
+        {
+            return Err(Error::UnknownCertificateAuthority(id.to_string()));
+        }
+        let ca = self.ca_for_account(&zone.account_id).await?;
+        check_ca_id(ca_id, &ca.record.id)?;
+        let audit = zone_audit(zone, &zone.id, "hostname_associations.replaced", actor)
+            .with_details(format!("hostnames={}", normalised.join(",")));
+        self.store
+            .replace_hostname_associations(
+                &zone.id,
+                &ca.record.id,
+                &normalised,
+                &AuditEntry {
+                    object_type: "zone".into(),
+                    ..audit
+                },
+            )
+            .await?;
+        Ok(normalised)
+    }
+}
+
+fn check_ca_id(requested: Option<&str>, actual: &str) -> Result<(), Error> {
+    match requested {
+        Some(id) if id != actual => Err(Error::UnknownCertificateAuthority(id.to_string())),
+        _ => Ok(()),
+    }
+}
+
+/// A DNS hostname (optionally a leading `*.` wildcard), lowercased.
+fn normalise_hostname(hostname: &str) -> Result<String, Error> {
+    let lower = hostname.trim().trim_end_matches('.').to_ascii_lowercase();
+    let bare = lower.strip_prefix("*.").unwrap_or(&lower);
+    let valid_label = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if lower.len() > 253 || !bare.contains('.') || !bare.split('.').all(valid_label) {
+        return Err(Error::InvalidHostname(format!(
+            "{hostname:?} is not a valid hostname"
+        )));
+    }
+    Ok(lower)
+}
+
+fn normalise_line_endings(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+fn zone_audit(zone: &Zone, object_id: &str, action: &str, actor: Actor) -> AuditEntry {
+    AuditEntry {
+        occurred_at: crate::now(),
+        actor,
+        action: action.into(),
+        object_type: "certificate".into(),
+        object_id: object_id.to_string(),
+        account_id: Some(zone.account_id.clone()),
+        zone_id: Some(zone.id.clone()),
+        details: None,
+    }
+}
+
+trait WithDetails {
+    fn with_details(self, details: String) -> Self;
+}
+
+impl WithDetails for AuditEntry {
+    fn with_details(mut self, details: String) -> Self {
+        self.details = Some(details);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostnames_are_validated_and_normalised() {
+        assert_eq!(
+            normalise_hostname("API.Example.com.").unwrap(),
+            "api.example.com"
+        );
+        assert_eq!(
+            normalise_hostname("*.example.com").unwrap(),
+            "*.example.com"
+        );
+        for bad in [
+            "",
+            "localhost",
+            "-a.example.com",
+            "a..b",
+            "exa mple.com",
+            &"a".repeat(64),
+            "*.*.x.com",
+        ] {
+            assert!(normalise_hostname(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn revocation_reasons_parse_case_insensitively() {
+        assert_eq!(
+            "keyCompromise".parse::<RevocationReason>().unwrap(),
+            RevocationReason::KeyCompromise
+        );
+        assert_eq!(
+            "KEYCOMPROMISE".parse::<RevocationReason>().unwrap(),
+            RevocationReason::KeyCompromise
+        );
+        assert!("certificateHold".parse::<RevocationReason>().is_err());
+        for (reason, name) in RevocationReason::NAMES {
+            assert_eq!(reason.as_str(), name);
+        }
+    }
+}

@@ -1,0 +1,417 @@
+//! The application rules, on every backend: credentials, CA keys, listing windows, state changes.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use authority::*;
+use store::{Actor, ActorKind};
+use test_support::{TestDatabase, backend_tests};
+use time::{Duration, OffsetDateTime};
+
+backend_tests!(
+    wrong_master_key_is_refused_at_start,
+    tokens_authenticate_until_expired_or_revoked,
+    legacy_keys_need_the_matching_email,
+    zone_access_follows_scope_and_permission,
+    replicas_share_one_ca_per_account,
+    listing_windows_offset_and_limit_then_pages,
+    revocation_is_idempotent_and_final,
+);
+
+fn cli() -> Actor {
+    Actor::new(ActorKind::Cli)
+}
+
+async fn authority(db: &TestDatabase, key: &MasterKey, ttl: StdDuration) -> Arc<Authority> {
+    let store = store::connect(&db.url).await.unwrap();
+    let config = Config {
+        master_key: Some(key.clone()),
+        token_cache_ttl: ttl,
+        ..Config::default()
+    };
+    Authority::new(store, config).await.unwrap()
+}
+
+fn csr(common_name: &str) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+fn token_request(target: TokenTarget, permission: Permission) -> NewTokenRequest {
+    NewTokenRequest {
+        target,
+        permission,
+        name: None,
+        expires_in: None,
+        legacy_email: None,
+    }
+}
+
+async fn wrong_master_key_is_refused_at_start(db: TestDatabase) {
+    let key = MasterKey::generate().unwrap();
+    authority(&db, &key, StdDuration::ZERO).await;
+    let store = store::connect(&db.url).await.unwrap();
+    let config = Config {
+        master_key: Some(MasterKey::generate().unwrap()),
+        ..Config::default()
+    };
+    let err = Authority::new(store, config)
+        .await
+        .err()
+        .expect("a different key is refused");
+    assert!(
+        matches!(err, Error::MasterKey(MasterKeyError::WrongKey)),
+        "{err:?}"
+    );
+    // The original key still works.
+    authority(&db, &key, StdDuration::ZERO).await;
+}
+
+async fn tokens_authenticate_until_expired_or_revoked(db: TestDatabase) {
+    let authority = authority(
+        &db,
+        &MasterKey::generate().unwrap(),
+        StdDuration::from_secs(60),
+    )
+    .await;
+    let zone = authority
+        .create_zone("example.com", None, cli())
+        .await
+        .unwrap();
+    let (token, secret) = authority
+        .create_token(
+            NewTokenRequest {
+                expires_in: Some(Duration::hours(1)),
+                ..token_request(TokenTarget::Zones(vec![zone.id.clone()]), Permission::Read)
+            },
+            cli(),
+        )
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let bearer = Credentials::Bearer(secret.clone());
+    assert_eq!(
+        authority.authenticate(&bearer, now).await.unwrap().token,
+        token
+    );
+    assert!(matches!(
+        authority
+            .authenticate(&bearer, now + Duration::hours(2))
+            .await,
+        Err(Error::ExpiredToken)
+    ));
+    assert!(matches!(
+        authority
+            .authenticate(&Credentials::Bearer(format!("{secret}x")), now)
+            .await,
+        Err(Error::InvalidToken)
+    ));
+    // A cached token stops working as soon as this process revokes it.
+    authority.revoke_token(&token.id, cli()).await.unwrap();
+    assert!(matches!(
+        authority.authenticate(&bearer, now).await,
+        Err(Error::InvalidToken)
+    ));
+    assert!(matches!(
+        authority.revoke_token(&token.id, cli()).await,
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+async fn legacy_keys_need_the_matching_email(db: TestDatabase) {
+    let authority = authority(&db, &MasterKey::generate().unwrap(), StdDuration::ZERO).await;
+    let zone = authority
+        .create_zone("example.com", None, cli())
+        .await
+        .unwrap();
+    let (_, key) = authority
+        .create_token(
+            NewTokenRequest {
+                legacy_email: Some("Ops@Example.com".into()),
+                ..token_request(
+                    TokenTarget::Account(zone.account_id.clone()),
+                    Permission::Edit,
+                )
+            },
+            cli(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(key.len(), 37);
+    let now = OffsetDateTime::now_utc();
+    let legacy = |email: &str| Credentials::LegacyKey {
+        email: email.into(),
+        key: key.clone(),
+    };
+    assert!(
+        authority
+            .authenticate(&legacy("ops@example.com"), now)
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        authority
+            .authenticate(&legacy("other@example.com"), now)
+            .await,
+        Err(Error::InvalidLegacyKey)
+    ));
+    // A legacy key is not a Bearer token.
+    assert!(matches!(
+        authority
+            .authenticate(&Credentials::Bearer(key.clone()), now)
+            .await,
+        Err(Error::InvalidToken)
+    ));
+}
+
+async fn zone_access_follows_scope_and_permission(db: TestDatabase) {
+    let authority = authority(&db, &MasterKey::generate().unwrap(), StdDuration::ZERO).await;
+    let a1 = authority
+        .create_zone("a1.example", None, cli())
+        .await
+        .unwrap();
+    let a2 = authority
+        .create_zone("a2.example", Some(&a1.account_id), cli())
+        .await
+        .unwrap();
+    let other = authority
+        .create_account("other", None, cli())
+        .await
+        .unwrap();
+    let b1 = authority
+        .create_zone("b1.example", Some(&other.id), cli())
+        .await
+        .unwrap();
+    let now = OffsetDateTime::now_utc();
+    let principal = |request| {
+        let authority = Arc::clone(&authority);
+        async move {
+            let (_, secret) = authority.create_token(request, cli()).await.unwrap();
+            authority
+                .authenticate(&Credentials::Bearer(secret), now)
+                .await
+                .unwrap()
+        }
+    };
+    let reader = principal(token_request(
+        TokenTarget::Zones(vec![a1.id.clone()]),
+        Permission::Read,
+    ))
+    .await;
+    let editor = principal(token_request(
+        TokenTarget::Account(a1.account_id.clone()),
+        Permission::Edit,
+    ))
+    .await;
+
+    assert!(
+        authority
+            .authorize_zone(&reader, &a1.id, Permission::Read)
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        authority
+            .authorize_zone(&reader, &a1.id, Permission::Edit)
+            .await,
+        Err(Error::MissingPermission("ssl:edit"))
+    ));
+    for zone_id in [
+        a2.id.as_str(),
+        b1.id.as_str(),
+        &"f".repeat(32),
+        "not-a-zone",
+        "../../etc",
+    ] {
+        assert!(
+            matches!(
+                authority
+                    .authorize_zone(&reader, zone_id, Permission::Read)
+                    .await,
+                Err(Error::ZoneNotAccessible)
+            ),
+            "{zone_id}"
+        );
+    }
+    assert!(
+        authority
+            .authorize_zone(&editor, &a2.id, Permission::Edit)
+            .await
+            .is_ok()
+    );
+    // Another account's zone looks exactly like a zone that does not exist.
+    assert!(matches!(
+        authority
+            .authorize_zone(&editor, &b1.id, Permission::Read)
+            .await,
+        Err(Error::ZoneNotAccessible)
+    ));
+}
+
+async fn replicas_share_one_ca_per_account(db: TestDatabase) {
+    let key = MasterKey::generate().unwrap();
+    let first = authority(&db, &key, StdDuration::ZERO).await;
+    let second = authority(&db, &key, StdDuration::ZERO).await;
+    let zone = first.create_zone("example.com", None, cli()).await.unwrap();
+    let issue = |authority: Arc<Authority>, zone: Zone| async move {
+        let request = IssueRequest {
+            csr: csr("device"),
+            validity_days: 30,
+        };
+        authority
+            .issue_certificate(&zone, request, cli())
+            .await
+            .unwrap()
+    };
+    let (a, b) = tokio::join!(
+        issue(Arc::clone(&first), zone.clone()),
+        issue(Arc::clone(&second), zone.clone())
+    );
+    assert_eq!(a.ca_id, b.ca_id, "both replicas signed with the same CA");
+    assert_ne!(a.serial_number, b.serial_number);
+    assert_eq!(
+        a.ca_name,
+        format!("Managed CA for account {}", zone.account_id)
+    );
+}
+
+async fn listing_windows_offset_and_limit_then_pages(db: TestDatabase) {
+    let authority = authority(&db, &MasterKey::generate().unwrap(), StdDuration::ZERO).await;
+    let zone = authority
+        .create_zone("example.com", None, cli())
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let request = IssueRequest {
+            csr: csr(&format!("device-{i}")),
+            validity_days: 1,
+        };
+        ids.push(
+            authority
+                .issue_certificate(&zone, request, cli())
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    ids.reverse(); // newest first
+    let list = |page, per_page, offset, limit| {
+        let authority = Arc::clone(&authority);
+        let zone = zone.clone();
+        async move {
+            let request = ListRequest {
+                status: None,
+                page,
+                per_page,
+                offset,
+                limit,
+            };
+            authority.list_certificates(&zone, &request).await.unwrap()
+        }
+    };
+    let all = list(1, 50, 0, None).await;
+    assert_eq!(
+        all.items.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        ids
+    );
+    assert_eq!((all.total_count, all.total_pages), (12, 1));
+
+    let second = list(2, 5, 0, None).await;
+    assert_eq!(
+        second.items.iter().map(|c| &c.id).collect::<Vec<_>>(),
+        ids[5..10].iter().collect::<Vec<_>>()
+    );
+    assert_eq!((second.total_count, second.total_pages), (12, 3));
+
+    // offset 2, limit 7 → window ids[2..9]; page 2 of 5 → ids[7..9].
+    let windowed = list(2, 5, 2, Some(7)).await;
+    assert_eq!(
+        windowed.items.iter().map(|c| &c.id).collect::<Vec<_>>(),
+        ids[7..9].iter().collect::<Vec<_>>()
+    );
+    assert_eq!((windowed.total_count, windowed.total_pages), (7, 2));
+
+    let past_end = list(3, 5, 2, Some(7)).await;
+    assert!(past_end.items.is_empty());
+    let huge = list(u64::MAX, 50, u64::MAX, Some(u64::MAX)).await;
+    assert!(huge.items.is_empty());
+    assert_eq!(huge.total_count, 0);
+}
+
+async fn revocation_is_idempotent_and_final(db: TestDatabase) {
+    let authority = authority(&db, &MasterKey::generate().unwrap(), StdDuration::ZERO).await;
+    let zone = authority
+        .create_zone("example.com", None, cli())
+        .await
+        .unwrap();
+    let request = IssueRequest {
+        csr: csr("device"),
+        validity_days: 10,
+    };
+    let cert = authority
+        .issue_certificate(&zone, request, cli())
+        .await
+        .unwrap();
+    let reason = RevocationReason::KeyCompromise;
+    let revoked = authority
+        .revoke_certificate(&zone, &cert.id, reason, cli())
+        .await
+        .unwrap();
+    assert_eq!(revoked.status, CertificateStatus::PendingRevocation);
+    assert_eq!(revoked.revocation_reason.as_deref(), Some("keyCompromise"));
+    let again = authority
+        .revoke_certificate(&zone, &cert.id, reason, cli())
+        .await
+        .unwrap();
+    assert_eq!(again, revoked);
+
+    let reactivated = authority
+        .reactivate_certificate(&zone, &cert.id, cli())
+        .await
+        .unwrap();
+    assert_eq!(reactivated.status, CertificateStatus::PendingReactivation);
+    assert_eq!(
+        authority
+            .revoke_certificate(&zone, &cert.id, reason, cli())
+            .await
+            .unwrap()
+            .status,
+        CertificateStatus::PendingRevocation
+    );
+
+    // The worker publishes; from then on revocation is final.
+    let store = authority.store();
+    let pending = store.pending_transitions(10).await.unwrap();
+    let worker = store::AuditEntry {
+        occurred_at: OffsetDateTime::now_utc(),
+        actor: Actor::new(ActorKind::Worker),
+        action: String::new(),
+        object_type: String::new(),
+        object_id: String::new(),
+        account_id: None,
+        zone_id: None,
+        details: None,
+    };
+    assert_eq!(
+        store.complete_transitions(&pending, &worker).await.unwrap(),
+        1
+    );
+    assert!(matches!(
+        authority
+            .reactivate_certificate(&zone, &cert.id, cli())
+            .await,
+        Err(Error::CertificateRevoked)
+    ));
+    assert!(matches!(
+        authority
+            .revoke_certificate(&zone, "00000000-0000-0000-0000-000000000000", reason, cli())
+            .await,
+        Err(Error::CertificateNotFound)
+    ));
+}
