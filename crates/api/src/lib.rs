@@ -1,1 +1,148 @@
+//! clientca's HTTP layer: the Cloudflare v4 Client Certificates API on axum.
+//!
+//! Only this crate knows HTTP, JSON and the envelope. Handlers extract, call the
+//! [`authority::Authority`], and wrap the answer; errors are mapped once, in [`error`].
 
+pub mod dto;
+pub mod error;
+mod extract;
+mod routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{AUTHORIZATION, HeaderName};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use authority::Authority;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::routes::{client_certificates, fallback, hostname_associations, meta, tokens};
+
+/// Request bodies above this are refused with 413 (an RSA-8192 CSR is about 3.5 KiB of PEM).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Where the Cloudflare-compatible API is mounted: SDKs use `base_url=http://HOST:PORT/client/v4`.
+pub const API_PREFIX: &str = "/client/v4";
+
+#[derive(Clone)]
+pub struct AppState {
+    pub authority: Arc<Authority>,
+    openapi: Arc<serde_json::Value>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "clientca",
+        description = "A self-hostable client-certificate authority speaking the Cloudflare v4 Client Certificates API.",
+        license(name = "Apache-2.0")
+    ),
+    servers((url = "/client/v4")),
+    modifiers(&SecuritySchemes),
+    components(schemas(error::ErrorEnvelope, error::ErrorDetail))
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Key"))),
+        );
+        components.add_security_scheme(
+            "api_email",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Auth-Email"))),
+        );
+    }
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            client_certificates::create,
+            client_certificates::list
+        ))
+        .routes(routes!(
+            client_certificates::get,
+            client_certificates::revoke,
+            client_certificates::reactivate
+        ))
+        .routes(routes!(
+            hostname_associations::get,
+            hostname_associations::replace
+        ))
+        .routes(routes!(tokens::verify))
+}
+
+/// The OpenAPI 3.1 document for the API (also served at `/client/v4/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().into_openapi()
+}
+
+/// The whole HTTP application.
+pub fn router(authority: Arc<Authority>) -> Router {
+    let (api, openapi) = api_routes().split_for_parts();
+    let state = AppState {
+        authority,
+        openapi: Arc::new(serde_json::to_value(&openapi).unwrap_or_default()),
+    };
+    let api = api
+        .route("/openapi.json", get(meta::openapi))
+        .fallback(fallback::no_route)
+        .method_not_allowed_fallback(fallback::method_not_allowed);
+    Router::new()
+        .nest(API_PREFIX, api)
+        .route("/healthz", get(meta::healthz))
+        .fallback(fallback::no_route)
+        .method_not_allowed_fallback(fallback::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            AUTHORIZATION,
+            HeaderName::from_static("x-auth-key"),
+        ]))
+        .with_state(state)
+}
+
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        ErrorCode::Internal,
+        "internal error; the server log has details",
+    )
+    .into_response()
+}
+
+/// Serve `router` on `listener` until `shutdown` resolves, then finish in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

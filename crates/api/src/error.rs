@@ -1,0 +1,277 @@
+//! The error-code table and the one mapping from application errors to HTTP answers.
+//!
+//! Every failure leaves as `{"success": false, "errors": [{"code", "message"}], "messages": [],
+//! "result": null}` with a 4xx/5xx status. State conflicts are 400, never 409: the official SDKs
+//! retry 408/409/429/5xx. The table is repeated in README.md (a test keeps them in step).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use authority::Error;
+
+/// One row per error code clientca answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Internal,
+    InvalidJson,
+    UnsupportedContentType,
+    BodyTooLarge,
+    InvalidQuery,
+    InvalidField,
+    InvalidCsr,
+    InvalidValidity,
+    CertificateNotFound,
+    CertificateRevoked,
+    InvalidHostname,
+    UnknownCertificateAuthority,
+    InvalidArgument,
+    NoRoute,
+    MethodNotAllowed,
+    MalformedAuthorization,
+    MissingCredentials,
+    InvalidLegacyKey,
+    ZoneNotAccessible,
+    MissingPermission,
+    InvalidToken,
+    ExpiredToken,
+}
+
+impl ErrorCode {
+    /// (code, HTTP status, what it means) — the table README.md reproduces.
+    pub const TABLE: [(ErrorCode, u32, u16, &'static str); 22] = [
+        (
+            ErrorCode::Internal,
+            1000,
+            500,
+            "internal error (details are logged, never returned)",
+        ),
+        (
+            ErrorCode::InvalidJson,
+            1001,
+            400,
+            "the body is not valid JSON, or not a JSON object",
+        ),
+        (
+            ErrorCode::UnsupportedContentType,
+            1002,
+            415,
+            "a body was sent without Content-Type: application/json",
+        ),
+        (
+            ErrorCode::BodyTooLarge,
+            1003,
+            413,
+            "the body exceeds the size limit",
+        ),
+        (
+            ErrorCode::InvalidQuery,
+            1004,
+            400,
+            "a query parameter has an invalid value",
+        ),
+        (
+            ErrorCode::InvalidField,
+            1005,
+            400,
+            "a body field is missing or has the wrong type",
+        ),
+        (
+            ErrorCode::InvalidCsr,
+            1100,
+            400,
+            "the CSR is malformed, badly signed, or outside key/subject policy",
+        ),
+        (
+            ErrorCode::InvalidValidity,
+            1101,
+            400,
+            "validity_days is not an integer in range, or outlives the CA",
+        ),
+        (
+            ErrorCode::CertificateNotFound,
+            1102,
+            404,
+            "no such client certificate in this zone",
+        ),
+        (
+            ErrorCode::CertificateRevoked,
+            1103,
+            400,
+            "a revoked certificate cannot be reactivated",
+        ),
+        (
+            ErrorCode::InvalidHostname,
+            1104,
+            400,
+            "a hostname association is not a valid hostname",
+        ),
+        (
+            ErrorCode::UnknownCertificateAuthority,
+            1105,
+            400,
+            "mtls_certificate_id does not name this zone's CA",
+        ),
+        (
+            ErrorCode::InvalidArgument,
+            1106,
+            400,
+            "an argument has an invalid value (e.g. revocation reason)",
+        ),
+        (ErrorCode::NoRoute, 7000, 404, "no route for that URI"),
+        (
+            ErrorCode::MethodNotAllowed,
+            7001,
+            405,
+            "method not allowed for that URI",
+        ),
+        (
+            ErrorCode::MalformedAuthorization,
+            6111,
+            400,
+            "the Authorization header is not `Bearer <token>`",
+        ),
+        (
+            ErrorCode::MissingCredentials,
+            9106,
+            400,
+            "no Authorization or X-Auth-Email/X-Auth-Key headers",
+        ),
+        (
+            ErrorCode::InvalidLegacyKey,
+            9103,
+            401,
+            "unknown X-Auth-Key or X-Auth-Email",
+        ),
+        (
+            ErrorCode::ZoneNotAccessible,
+            9109,
+            403,
+            "the credential does not reach this zone (or it does not exist)",
+        ),
+        (
+            ErrorCode::MissingPermission,
+            9110,
+            403,
+            "the credential lacks the permission (ssl:read / ssl:edit)",
+        ),
+        (
+            ErrorCode::InvalidToken,
+            10000,
+            401,
+            "invalid or revoked API token",
+        ),
+        (
+            ErrorCode::ExpiredToken,
+            10001,
+            401,
+            "the API token has expired",
+        ),
+    ];
+
+    fn row(self) -> (u32, u16) {
+        Self::TABLE
+            .iter()
+            .find(|(code, ..)| *code == self)
+            .map_or((1000, 500), |(_, number, status, _)| (*number, *status))
+    }
+
+    pub fn number(self) -> u32 {
+        self.row().0
+    }
+
+    pub fn status(self) -> StatusCode {
+        StatusCode::from_u16(self.row().1).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+/// An error answer: one code, one message.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// `{"code": 1100, "message": "…"}`
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: u32,
+    pub message: String,
+}
+
+/// The failure envelope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// Always `false`.
+    pub success: bool,
+    pub errors: Vec<ErrorDetail>,
+    pub messages: Vec<String>,
+    /// Always `null`.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<()>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorEnvelope {
+            success: false,
+            errors: vec![ErrorDetail {
+                code: self.code.number(),
+                message: self.message,
+            }],
+            messages: Vec::new(),
+            result: None,
+        };
+        let mut response = (self.code.status(), axum::Json(body)).into_response();
+        if self.code.status() == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        let code = match &error {
+            Error::MissingCredentials => ErrorCode::MissingCredentials,
+            Error::MalformedCredentials(_) => ErrorCode::MalformedAuthorization,
+            Error::InvalidToken => ErrorCode::InvalidToken,
+            Error::InvalidLegacyKey => ErrorCode::InvalidLegacyKey,
+            Error::ExpiredToken => ErrorCode::ExpiredToken,
+            Error::ZoneNotAccessible => ErrorCode::ZoneNotAccessible,
+            Error::MissingPermission(_) => ErrorCode::MissingPermission,
+            Error::CertificateNotFound => ErrorCode::CertificateNotFound,
+            Error::UnknownCertificateAuthority(_) => ErrorCode::UnknownCertificateAuthority,
+            Error::InvalidCsr(_) => ErrorCode::InvalidCsr,
+            Error::InvalidValidity(_) => ErrorCode::InvalidValidity,
+            Error::CertificateRevoked => ErrorCode::CertificateRevoked,
+            Error::InvalidHostname(_) => ErrorCode::InvalidHostname,
+            Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Error::NotFound(_) => ErrorCode::NoRoute,
+            Error::MasterKey(_)
+            | Error::Ca(_)
+            | Error::Issue(_)
+            | Error::SerialExhausted
+            | Error::Store(_) => {
+                tracing::error!(error = %error, "request failed");
+                return ApiError::new(
+                    ErrorCode::Internal,
+                    "internal error; the server log has details",
+                );
+            }
+        };
+        ApiError::new(code, error.to_string())
+    }
+}

@@ -1,0 +1,19 @@
+//! JSON envelopes for what no route handles.
+
+use axum::http::{Method, Uri};
+
+use crate::error::{ApiError, ErrorCode};
+
+pub async fn no_route(uri: Uri) -> ApiError {
+    ApiError::new(
+        ErrorCode::NoRoute,
+        format!("No route for that URI: {}", uri.path()),
+    )
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!("Method {method} not allowed for {}", uri.path()),
+    )
+}

@@ -1,0 +1,96 @@
+//! `/zones/{zone_id}/certificate_authorities/hostname_associations`: where client certificates
+//! from the zone's CA are required.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use authority::Permission;
+
+use crate::AppState;
+use crate::dto::{Envelope, HostnameAssociations};
+use crate::error::{ApiError, ErrorEnvelope};
+use crate::extract::{Caller, JsonBody, QueryPairs};
+
+const TAG: &str = "Hostname Associations";
+const PATH: &str = "/zones/{zone_id}/certificate_authorities/hostname_associations";
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReplaceHostnameAssociations {
+    /// The complete new list (replaces the old one).
+    #[serde(default)]
+    hostnames: Vec<String>,
+    /// The CA's id (36 characters); defaults to the account's managed CA.
+    mtls_certificate_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documents the query string for OpenAPI; read through QueryPairs
+pub struct HostnameParams {
+    /// The CA's id; defaults to the account's managed CA.
+    mtls_certificate_id: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = PATH,
+    tag = TAG,
+    params(("zone_id" = String, Path, description = "Zone identifier"), HostnameParams),
+    responses(
+        (status = 200, description = "The associated hostnames", body = Envelope<HostnameAssociations>),
+        (status = "4XX", description = "Refused", body = ErrorEnvelope),
+    ),
+    security(("api_token" = []), ("api_key" = [], "api_email" = []))
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(zone_id): Path<String>,
+    query: QueryPairs,
+) -> Result<Json<Envelope<HostnameAssociations>>, ApiError> {
+    let zone = state
+        .authority
+        .authorize_zone(&caller.principal, &zone_id, Permission::Read)
+        .await?;
+    let hostnames = state
+        .authority
+        .hostname_associations(&zone, query.get("mtls_certificate_id"))
+        .await?;
+    Ok(Json(Envelope::new(HostnameAssociations { hostnames })))
+}
+
+#[utoipa::path(
+    put,
+    path = PATH,
+    tag = TAG,
+    params(("zone_id" = String, Path, description = "Zone identifier")),
+    request_body = ReplaceHostnameAssociations,
+    responses(
+        (status = 200, description = "The new list", body = Envelope<HostnameAssociations>),
+        (status = "4XX", description = "Refused; nothing was written", body = ErrorEnvelope),
+    ),
+    security(("api_token" = []), ("api_key" = [], "api_email" = []))
+)]
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(zone_id): Path<String>,
+    JsonBody(body): JsonBody<ReplaceHostnameAssociations>,
+) -> Result<Json<Envelope<HostnameAssociations>>, ApiError> {
+    let zone = state
+        .authority
+        .authorize_zone(&caller.principal, &zone_id, Permission::Edit)
+        .await?;
+    let hostnames = state
+        .authority
+        .replace_hostname_associations(
+            &zone,
+            body.mtls_certificate_id.as_deref(),
+            &body.hostnames,
+            caller.actor,
+        )
+        .await?;
+    Ok(Json(Envelope::new(HostnameAssociations { hostnames })))
+}

@@ -1,0 +1,30 @@
+//! Health and the OpenAPI document.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// `GET /healthz`: the process is up and its database answers.
+pub async fn healthz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Value>) {
+    let store = state.authority.store();
+    match store.get_setting("healthz").await {
+        Ok(_) => (
+            axum::http::StatusCode::OK,
+            Json(json!({"status": "ok", "database": store.backend()})),
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "health check failed");
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({"status": "unavailable", "database": store.backend()})),
+            )
+        }
+    }
+}
+
+/// `GET /client/v4/openapi.json`
+pub async fn openapi(State(state): State<AppState>) -> Json<Value> {
+    Json(state.openapi.as_ref().clone())
+}

@@ -1,0 +1,7 @@
+//! One module per resource; each handler is thin: extract, call the authority, wrap the answer.
+
+pub mod client_certificates;
+pub mod fallback;
+pub mod hostname_associations;
+pub mod meta;
+pub mod tokens;

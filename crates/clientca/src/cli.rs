@@ -1,0 +1,310 @@
+//! Command-line interface: `serve` plus administration of zones and credentials.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use authority::{Authority, Config, NewTokenRequest, Permission, Policy, TokenScope, TokenTarget};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use store::{Actor, ActorKind};
+
+use crate::duration::parse_duration;
+use crate::{ServeOptions, master_key_file};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clientca",
+    version,
+    about = "A client-certificate authority speaking the Cloudflare v4 Client Certificates API"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Directory for the default SQLite database and the generated master key.
+    #[arg(long, env = "CLIENTCA_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL: sqlite:///abs/path.db, sqlite://relative.db or postgres://user@host/db.
+    /// Defaults to sqlite://<data-dir>/clientca.db.
+    #[arg(long, env = "CLIENTCA_DATABASE_URL", global = true)]
+    pub database: Option<String>,
+    /// Log format.
+    #[arg(long, env = "CLIENTCA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+impl GlobalArgs {
+    pub fn database_url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("clientca.db").display()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server and the publication worker.
+    Serve(ServeArgs),
+    /// Manage zones.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
+    /// Manage API tokens and legacy keys.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CLIENTCA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// How often pending revocations/reactivations are published (e.g. 500ms, 2s, 5s).
+    #[arg(long, env = "CLIENTCA_PUBLISH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub publish_interval: Duration,
+    /// Master key file (64 hex characters, mode 0600); generated on first start when missing.
+    /// CLIENTCA_MASTER_KEY (hex) takes precedence. Defaults to <data-dir>/master.key.
+    #[arg(long, env = "CLIENTCA_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Largest validity_days a create may ask for.
+    #[arg(long, env = "CLIENTCA_MAX_VALIDITY_DAYS", default_value_t = 3650)]
+    pub max_validity_days: u32,
+    /// How long a token lookup is cached: a token revoked elsewhere stops working here within it.
+    #[arg(long, env = "CLIENTCA_TOKEN_CACHE_TTL", default_value = "5s", value_parser = parse_duration)]
+    pub token_cache_ttl: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ZoneCommand {
+    /// Create a zone; prints only its id.
+    Create {
+        /// Zone name, e.g. example.com.
+        name: String,
+        /// Account to create it in (32 hex); defaults to the only account, created if none exists.
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List zones.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a credential; prints only its secret (shown once).
+    Create(TokenCreateArgs),
+    /// List credentials (never their secrets).
+    List,
+    /// Revoke a credential by id.
+    Revoke {
+        /// Token id (32 hex).
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["zone", "account"])))]
+pub struct TokenCreateArgs {
+    /// Zone the token may use (repeat for several zones of one account).
+    #[arg(long)]
+    pub zone: Vec<String>,
+    /// Account whose every zone the token may use.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// read = ssl:read, edit = ssl:read + ssl:edit.
+    #[arg(long, value_enum)]
+    pub permission: PermissionArg,
+    /// A label for listings.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Lifetime, e.g. 90d or 12h; no expiry when omitted.
+    #[arg(long, value_parser = parse_duration)]
+    pub expires_in: Option<Duration>,
+    /// Create a legacy X-Auth-Key for this X-Auth-Email instead of a Bearer token.
+    #[arg(long)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PermissionArg {
+    Read,
+    Edit,
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let database_url = self.global.database_url();
+        match self.command {
+            Command::Serve(args) => serve(&self.global, database_url, args).await,
+            Command::Zone(command) => zone(&database_url, command).await,
+            Command::Token(command) => token(&database_url, command).await,
+        }
+    }
+}
+
+async fn serve(global: &GlobalArgs, database_url: String, args: ServeArgs) -> anyhow::Result<()> {
+    let key_path = args
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| global.data_dir.join("master.key"));
+    let master_key = master_key_file::load(&key_path, true)?.context("no master key")?;
+    let options = ServeOptions {
+        database_url,
+        listen: args.listen,
+        master_key,
+        publish_interval: args.publish_interval,
+        policy: Policy {
+            max_validity_days: args.max_validity_days,
+            ..Policy::default()
+        },
+        token_cache_ttl: args.token_cache_ttl,
+    };
+    let mut server = crate::start(options).await?;
+    if let Some(bootstrap) = &server.bootstrap {
+        print_bootstrap(bootstrap, &server.api_base_url());
+    }
+    println!("listening on http://{}", server.addr);
+    tokio::select! {
+        result = server.wait() => result.context("the HTTP server stopped"),
+        () = shutdown_signal() => {
+            tracing::info!("shutting down: finishing in-flight requests");
+            server.stop().await
+        }
+    }
+}
+
+fn print_bootstrap(bootstrap: &authority::Bootstrap, base_url: &str) {
+    println!(
+        "First start: created account {account}, zone {zone_name} ({zone}) and an edit API token.\n\
+         The token is shown only this once:\n\n    \
+         export CLOUDFLARE_API_TOKEN={secret}\n\n\
+         Python SDK:  Cloudflare(api_token=..., base_url=\"{base_url}\")\n\
+         curl:        curl -H \"Authorization: Bearer $CLOUDFLARE_API_TOKEN\" {base_url}/zones/{zone}/client_certificates\n",
+        account = bootstrap.account.id,
+        zone_name = bootstrap.zone.name,
+        zone = bootstrap.zone.id,
+        secret = bootstrap.secret,
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Administration needs the database only: no master key, since no CA key is touched.
+async fn admin_authority(database_url: &str) -> anyhow::Result<Arc<Authority>> {
+    let store = store::connect(database_url)
+        .await
+        .with_context(|| format!("cannot open database {}", store::redact_url(database_url)))?;
+    Ok(Authority::new(store, Config::default()).await?)
+}
+
+async fn zone(database_url: &str, command: ZoneCommand) -> anyhow::Result<()> {
+    let authority = admin_authority(database_url).await?;
+    match command {
+        ZoneCommand::Create { name, account } => {
+            let zone = authority
+                .create_zone(&name, account.as_deref(), Actor::new(ActorKind::Cli))
+                .await?;
+            println!("{}", zone.id);
+        }
+        ZoneCommand::List => {
+            for zone in authority.store().list_zones().await? {
+                println!("{}\t{}\t{}", zone.id, zone.account_id, zone.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(database_url: &str, command: TokenCommand) -> anyhow::Result<()> {
+    let authority = admin_authority(database_url).await?;
+    match command {
+        TokenCommand::Create(args) => {
+            let target = match args.account {
+                Some(account) => TokenTarget::Account(account),
+                None => TokenTarget::Zones(args.zone),
+            };
+            let request = NewTokenRequest {
+                target,
+                permission: match args.permission {
+                    PermissionArg::Read => Permission::Read,
+                    PermissionArg::Edit => Permission::Edit,
+                },
+                name: args.name,
+                expires_in: args
+                    .expires_in
+                    .map(time::Duration::try_from)
+                    .transpose()
+                    .context("expiry too long")?,
+                legacy_email: args.email,
+            };
+            let (_, secret) = authority
+                .create_token(request, Actor::new(ActorKind::Cli))
+                .await?;
+            println!("{secret}");
+        }
+        TokenCommand::List => {
+            for token in authority.store().list_tokens().await? {
+                let scope = match &token.scope {
+                    TokenScope::Account => format!("account:{}", token.account_id),
+                    TokenScope::Zones(zones) => format!("zones:{}", zones.join(",")),
+                };
+                let state = if token.revoked_at.is_some() {
+                    "revoked".to_string()
+                } else {
+                    token.expires_at.map_or("active".into(), |at| {
+                        format!("expires {}", api::dto::timestamp(at))
+                    })
+                };
+                let kind = token
+                    .email
+                    .as_deref()
+                    .map_or("token".to_string(), |e| format!("key:{e}"));
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    token.id,
+                    token.permission.as_str(),
+                    scope,
+                    kind,
+                    state,
+                    token.name
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            authority
+                .revoke_token(&id, Actor::new(ActorKind::Cli))
+                .await?;
+            eprintln!("revoked token {id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The `clientca` binary's wiring, as a library so tests can start the real server in-process.
+
+pub mod cli;
+pub mod duration;
+pub mod master_key_file;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use authority::{Authority, Bootstrap, Config, MasterKey, Policy};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use worker::WorkerConfig;
+
+/// Everything `clientca serve` needs, resolved from flags and environment.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub master_key: MasterKey,
+    pub publish_interval: Duration,
+    pub policy: Policy,
+    pub token_cache_ttl: Duration,
+}
+
+/// A running server: API and publication worker.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub authority: Arc<Authority>,
+    /// Set when this start found an empty database and created the first credentials.
+    pub bootstrap: Option<Bootstrap>,
+    shutdown: watch::Sender<bool>,
+    http: JoinHandle<std::io::Result<()>>,
+    worker: JoinHandle<()>,
+}
+
+/// Open the database, check the master key, bootstrap if empty, and start serving.
+pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
+    let store = store::connect(&options.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open database {}",
+                store::redact_url(&options.database_url)
+            )
+        })?;
+    let config = Config {
+        master_key: Some(options.master_key),
+        policy: options.policy,
+        token_cache_ttl: options.token_cache_ttl,
+    };
+    let authority = Authority::new(Arc::clone(&store), config).await?;
+    let bootstrap = authority.bootstrap_if_empty().await?;
+
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", options.listen))?;
+    let addr = listener.local_addr()?;
+    let (shutdown, stopped) = watch::channel(false);
+
+    let worker_config = WorkerConfig {
+        interval: options.publish_interval,
+        ..WorkerConfig::default()
+    };
+    let worker = tokio::spawn(worker::run(store, worker_config, stopped.clone()));
+    let router = api::router(Arc::clone(&authority));
+    let mut http_stopped = stopped;
+    let http = tokio::spawn(api::serve(listener, router, async move {
+        let _ = http_stopped.wait_for(|stop| *stop).await;
+    }));
+    tracing::info!(%addr, "clientca listening");
+    Ok(Server {
+        addr,
+        authority,
+        bootstrap,
+        shutdown,
+        http,
+        worker,
+    })
+}
+
+impl Server {
+    /// The base URL the official SDKs take.
+    pub fn api_base_url(&self) -> String {
+        format!("http://{}{}", self.addr, api::API_PREFIX)
+    }
+
+    /// Stop accepting, finish in-flight requests and the current worker batch, then return.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        self.http.await.context("HTTP task failed")??;
+        self.worker.await.context("worker task failed")?;
+        Ok(())
+    }
+
+    /// Wait until the HTTP server ends on its own (it only does on an error).
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        (&mut self.http).await.context("HTTP task failed")??;
+        Ok(())
+    }
+}
