@@ -163,6 +163,9 @@ impl Authority {
     }
 
     pub async fn certificate(&self, zone: &Zone, id: &str) -> Result<CertificateRecord, Error> {
+        if !ids::is_uuid(id) {
+            return Err(Error::CertificateNotFound);
+        }
         self.store
             .get_certificate(&zone.id, id)
             .await?
@@ -214,6 +217,9 @@ impl Authority {
         reason: RevocationReason,
         actor: Actor,
     ) -> Result<CertificateRecord, Error> {
+        if !ids::is_uuid(id) {
+            return Err(Error::CertificateNotFound);
+        }
         let change = StatusChange {
             zone_id: zone.id.clone(),
             certificate_id: id.to_string(),
@@ -242,6 +248,9 @@ impl Authority {
         id: &str,
         actor: Actor,
     ) -> Result<CertificateRecord, Error> {
+        if !ids::is_uuid(id) {
+            return Err(Error::CertificateNotFound);
+        }
         let change = StatusChange {
             zone_id: zone.id.clone(),
             certificate_id: id.to_string(),

@@ -18,6 +18,12 @@ pub fn new_ca_id() -> String {
     Uuid::new_v4().hyphenated().to_string()
 }
 
+/// Whether `id` has the shape of a certificate or CA id (a hyphenated UUID). Anything else cannot
+/// exist, so lookups answer "not found" without asking the store.
+pub fn is_uuid(id: &str) -> bool {
+    id.len() == 36 && Uuid::try_parse(id).is_ok()
+}
+
 pub fn is_hex_id(id: &str) -> bool {
     id.len() == 32
         && id
@@ -36,6 +42,8 @@ mod tests {
         assert!(!is_hex_id("abc"));
         assert_eq!(new_certificate_id().len(), 36);
         assert_eq!(new_ca_id().len(), 36);
+        assert!(is_uuid(&new_certificate_id()));
+        assert!(!is_uuid("nope") && !is_uuid(&new_hex_id()) && !is_uuid("\0"));
         let (first, second) = (new_certificate_id(), new_certificate_id());
         assert!(first < second, "v7 ids increase: {first} {second}");
     }

@@ -136,6 +136,13 @@ fn decode_single_pem(text: &str) -> Result<Vec<u8>, CsrError> {
     if trimmed.is_empty() {
         return Err(CsrError::Empty);
     }
+    // PEM is printable text; control characters (NUL above all) would also poison storage.
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(CsrError::NotPem);
+    }
     let blocks = pem::parse_many(trimmed).map_err(|_| CsrError::NotPem)?;
     match blocks.len() {
         0 => return Err(CsrError::NotPem),

@@ -80,6 +80,9 @@ pub(crate) fn parse_subject(name: &X509Name<'_>) -> Result<Subject, CsrError> {
         if value.trim().is_empty() {
             return Err(CsrError::EmptySubjectValue(label));
         }
+        if value.chars().any(char::is_control) {
+            return Err(CsrError::UnsupportedSubjectValue(label));
+        }
         if let Some(known) = known_attribute(attr)
             && value.chars().count() > known.max_chars
         {

@@ -159,3 +159,26 @@ fn refuses_pss_salt_lengths_ring_cannot_verify_with_a_clear_reason() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn refuses_control_characters_in_text_and_subject() {
+    let pem = fixture("rsa2048.csr");
+    let with_nul = pem.replacen('\n', "\n\0", 1);
+    assert_eq!(
+        VerifiedCsr::parse_pem(&with_nul).unwrap_err(),
+        CsrError::NotPem
+    );
+
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(
+        rcgen::DnType::CommonName,
+        rcgen::DnValue::Utf8String("evil\0name".into()),
+    );
+    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
+    assert_eq!(
+        VerifiedCsr::parse_pem(&csr).unwrap_err(),
+        CsrError::UnsupportedSubjectValue("CN".into())
+    );
+}

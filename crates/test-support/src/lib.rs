@@ -1,15 +1,16 @@
 //! Fresh, isolated databases for tests, on every backend the project supports.
 //!
 //! PostgreSQL tests need `CLIENTCA_TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`).
-//! Without it they are skipped with one line on stderr, unless `CLIENTCA_REQUIRE_POSTGRES=1` (set by
-//! `.ci/run`), in which case a missing or unreachable server fails the test instead.
+//! Without it they are skipped with one line on stderr, unless `CLIENTCA_TEST_STRICT=1` (set by
+//! `scripts/test` in CI), in which case a missing or unreachable server fails the test instead.
+//! Strict mode also makes tests that need the Python SDK fail rather than skip.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use tempfile::TempDir;
 
 pub const POSTGRES_URL_VAR: &str = "CLIENTCA_TEST_POSTGRES_URL";
-pub const REQUIRE_POSTGRES_VAR: &str = "CLIENTCA_REQUIRE_POSTGRES";
+pub const STRICT_VAR: &str = "CLIENTCA_TEST_STRICT";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -50,10 +51,13 @@ impl TestDatabase {
         let base = match std::env::var(POSTGRES_URL_VAR) {
             Ok(url) if !url.is_empty() => url,
             _ => {
-                if std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v == "1") {
-                    panic!("{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set");
+                if strict() {
+                    panic!("{STRICT_VAR}=1 but {POSTGRES_URL_VAR} is not set");
                 }
-                skip_notice();
+                skip_notice(
+                    "PostgreSQL tests",
+                    &format!("set {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/test"),
+                );
                 return None;
             }
         };
@@ -106,13 +110,19 @@ impl Drop for TestDatabase {
     }
 }
 
-fn skip_notice() {
-    static SHOWN: AtomicUsize = AtomicUsize::new(0);
-    if SHOWN.fetch_add(1, Ordering::Relaxed) == 0 {
+/// Whether skipping is forbidden (CI): every backend and tool must be present.
+pub fn strict() -> bool {
+    std::env::var(STRICT_VAR).is_ok_and(|v| v == "1")
+}
+
+/// Say once per test process that something is skipped and how to enable it.
+pub fn skip_notice(what: &str, how: &str) {
+    static SHOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let mut shown = SHOWN.lock().unwrap_or_else(|p| p.into_inner());
+    if !shown.iter().any(|w| w == what) {
+        shown.push(what.to_string());
         // Written to the real stderr, not through eprintln!, so the test harness does not swallow it.
-        let line = format!(
-            "note: skipping PostgreSQL tests: set {POSTGRES_URL_VAR}=postgres://postgres@127.0.0.1:5432/test to run them\n"
-        );
+        let line = format!("note: skipping {what}: {how} to run them\n");
         let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     }
 }

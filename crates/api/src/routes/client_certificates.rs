@@ -64,6 +64,7 @@ pub struct RevokeParams {
 #[utoipa::path(
     post,
     path = "/zones/{zone_id}/client_certificates",
+    operation_id = "client-certificate-create",
     tag = TAG,
     params(("zone_id" = String, Path, description = "Zone identifier (32 hex characters)")),
     request_body = CreateClientCertificate,
@@ -97,6 +98,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/zones/{zone_id}/client_certificates",
+    operation_id = "client-certificate-list",
     tag = TAG,
     params(("zone_id" = String, Path, description = "Zone identifier"), ListParams),
     responses(
@@ -123,6 +125,7 @@ pub async fn list(
 #[utoipa::path(
     get,
     path = "/zones/{zone_id}/client_certificates/{client_certificate_id}",
+    operation_id = "client-certificate-details",
     tag = TAG,
     params(
         ("zone_id" = String, Path, description = "Zone identifier"),
@@ -150,6 +153,7 @@ pub async fn get(
 #[utoipa::path(
     delete,
     path = "/zones/{zone_id}/client_certificates/{client_certificate_id}",
+    operation_id = "client-certificate-revoke",
     tag = TAG,
     params(
         ("zone_id" = String, Path, description = "Zone identifier"),
@@ -186,6 +190,7 @@ pub async fn revoke(
 #[utoipa::path(
     patch,
     path = "/zones/{zone_id}/client_certificates/{client_certificate_id}",
+    operation_id = "client-certificate-reactivate",
     tag = TAG,
     params(
         ("zone_id" = String, Path, description = "Zone identifier"),

@@ -36,6 +36,7 @@ pub struct HostnameParams {
 #[utoipa::path(
     get,
     path = PATH,
+    operation_id = "hostname-associations-get",
     tag = TAG,
     params(("zone_id" = String, Path, description = "Zone identifier"), HostnameParams),
     responses(
@@ -64,6 +65,7 @@ pub async fn get(
 #[utoipa::path(
     put,
     path = PATH,
+    operation_id = "hostname-associations-replace",
     tag = TAG,
     params(("zone_id" = String, Path, description = "Zone identifier")),
     request_body = ReplaceHostnameAssociations,

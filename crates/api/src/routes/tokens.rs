@@ -9,6 +9,7 @@ use crate::extract::Caller;
 #[utoipa::path(
     get,
     path = "/user/tokens/verify",
+    operation_id = "user-tokens-verify",
     tag = "User API Tokens",
     responses(
         (status = 200, description = "The token is valid", body = Envelope<TokenStatus>),

@@ -1,0 +1,253 @@
+//! A real server on port 0 with a fresh database, and a client that speaks to it over HTTP.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use authority::{MasterKey, NewTokenRequest, Permission, Policy, TokenTarget};
+use clientca::{ServeOptions, Server};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use store::{Actor, ActorKind};
+use test_support::TestDatabase;
+
+pub struct TestApp {
+    pub server: Server,
+    pub client: reqwest::Client,
+    /// The bootstrap edit token (account-wide).
+    pub token: String,
+    pub zone_id: String,
+    pub account_id: String,
+    /// Kept alive for the server's lifetime (a temp dir or a PostgreSQL schema).
+    _db: TestDatabase,
+}
+
+/// Parsed answer: status, the raw content type and the JSON body.
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn result(&self) -> &Value {
+        &self.body["result"]
+    }
+
+    /// Assert a Cloudflare-style failure with this status and code.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: u64) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.content_type, "application/json", "body: {}", self.body);
+        assert_eq!(self.body["success"], false);
+        assert_eq!(self.body["result"], Value::Null);
+        assert_eq!(self.body["messages"], serde_json::json!([]));
+        let errors = self.body["errors"].as_array().expect("errors array");
+        assert_eq!(errors.len(), 1, "{}", self.body);
+        assert_eq!(errors[0]["code"], code, "body: {}", self.body);
+        assert!(!errors[0]["message"].as_str().unwrap_or("").is_empty());
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
+        assert_eq!(self.body["success"], true, "body: {}", self.body);
+        assert_eq!(self.body["errors"], serde_json::json!([]));
+        self.result()
+    }
+}
+
+impl TestApp {
+    /// A server whose worker publishes only when a test asks (interval of an hour).
+    pub async fn spawn(db: TestDatabase) -> Self {
+        Self::spawn_with(db, Duration::from_secs(3600)).await
+    }
+
+    pub async fn spawn_with(db: TestDatabase, publish_interval: Duration) -> Self {
+        let options = ServeOptions {
+            database_url: db.url.clone(),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            master_key: MasterKey::generate().unwrap(),
+            publish_interval,
+            policy: Policy::default(),
+            token_cache_ttl: Duration::ZERO,
+        };
+        let server = clientca::start(options).await.expect("server starts");
+        let bootstrap = server.bootstrap.clone().expect("fresh database bootstraps");
+        Self {
+            client: reqwest::Client::new(),
+            token: bootstrap.secret,
+            zone_id: bootstrap.zone.id,
+            account_id: bootstrap.account.id,
+            server,
+            _db: db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.server.api_base_url())
+    }
+
+    pub fn certificates_path(&self, zone_id: &str) -> String {
+        format!("/zones/{zone_id}/client_certificates")
+    }
+
+    /// Send with the bootstrap token.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        self.call_as(&self.token, method, path, body).await
+    }
+
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        answer(request.send().await.expect("request sent")).await
+    }
+
+    /// List the bootstrap zone's certificates with a query string (without `?`).
+    pub async fn list(&self, query: &str) -> Answer {
+        let path = format!("{}?{query}", self.certificates_path(&self.zone_id));
+        self.call(Method::GET, &path, None).await
+    }
+
+    pub async fn create(&self, csr: &str, validity_days: i64) -> Answer {
+        let body = serde_json::json!({"csr": csr, "validity_days": validity_days});
+        self.call(
+            Method::POST,
+            &self.certificates_path(&self.zone_id),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Create a certificate that must succeed; returns its JSON.
+    pub async fn issue(&self, csr: &str) -> Value {
+        self.create(csr, 30).await.assert_ok().clone()
+    }
+
+    pub async fn token(&self, target: TokenTarget, permission: Permission) -> String {
+        let request = NewTokenRequest {
+            target,
+            permission,
+            name: None,
+            expires_in: None,
+            legacy_email: None,
+        };
+        self.server
+            .authority
+            .create_token(request, Actor::new(ActorKind::Cli))
+            .await
+            .expect("token")
+            .1
+    }
+
+    pub async fn new_zone(&self, account_id: Option<&str>) -> String {
+        self.server
+            .authority
+            .create_zone("other.example", account_id, Actor::new(ActorKind::Cli))
+            .await
+            .expect("zone")
+            .id
+    }
+
+    /// The zone's managed CA certificate (PEM).
+    pub async fn ca_pem(&self) -> String {
+        let store = self.server.authority.store();
+        store
+            .get_ca_for_account(&self.account_id)
+            .await
+            .unwrap()
+            .expect("CA exists once a certificate was issued")
+            .certificate_pem
+    }
+
+    /// Run one publication pass now (what the worker does on its interval).
+    pub async fn publish(&self) -> u64 {
+        let store = self.server.authority.store();
+        worker::publish_pending(store, &worker::WorkerConfig::default())
+            .await
+            .unwrap()
+    }
+
+    pub async fn count_created_events(&self) -> usize {
+        self.server
+            .authority
+            .store()
+            .audit_events(None, 0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.entry.action == "certificate.created")
+            .count()
+    }
+}
+
+pub async fn answer(response: reqwest::Response) -> Answer {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = response.text().await.expect("body");
+    let body =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text:?}"));
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+/// A fresh CSR with a P-256 key.
+pub fn p256_csr(common_name: &str) -> String {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "Acme Devices");
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+/// A CSR fixture from the pki crate (RSA keys cannot be generated with ring).
+pub fn fixture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../pki/tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `openssl` run on files in a temp dir; returns stdout, panicking with its output on failure.
+pub fn openssl(args: &[&str], files: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        std::fs::write(dir.path().join(name), content).unwrap();
+    }
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir.path())
+        .output()
+        .expect("openssl on PATH");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "openssl {args:?} failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

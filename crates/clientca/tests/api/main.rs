@@ -1,0 +1,11 @@
+//! Black-box tests: the real server on port 0, a fresh database per test, plain HTTP.
+//! Every test runs on SQLite and (when configured) PostgreSQL.
+
+mod auth;
+mod certificates;
+mod errors;
+mod helpers;
+mod hostnames;
+mod meta;
+mod pagination;
+mod sdk;

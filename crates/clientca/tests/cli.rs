@@ -1,0 +1,310 @@
+//! The `clientca` binary as a user runs it: administration commands and `serve` as a process.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_clientca");
+
+fn clientca(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CLIENTCA_DATABASE_URL")
+        .env_remove("CLIENTCA_MASTER_KEY")
+        .env_remove("CLIENTCA_DATA_DIR")
+        .output()
+        .expect("clientca runs")
+}
+
+fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "clientca failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn is_hex32(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[test]
+fn zone_and_token_commands_print_only_what_scripts_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = stdout_of(&clientca(dir.path(), &["zone", "create", "example.com"]));
+    assert!(zone.ends_with('\n'));
+    let zone = zone.trim();
+    assert!(is_hex32(zone), "zone create printed {zone:?}");
+    assert!(
+        dir.path().join("data/clientca.db").exists(),
+        "the default database lives in ./data"
+    );
+
+    let listed = stdout_of(&clientca(dir.path(), &["zone", "list"]));
+    assert!(
+        listed.contains(zone) && listed.contains("example.com"),
+        "{listed}"
+    );
+
+    let token = stdout_of(&clientca(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--zone",
+            zone,
+            "--permission",
+            "read",
+            "--name",
+            "ci",
+            "--expires-in",
+            "90d",
+        ],
+    ));
+    let token = token.trim();
+    assert_eq!(token.len(), 40, "token create printed {token:?}");
+
+    let tokens = stdout_of(&clientca(dir.path(), &["token", "list"]));
+    assert!(
+        !tokens.contains(token),
+        "token list must never show secrets"
+    );
+    let line = tokens
+        .lines()
+        .find(|l| l.contains("\tci"))
+        .expect("the new token is listed");
+    assert!(
+        line.contains("read")
+            && line.contains(&format!("zones:{zone}"))
+            && line.contains("expires"),
+        "{line}"
+    );
+    let id = line.split('\t').next().unwrap();
+    stdout_of(&clientca(dir.path(), &["token", "revoke", id]));
+    let tokens = stdout_of(&clientca(dir.path(), &["token", "list"]));
+    assert!(
+        tokens
+            .lines()
+            .any(|l| l.starts_with(id) && l.contains("revoked")),
+        "{tokens}"
+    );
+
+    let unknown = clientca(
+        dir.path(),
+        &["zone", "create", "x.example", "--account", &"0".repeat(32)],
+    );
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("not found"));
+    let no_target = clientca(dir.path(), &["token", "create", "--permission", "edit"]);
+    assert!(
+        !no_target.status.success(),
+        "a token needs --zone or --account"
+    );
+}
+
+#[test]
+fn sqlite_urls_create_their_files() {
+    let dir = tempfile::tempdir().unwrap();
+    stdout_of(&clientca(
+        dir.path(),
+        &[
+            "--database",
+            "sqlite://relative.db",
+            "zone",
+            "create",
+            "a.example",
+        ],
+    ));
+    assert!(dir.path().join("relative.db").exists());
+    let absolute = dir.path().join("nested/dir/absolute.db");
+    let url = format!("sqlite://{}", absolute.display());
+    assert!(url.starts_with("sqlite:///"));
+    stdout_of(&clientca(
+        dir.path(),
+        &["--database", &url, "zone", "create", "b.example"],
+    ));
+    assert!(absolute.exists());
+    let bad = clientca(dir.path(), &["--database", "mysql://x", "zone", "list"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unsupported database URL"));
+}
+
+/// A `clientca serve` child process; killed when dropped.
+struct Serve {
+    child: Child,
+    base_url: String,
+    token: Option<String>,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dir: &Path, extra: &[&str]) -> Serve {
+    let child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .current_dir(dir)
+        .env_remove("CLIENTCA_DATABASE_URL")
+        .env_remove("CLIENTCA_MASTER_KEY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    // Owned by `Serve` from here on, so a failed read below still kills and reaps the process.
+    let mut serve = Serve {
+        child,
+        base_url: String::new(),
+        token: None,
+    };
+    let mut lines = BufReader::new(serve.child.stdout.take().unwrap()).lines();
+    while serve.base_url.is_empty() {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(secret) = line.trim().strip_prefix("export CLOUDFLARE_API_TOKEN=") {
+            serve.token = Some(secret.to_string());
+        }
+        if let Some(address) = line.strip_prefix("listening on ") {
+            serve.base_url = address.to_string();
+        }
+    }
+    serve
+}
+
+fn get(url: &str, token: &str) -> (u16, serde_json::Value) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    })
+}
+
+fn send(
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new()
+            .request(method, url)
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    })
+}
+
+#[test]
+fn serve_bootstraps_once_shuts_down_on_sigterm_and_resumes_pending_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = serve(dir.path(), &["--publish-interval", "1h"]);
+    let token = first.token.clone().expect("first start prints a token");
+    let key_mode = std::fs::metadata(dir.path().join("data/master.key")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&key_mode.permissions()) & 0o777,
+        0o600
+    );
+
+    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
+    let zone = zone.split('\t').next().unwrap().to_string();
+    let certificates = format!(
+        "{}/client/v4/zones/{zone}/client_certificates",
+        first.base_url
+    );
+    let csr = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../pki/tests/fixtures/rsa2048.csr"
+    ))
+    .unwrap();
+    let created = send(
+        reqwest::Method::POST,
+        &certificates,
+        &token,
+        Some(serde_json::json!({"csr": csr, "validity_days": 7})),
+    );
+    let id = created["result"]["id"]
+        .as_str()
+        .expect("created")
+        .to_string();
+    let item = format!("{certificates}/{id}");
+    let revoked = send(reqwest::Method::DELETE, &item, &token, None);
+    assert_eq!(revoked["result"]["status"], "pending_revocation");
+
+    // SIGTERM: graceful exit with status 0.
+    let pid = first.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = first.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+
+    // The restart prints no new token and completes the revocation left pending.
+    let second = serve(dir.path(), &["--publish-interval", "200ms"]);
+    assert!(
+        second.token.is_none(),
+        "bootstrap happens only on an empty database"
+    );
+    let item = format!(
+        "{}/client/v4/zones/{zone}/client_certificates/{id}",
+        second.base_url
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) = get(&item, &token);
+        assert_eq!(status, 200);
+        if body["result"]["status"] == "revoked" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the pending revocation was not resumed: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_wrong_master_key_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(serve(dir.path(), &[]));
+    let output = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("CLIENTCA_MASTER_KEY", "ab".repeat(32))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("master key does not match"), "{stderr}");
+}
