@@ -64,6 +64,17 @@ pub enum Command {
     /// Manage API tokens and legacy keys.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Apply database migrations and report the schema version (serve also migrates on start).
+    Migrate,
+    /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL.
+    Copy {
+        /// Source database URL (stop servers writing to it first).
+        #[arg(long)]
+        from: String,
+        /// Target database URL; must be empty.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +160,8 @@ impl Cli {
             Command::Serve(args) => serve(&self.global, database_url, args).await,
             Command::Zone(command) => zone(&database_url, command).await,
             Command::Token(command) => token(&database_url, command).await,
+            Command::Migrate => migrate(&database_url).await,
+            Command::Copy { from, to } => copy(&from, &to).await,
         }
     }
 }
@@ -218,12 +231,60 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
+async fn open(url: &str) -> anyhow::Result<store::DynStore> {
+    store::connect(url)
+        .await
+        .with_context(|| format!("cannot open database {}", store::redact_url(url)))
+}
+
+async fn migrate(database_url: &str) -> anyhow::Result<()> {
+    let store = open(database_url).await?;
+    println!(
+        "{} schema at version {}",
+        store.backend(),
+        store.schema_version().await?
+    );
+    Ok(())
+}
+
+async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
+    let source = open(from).await?;
+    let target = open(to).await?;
+    let bars = indicatif::MultiProgress::new();
+    let style =
+        indicatif::ProgressStyle::with_template("{prefix:>24} {bar:40} {pos}/{len} rows {elapsed}")
+            .context("progress template")?;
+    let mut current: Option<(store::Table, indicatif::ProgressBar)> = None;
+    let report = store::copy_deployment(source.as_ref(), target.as_ref(), |table, done, total| {
+        if current.as_ref().is_none_or(|(t, _)| *t != table) {
+            if let Some((_, bar)) = current.take() {
+                bar.finish();
+            }
+            let bar = bars.add(indicatif::ProgressBar::new(total).with_style(style.clone()));
+            bar.set_prefix(table.name());
+            current = Some((table, bar));
+        }
+        if let Some((_, bar)) = &current {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    })
+    .await?;
+    if let Some((_, bar)) = current {
+        bar.finish();
+    }
+    let rows: u64 = report.tables.iter().map(|(_, n)| n).sum();
+    println!(
+        "copied {rows} rows from {} to {}; point --database at the target and start serve with the same master key",
+        store::redact_url(from),
+        store::redact_url(to)
+    );
+    Ok(())
+}
+
 /// Administration needs the database only: no master key, since no CA key is touched.
 async fn admin_authority(database_url: &str) -> anyhow::Result<Arc<Authority>> {
-    let store = store::connect(database_url)
-        .await
-        .with_context(|| format!("cannot open database {}", store::redact_url(database_url)))?;
-    Ok(Authority::new(store, Config::default()).await?)
+    Ok(Authority::new(open(database_url).await?, Config::default()).await?)
 }
 
 async fn zone(database_url: &str, command: ZoneCommand) -> anyhow::Result<()> {

@@ -1,31 +1,19 @@
 //! The `clientca` binary as a user runs it: administration commands and `serve` as a process.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_clientca");
+mod common;
+
+use common::{BIN, Serve, serve as serve_with, stdout_of};
 
 fn clientca(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CLIENTCA_DATABASE_URL")
-        .env_remove("CLIENTCA_MASTER_KEY")
-        .env_remove("CLIENTCA_DATA_DIR")
-        .output()
-        .expect("clientca runs")
+    common::clientca(dir, &[], args)
 }
 
-fn stdout_of(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "clientca failed: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout.clone()).unwrap()
+fn serve(dir: &Path, extra: &[&str]) -> Serve {
+    serve_with(dir, &[], extra)
 }
 
 fn is_hex32(text: &str) -> bool {
@@ -131,50 +119,6 @@ fn sqlite_urls_create_their_files() {
     let bad = clientca(dir.path(), &["--database", "mysql://x", "zone", "list"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unsupported database URL"));
-}
-
-/// A `clientca serve` child process; killed when dropped.
-struct Serve {
-    child: Child,
-    base_url: String,
-    token: Option<String>,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path, extra: &[&str]) -> Serve {
-    let child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .current_dir(dir)
-        .env_remove("CLIENTCA_DATABASE_URL")
-        .env_remove("CLIENTCA_MASTER_KEY")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    // Owned by `Serve` from here on, so a failed read below still kills and reaps the process.
-    let mut serve = Serve {
-        child,
-        base_url: String::new(),
-        token: None,
-    };
-    let mut lines = BufReader::new(serve.child.stdout.take().unwrap()).lines();
-    while serve.base_url.is_empty() {
-        let line = lines.next().expect("serve printed its address").unwrap();
-        if let Some(secret) = line.trim().strip_prefix("export CLOUDFLARE_API_TOKEN=") {
-            serve.token = Some(secret.to_string());
-        }
-        if let Some(address) = line.strip_prefix("listening on ") {
-            serve.base_url = address.to_string();
-        }
-    }
-    serve
 }
 
 fn get(url: &str, token: &str) -> (u16, serde_json::Value) {

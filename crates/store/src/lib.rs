@@ -4,6 +4,7 @@
 //! and [`PostgresStore`] (several replicas on one database) implement it with the same SQL and
 //! pass the same conformance suite (`tests/conformance.rs`).
 
+mod copy;
 mod error;
 mod migrations;
 mod model;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use copy::{CopyReport, copy_deployment};
 pub use error::StoreError;
 pub use model::*;
 pub use postgres::PostgresStore;
@@ -102,6 +104,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<AuditEvent>>;
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+
+    /// The latest applied schema migration.
+    async fn schema_version(&self) -> StoreResult<i64>;
+    async fn count_rows(&self, table: Table) -> StoreResult<u64>;
+    /// Up to `limit` rows of `table` whose key sorts after `after` (`""` for the start), in key
+    /// order, with the key of the last row returned (the next `after`), for copying deployments.
+    async fn export_rows(
+        &self,
+        table: Table,
+        after: &str,
+        limit: u32,
+    ) -> StoreResult<(Rows, Option<String>)>;
+    /// Insert exported rows unchanged, in one transaction. Appends no audit events: the audit
+    /// log is one of the tables copied.
+    async fn import_rows(&self, rows: &Rows) -> StoreResult<()>;
     /// Store `value` under `key` unless a value exists; returns the value now stored.
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
 }

@@ -96,7 +96,7 @@ pub struct ApiToken {
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApiToken {
     pub token: ApiToken,
     /// Lowercase hex SHA-256 of the secret; the secret itself is never stored.
@@ -280,4 +280,84 @@ pub struct AuditEntry {
 pub struct AuditEvent {
     pub id: i64,
     pub entry: AuditEntry,
+}
+
+/// One hostname on which client certificates from `ca_id` are required for `zone_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostnameAssociation {
+    pub zone_id: String,
+    pub ca_id: String,
+    pub hostname: String,
+}
+
+/// The tables of a deployment, in an order where every row's references come before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Settings,
+    Accounts,
+    CertificateAuthorities,
+    Zones,
+    ApiTokens,
+    Certificates,
+    HostnameAssociations,
+    AuditEvents,
+}
+
+impl Table {
+    pub const ALL: [Table; 8] = [
+        Table::Settings,
+        Table::Accounts,
+        Table::CertificateAuthorities,
+        Table::Zones,
+        Table::ApiTokens,
+        Table::Certificates,
+        Table::HostnameAssociations,
+        Table::AuditEvents,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Settings => "settings",
+            Table::Accounts => "accounts",
+            Table::CertificateAuthorities => "certificate_authorities",
+            Table::Zones => "zones",
+            Table::ApiTokens => "api_tokens",
+            Table::Certificates => "certificates",
+            Table::HostnameAssociations => "hostname_associations",
+            Table::AuditEvents => "audit_events",
+        }
+    }
+}
+
+/// A page of one table's rows, exactly as stored (ids, hashes, sealed keys, audit ids), for
+/// moving a deployment from one database to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rows {
+    Settings(Vec<(String, String)>),
+    Accounts(Vec<Account>),
+    CertificateAuthorities(Vec<CaRecord>),
+    Zones(Vec<Zone>),
+    ApiTokens(Vec<NewApiToken>),
+    Certificates(Vec<CertificateRecord>),
+    HostnameAssociations(Vec<HostnameAssociation>),
+    AuditEvents(Vec<AuditEvent>),
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Settings(rows) => rows.len(),
+            Rows::Accounts(rows) => rows.len(),
+            Rows::CertificateAuthorities(rows) => rows.len(),
+            Rows::Zones(rows) => rows.len(),
+            Rows::ApiTokens(rows) => rows.len(),
+            Rows::Certificates(rows) => rows.len(),
+            Rows::HostnameAssociations(rows) => rows.len(),
+            Rows::AuditEvents(rows) => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }

@@ -51,6 +51,17 @@ impl PostgresStore {
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
     }
+
+    /// Imported audit rows carry explicit ids; move the sequence past them.
+    async fn after_audit_import(tx: &mut sqlx::Transaction<'static, Postgres>) -> StoreResult<()> {
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('audit_events', 'id'), \
+             GREATEST((SELECT MAX(id) FROM audit_events), 1))",
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 }
 
 impl_store!(PostgresStore, Postgres, "postgres");

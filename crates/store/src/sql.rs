@@ -140,3 +140,55 @@ pub const SELECT_AUDIT_FOR_ACCOUNT: &str = concat!(
 pub const SELECT_SETTING: &str = "SELECT value FROM settings WHERE key = $1";
 pub const INSERT_SETTING_IF_ABSENT: &str =
     "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+
+// --- Copying a deployment: every table in key order, keyset-paged, and raw inserts. ---
+
+pub const EXPORT_SETTINGS: &str =
+    "SELECT key, value FROM settings WHERE key > $1 ORDER BY key LIMIT $2";
+pub const EXPORT_ACCOUNTS: &str =
+    "SELECT id, name, created_at FROM accounts WHERE id > $1 ORDER BY id LIMIT $2";
+pub const EXPORT_CAS: &str = concat!(
+    "SELECT ",
+    ca_columns!(),
+    " FROM certificate_authorities WHERE id > $1 ORDER BY id LIMIT $2"
+);
+pub const EXPORT_ZONES: &str =
+    "SELECT id, account_id, name, created_at FROM zones WHERE id > $1 ORDER BY id LIMIT $2";
+pub const EXPORT_TOKENS: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    ", secret_hash FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2"
+);
+pub const EXPORT_CERTIFICATES: &str = concat!(
+    "SELECT ",
+    certificate_columns!(),
+    certificate_from!(),
+    " WHERE c.id > $1 ORDER BY c.id LIMIT $2"
+);
+/// Keyed by `zone_id || '/' || ca_id || '/' || hostname` (hostnames contain no '/').
+pub const EXPORT_HOSTNAMES: &str = "SELECT zone_id, ca_id, hostname, \
+    zone_id || '/' || ca_id || '/' || hostname AS cursor FROM hostname_associations \
+    WHERE zone_id || '/' || ca_id || '/' || hostname > $1 ORDER BY cursor LIMIT $2";
+pub const INSERT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)";
+pub const INSERT_CA: &str = "INSERT INTO certificate_authorities \
+    (id, account_id, name, certificate_pem, certificate_der, sealed_private_key, not_before, not_after, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+pub const INSERT_AUDIT_WITH_ID: &str = "INSERT INTO audit_events \
+    (id, occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, action, object_type, object_id, details) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+pub const SCHEMA_VERSION: &str =
+    "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
+
+pub fn count_rows(table: crate::model::Table) -> &'static str {
+    use crate::model::Table::*;
+    match table {
+        Settings => "SELECT COUNT(*) FROM settings",
+        Accounts => "SELECT COUNT(*) FROM accounts",
+        CertificateAuthorities => "SELECT COUNT(*) FROM certificate_authorities",
+        Zones => "SELECT COUNT(*) FROM zones",
+        ApiTokens => "SELECT COUNT(*) FROM api_tokens",
+        Certificates => "SELECT COUNT(*) FROM certificates",
+        HostnameAssociations => "SELECT COUNT(*) FROM hostname_associations",
+        AuditEvents => "SELECT COUNT(*) FROM audit_events",
+    }
+}

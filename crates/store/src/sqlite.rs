@@ -72,6 +72,11 @@ impl SqliteStore {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// AUTOINCREMENT follows explicit ids by itself.
+    async fn after_audit_import(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Run SQLite's own consistency check (used by crash-safety tests and `clientca` operators).
     pub async fn integrity_check(&self) -> StoreResult<String> {
         Ok(sqlx::query_scalar("PRAGMA integrity_check")

@@ -123,30 +123,8 @@ macro_rules! impl_store {
             }
 
             async fn create_token(&self, new: &NewApiToken, audit: &AuditEntry) -> StoreResult<()> {
-                let token = &new.token;
                 let mut tx = self.begin_write().await?;
-                sqlx::query(sql::INSERT_TOKEN)
-                    .bind(&token.id)
-                    .bind(&token.name)
-                    .bind(&new.secret_hash)
-                    .bind(&token.email)
-                    .bind(&token.account_id)
-                    .bind(token.permission.as_str())
-                    .bind(token.scope == TokenScope::Account)
-                    .bind(token.expires_at.map(to_unix))
-                    .bind(token.revoked_at.map(to_unix))
-                    .bind(to_unix(token.created_at))
-                    .execute(&mut *tx)
-                    .await?;
-                if let TokenScope::Zones(zones) = &token.scope {
-                    for zone_id in zones {
-                        sqlx::query(sql::INSERT_TOKEN_ZONE)
-                            .bind(&token.id)
-                            .bind(zone_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                }
+                insert_token(&mut tx, new).await?;
                 append_audit(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
@@ -201,31 +179,7 @@ macro_rules! impl_store {
                 audit: &AuditEntry,
             ) -> StoreResult<()> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(sql::INSERT_CERTIFICATE)
-                    .bind(&cert.id)
-                    .bind(&cert.zone_id)
-                    .bind(&cert.ca_id)
-                    .bind(&cert.serial_number)
-                    .bind(cert.status.as_str())
-                    .bind(&cert.certificate_pem)
-                    .bind(&cert.csr)
-                    .bind(&cert.common_name)
-                    .bind(&cert.organization)
-                    .bind(&cert.organizational_unit)
-                    .bind(&cert.country)
-                    .bind(&cert.state)
-                    .bind(&cert.location)
-                    .bind(&cert.fingerprint_sha256)
-                    .bind(&cert.ski)
-                    .bind(&cert.signature)
-                    .bind(to_unix(cert.issued_on))
-                    .bind(to_unix(cert.expires_on))
-                    .bind(cert.validity_days)
-                    .bind(cert.revoked_at.map(to_unix))
-                    .bind(&cert.revocation_reason)
-                    .bind(to_unix(cert.updated_at))
-                    .execute(&mut *tx)
-                    .await?;
+                insert_certificate_row(&mut tx, cert).await?;
                 append_audit(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
@@ -460,6 +414,225 @@ macro_rules! impl_store {
                 tx.commit().await?;
                 Ok(stored)
             }
+
+            async fn schema_version(&self) -> StoreResult<i64> {
+                Ok(sqlx::query_scalar(sql::SCHEMA_VERSION)
+                    .fetch_one(self.reader())
+                    .await?)
+            }
+
+            async fn count_rows(&self, table: Table) -> StoreResult<u64> {
+                let count: i64 = sqlx::query_scalar(sql::count_rows(table))
+                    .fetch_one(self.reader())
+                    .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            async fn export_rows(
+                &self,
+                table: Table,
+                after: &str,
+                limit: u32,
+            ) -> StoreResult<(Rows, Option<String>)> {
+                let limit = i64::from(limit);
+                let page = |statement| {
+                    sqlx::query(statement)
+                        .bind(after)
+                        .bind(limit)
+                        .fetch_all(self.reader())
+                };
+                let (rows, cursor) = match table {
+                    Table::Settings => {
+                        let rows = page(sql::EXPORT_SETTINGS).await?;
+                        let settings = rows
+                            .iter()
+                            .map(|r| Ok((r.text("key")?, r.text("value")?)))
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        let cursor = settings.last().map(|(k, _)| k.clone());
+                        (Rows::Settings(settings), cursor)
+                    }
+                    Table::Accounts => {
+                        let accounts = page(sql::EXPORT_ACCOUNTS)
+                            .await?
+                            .iter()
+                            .map(rows::account)
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        let cursor = accounts.last().map(|a| a.id.clone());
+                        (Rows::Accounts(accounts), cursor)
+                    }
+                    Table::CertificateAuthorities => {
+                        let cas = page(sql::EXPORT_CAS)
+                            .await?
+                            .iter()
+                            .map(rows::ca)
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        let cursor = cas.last().map(|c| c.id.clone());
+                        (Rows::CertificateAuthorities(cas), cursor)
+                    }
+                    Table::Zones => {
+                        let zones = page(sql::EXPORT_ZONES)
+                            .await?
+                            .iter()
+                            .map(rows::zone)
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        let cursor = zones.last().map(|z| z.id.clone());
+                        (Rows::Zones(zones), cursor)
+                    }
+                    Table::ApiTokens => {
+                        let mut tokens = Vec::new();
+                        for row in &page(sql::EXPORT_TOKENS).await? {
+                            let zones = self.token_zones(row).await?;
+                            tokens.push(NewApiToken {
+                                token: rows::token(row, zones)?,
+                                secret_hash: row.text("secret_hash")?,
+                            });
+                        }
+                        let cursor = tokens.last().map(|t| t.token.id.clone());
+                        (Rows::ApiTokens(tokens), cursor)
+                    }
+                    Table::Certificates => {
+                        let certificates = page(sql::EXPORT_CERTIFICATES)
+                            .await?
+                            .iter()
+                            .map(rows::certificate)
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        let cursor = certificates.last().map(|c| c.id.clone());
+                        (Rows::Certificates(certificates), cursor)
+                    }
+                    Table::HostnameAssociations => {
+                        let rows = page(sql::EXPORT_HOSTNAMES).await?;
+                        let cursor = match rows.last() {
+                            Some(row) => Some(row.text("cursor")?),
+                            None => None,
+                        };
+                        let associations = rows
+                            .iter()
+                            .map(|r| {
+                                Ok(HostnameAssociation {
+                                    zone_id: r.text("zone_id")?,
+                                    ca_id: r.text("ca_id")?,
+                                    hostname: r.text("hostname")?,
+                                })
+                            })
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        (Rows::HostnameAssociations(associations), cursor)
+                    }
+                    Table::AuditEvents => {
+                        let after_id: i64 = if after.is_empty() {
+                            0
+                        } else {
+                            after.parse().map_err(|_| {
+                                StoreError::Corrupt(format!("bad audit cursor {after:?}"))
+                            })?
+                        };
+                        let events = sqlx::query(sql::SELECT_AUDIT)
+                            .bind(after_id)
+                            .bind(limit)
+                            .fetch_all(self.reader())
+                            .await?
+                            .iter()
+                            .map(rows::audit_event)
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        let cursor = events.last().map(|e| e.id.to_string());
+                        (Rows::AuditEvents(events), cursor)
+                    }
+                };
+                Ok((rows, cursor))
+            }
+
+            async fn import_rows(&self, rows: &Rows) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                match rows {
+                    Rows::Settings(settings) => {
+                        for (key, value) in settings {
+                            sqlx::query(sql::INSERT_SETTING)
+                                .bind(key)
+                                .bind(value)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    Rows::Accounts(accounts) => {
+                        for account in accounts {
+                            sqlx::query(sql::INSERT_ACCOUNT)
+                                .bind(&account.id)
+                                .bind(&account.name)
+                                .bind(to_unix(account.created_at))
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    Rows::CertificateAuthorities(cas) => {
+                        for ca in cas {
+                            sqlx::query(sql::INSERT_CA)
+                                .bind(&ca.id)
+                                .bind(&ca.account_id)
+                                .bind(&ca.name)
+                                .bind(&ca.certificate_pem)
+                                .bind(&ca.certificate_der)
+                                .bind(&ca.sealed_private_key)
+                                .bind(to_unix(ca.not_before))
+                                .bind(to_unix(ca.not_after))
+                                .bind(to_unix(ca.created_at))
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    Rows::Zones(zones) => {
+                        for zone in zones {
+                            sqlx::query(sql::INSERT_ZONE)
+                                .bind(&zone.id)
+                                .bind(&zone.account_id)
+                                .bind(&zone.name)
+                                .bind(to_unix(zone.created_at))
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    Rows::ApiTokens(tokens) => {
+                        for new in tokens {
+                            insert_token(&mut tx, new).await?;
+                        }
+                    }
+                    Rows::Certificates(certificates) => {
+                        for cert in certificates {
+                            insert_certificate_row(&mut tx, cert).await?;
+                        }
+                    }
+                    Rows::HostnameAssociations(associations) => {
+                        for a in associations {
+                            sqlx::query(sql::INSERT_HOSTNAME)
+                                .bind(&a.zone_id)
+                                .bind(&a.ca_id)
+                                .bind(&a.hostname)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                    Rows::AuditEvents(events) => {
+                        for event in events {
+                            let e = &event.entry;
+                            sqlx::query(sql::INSERT_AUDIT_WITH_ID)
+                                .bind(event.id)
+                                .bind(to_unix(e.occurred_at))
+                                .bind(&e.account_id)
+                                .bind(&e.zone_id)
+                                .bind(e.actor.kind.as_str())
+                                .bind(&e.actor.id)
+                                .bind(&e.actor.source_ip)
+                                .bind(&e.action)
+                                .bind(&e.object_type)
+                                .bind(&e.object_id)
+                                .bind(&e.details)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        Self::after_audit_import(&mut tx).await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
         }
 
         impl $store {
@@ -475,6 +648,68 @@ macro_rules! impl_store {
                     .fetch_all(self.reader())
                     .await?)
             }
+        }
+
+        async fn insert_token(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            new: &NewApiToken,
+        ) -> StoreResult<()> {
+            let token = &new.token;
+            sqlx::query(sql::INSERT_TOKEN)
+                .bind(&token.id)
+                .bind(&token.name)
+                .bind(&new.secret_hash)
+                .bind(&token.email)
+                .bind(&token.account_id)
+                .bind(token.permission.as_str())
+                .bind(token.scope == TokenScope::Account)
+                .bind(token.expires_at.map(to_unix))
+                .bind(token.revoked_at.map(to_unix))
+                .bind(to_unix(token.created_at))
+                .execute(&mut **tx)
+                .await?;
+            if let TokenScope::Zones(zones) = &token.scope {
+                for zone_id in zones {
+                    sqlx::query(sql::INSERT_TOKEN_ZONE)
+                        .bind(&token.id)
+                        .bind(zone_id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+            Ok(())
+        }
+
+        async fn insert_certificate_row(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            cert: &CertificateRecord,
+        ) -> StoreResult<()> {
+            sqlx::query(sql::INSERT_CERTIFICATE)
+                .bind(&cert.id)
+                .bind(&cert.zone_id)
+                .bind(&cert.ca_id)
+                .bind(&cert.serial_number)
+                .bind(cert.status.as_str())
+                .bind(&cert.certificate_pem)
+                .bind(&cert.csr)
+                .bind(&cert.common_name)
+                .bind(&cert.organization)
+                .bind(&cert.organizational_unit)
+                .bind(&cert.country)
+                .bind(&cert.state)
+                .bind(&cert.location)
+                .bind(&cert.fingerprint_sha256)
+                .bind(&cert.ski)
+                .bind(&cert.signature)
+                .bind(to_unix(cert.issued_on))
+                .bind(to_unix(cert.expires_on))
+                .bind(cert.validity_days)
+                .bind(cert.revoked_at.map(to_unix))
+                .bind(&cert.revocation_reason)
+                .bind(to_unix(cert.updated_at))
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
         }
 
         async fn append_audit(

@@ -19,6 +19,7 @@ backend_tests!(
     hostname_associations_are_replaced_whole,
     settings_keep_the_first_value,
     data_survives_reopening,
+    a_deployment_copies_into_an_empty_database_unchanged,
 );
 
 async fn open(db: &TestDatabase) -> DynStore {
@@ -758,4 +759,100 @@ async fn data_survives_reopening(db: TestDatabase) {
     let reopened = open(&db).await;
     let found = reopened.get_certificate(&zone_id, &cert_id).await.unwrap();
     assert_eq!(found.map(|c| c.serial_number), Some("99".to_string()));
+}
+
+async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) {
+    // The source is always SQLite (the embedded default users migrate away from).
+    let source_db = TestDatabase::sqlite();
+    let source = open(&source_db).await;
+    let a = tenant(&source, 'a').await;
+    let b = tenant(&source, 'b').await;
+    for i in 0..2_500 {
+        let owner = if i % 2 == 0 { &a } else { &b };
+        let cert = certificate(
+            owner,
+            &format!("cert-{i:05}"),
+            &format!("{}", 10_000 + i),
+            i64::from(i),
+        );
+        source
+            .insert_certificate(&cert, &audit("certificate.created", &cert.id))
+            .await
+            .unwrap();
+    }
+    let token = NewApiToken {
+        token: ApiToken {
+            id: "1".repeat(32),
+            name: "scoped".into(),
+            email: Some("ops@example.com".into()),
+            account_id: a.account.id.clone(),
+            permission: Permission::Read,
+            scope: TokenScope::Zones(vec![a.zone.id.clone()]),
+            expires_at: Some(at(99)),
+            revoked_at: Some(at(98)),
+            created_at: at(5),
+        },
+        secret_hash: "hash".into(),
+    };
+    source
+        .create_token(&token, &audit("token.created", "1"))
+        .await
+        .unwrap();
+    source
+        .replace_hostname_associations(
+            &a.zone.id,
+            &a.ca.id,
+            &["a.example.com".into(), "b.example.com".into()],
+            &audit("h", "z"),
+        )
+        .await
+        .unwrap();
+    source
+        .put_setting_if_absent("master_key_check", "sealed")
+        .await
+        .unwrap();
+
+    let target = open(&db).await;
+    let mut calls = 0;
+    let report = store::copy_deployment(source.as_ref(), target.as_ref(), |_, done, total| {
+        assert!(done <= total);
+        calls += 1;
+    })
+    .await
+    .unwrap();
+    assert!(calls > Table::ALL.len(), "progress is reported per page");
+    let copied: std::collections::HashMap<_, _> = report.tables.into_iter().collect();
+    assert_eq!(copied[&Table::Certificates], 2_500);
+    assert_eq!(copied[&Table::HostnameAssociations], 2);
+
+    for table in Table::ALL {
+        let (from, _) = source.export_rows(table, "", 10_000).await.unwrap();
+        let (to, _) = target.export_rows(table, "", 10_000).await.unwrap();
+        assert_eq!(from, to, "{} differs after the copy", table.name());
+    }
+    // New audit events continue after the copied ones.
+    let last = target
+        .audit_events(None, 0, 100_000)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .id;
+    let zone = Zone {
+        id: "c".repeat(32),
+        ..a.zone.clone()
+    };
+    target
+        .create_zone(&zone, &audit("zone.created", &zone.id))
+        .await
+        .unwrap();
+    let newest = target.audit_events(None, last, 10).await.unwrap();
+    assert_eq!(newest.len(), 1);
+    assert!(newest[0].id > last);
+
+    let again = store::copy_deployment(source.as_ref(), target.as_ref(), |_, _, _| {}).await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(_))),
+        "a non-empty target is refused"
+    );
 }

@@ -1,0 +1,81 @@
+//! Running the `clientca` binary as a user would: commands and `serve` child processes.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_clientca");
+
+/// A command with the caller's clientca environment removed, so only `env` applies.
+pub fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir)
+        .env_remove("CLIENTCA_DATABASE_URL")
+        .env_remove("CLIENTCA_MASTER_KEY")
+        .env_remove("CLIENTCA_DATA_DIR")
+        .envs(env.iter().copied());
+    command
+}
+
+pub fn clientca(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(dir, env)
+        .args(args)
+        .output()
+        .expect("clientca runs")
+}
+
+/// Stdout of a command that must succeed.
+pub fn stdout_of(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "clientca failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+/// A `clientca serve` child process, killed and reaped when dropped.
+pub struct Serve {
+    pub child: Child,
+    pub base_url: String,
+    /// The bootstrap token, when this start found an empty database.
+    pub token: Option<String>,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Start `clientca serve --listen 127.0.0.1:0 <extra>` and wait until it prints its address.
+pub fn serve(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> Serve {
+    let child = command(dir, env)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    // Owned by `Serve` from here on, so a failed read below still kills and reaps the process.
+    let mut serve = Serve {
+        child,
+        base_url: String::new(),
+        token: None,
+    };
+    let mut lines = BufReader::new(serve.child.stdout.take().unwrap()).lines();
+    while serve.base_url.is_empty() {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(secret) = line.trim().strip_prefix("export CLOUDFLARE_API_TOKEN=") {
+            serve.token = Some(secret.to_string());
+        }
+        if let Some(address) = line.strip_prefix("listening on ") {
+            serve.base_url = address.to_string();
+        }
+    }
+    serve
+}
