@@ -119,6 +119,7 @@ impl Authority {
                     serial: SerialNumber::random(),
                     now,
                     validity_days,
+                    publication: None,
                 },
             )
             .map_err(|e| match e {

@@ -1,13 +1,16 @@
 //! Managed certificate authorities: creation and the signer built from stored parts.
 
+use const_oid::db::rfc5912::{ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, SHA_256_WITH_RSA_ENCRYPTION};
+use const_oid::db::rfc8410::ID_ED_25519;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyIdMethod,
+    KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, SigningKey,
 };
 use time::{Duration, OffsetDateTime};
+use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::encoding::to_pem;
+use crate::encoding::{key_identifier, to_pem};
 use crate::serial::SerialNumber;
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +69,7 @@ pub fn generate_managed_ca(
     params.not_before = not_before;
     params.not_after = not_after;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(key.public_key_raw()));
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -89,6 +93,12 @@ pub struct CaSigner {
     pub(crate) issuer: Issuer<'static, KeyPair>,
     not_after: OffsetDateTime,
     signature_name: &'static str,
+    /// The CA certificate's SKI (AKI of everything it signs).
+    key_identifier: Vec<u8>,
+    /// DER of the CA's subject name and its public key bits: what OCSP CertIDs hash.
+    pub(crate) subject_der: Vec<u8>,
+    pub(crate) public_key_bits: Vec<u8>,
+    pub(crate) signature_algorithm: AlgorithmIdentifierOwned,
 }
 
 impl std::fmt::Debug for CaSigner {
@@ -114,14 +124,28 @@ impl CaSigner {
             return Err(CaError::KeyMismatch);
         }
         let not_after = certificate.validity().not_after.to_datetime();
-        let signature_name = signature_name(key.algorithm());
-        let issuer = Issuer::from_ca_cert_der(&certificate_der.into(), key)
-            .map_err(|e| CaError::BadCertificate(e.to_string()))?;
-        Ok(Self {
-            issuer,
+        let key_identifier = certificate
+            .extensions()
+            .iter()
+            .find_map(|ext| match ext.parsed_extension() {
+                x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(id) => {
+                    Some(id.0.to_vec())
+                }
+                _ => None,
+            })
+            .ok_or_else(|| CaError::BadCertificate("no subject key identifier".into()))?;
+        let algorithm = key.algorithm();
+        let signer = Self {
             not_after,
-            signature_name,
-        })
+            signature_name: signature_name(algorithm),
+            signature_algorithm: algorithm_identifier(algorithm),
+            key_identifier,
+            subject_der: certificate.subject().as_raw().to_vec(),
+            public_key_bits: key.public_key_raw().to_vec(),
+            issuer: Issuer::from_ca_cert_der(&certificate_der.into(), key)
+                .map_err(|e| CaError::BadCertificate(e.to_string()))?,
+        };
+        Ok(signer)
     }
 
     /// Leaves must never outlive their CA.
@@ -129,9 +153,37 @@ impl CaSigner {
         self.not_after
     }
 
+    /// The CA's subject key identifier.
+    pub fn key_identifier(&self) -> &[u8] {
+        &self.key_identifier
+    }
+
+    /// Sign raw bytes with the CA key (OCSP responses).
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        self.issuer.key().sign(message).map_err(|e| e.to_string())
+    }
+
     /// The signature algorithm name the API reports (`ECDSAWithSHA256`, `SHA256WithRSA`, ...).
     pub fn signature_name(&self) -> &'static str {
         self.signature_name
+    }
+}
+
+/// The AlgorithmIdentifier of signatures made by a key of `algorithm` (RFC 5758/8410 forms:
+/// no parameters for ECDSA and Ed25519, NULL for RSA).
+fn algorithm_identifier(algorithm: &'static rcgen::SignatureAlgorithm) -> AlgorithmIdentifierOwned {
+    let (oid, null_parameters) = if algorithm == &rcgen::PKCS_ECDSA_P256_SHA256 {
+        (ECDSA_WITH_SHA_256, false)
+    } else if algorithm == &rcgen::PKCS_ECDSA_P384_SHA384 {
+        (ECDSA_WITH_SHA_384, false)
+    } else if algorithm == &rcgen::PKCS_ED25519 {
+        (ID_ED_25519, false)
+    } else {
+        (SHA_256_WITH_RSA_ENCRYPTION, true)
+    };
+    AlgorithmIdentifierOwned {
+        oid,
+        parameters: null_parameters.then(|| der::asn1::Null.into()),
     }
 }
 

@@ -85,6 +85,8 @@ impl KeyKind {
 pub struct VerifiedCsr {
     pub(crate) subject: Subject,
     pub(crate) spki_der: Vec<u8>,
+    /// The subjectPublicKey BIT STRING contents (what the SKI hashes).
+    pub(crate) public_key_bits: Vec<u8>,
     pub(crate) key_kind: KeyKind,
 }
 
@@ -113,6 +115,7 @@ impl VerifiedCsr {
         Ok(Self {
             subject,
             spki_der: info.subject_pki.raw.to_vec(),
+            public_key_bits: info.subject_pki.subject_public_key.data.to_vec(),
             key_kind,
         })
     }

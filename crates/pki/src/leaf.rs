@@ -1,14 +1,19 @@
 //! Leaf issuance: every parameter comes from policy; only the subject and key come from the CSR.
 
+use const_oid::db::rfc5280::{ID_AD_CA_ISSUERS, ID_AD_OCSP, ID_PE_AUTHORITY_INFO_ACCESS};
+use der::Encode;
+use der::asn1::Ia5String;
 use rcgen::{
-    CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyIdMethod, KeyUsagePurpose,
-    SubjectPublicKeyInfo,
+    CertificateParams, CrlDistributionPoint, CustomExtension, ExtendedKeyUsagePurpose, IsCa,
+    KeyIdMethod, KeyUsagePurpose, SubjectPublicKeyInfo,
 };
 use time::{Duration, OffsetDateTime};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{AccessDescription, AuthorityInfoAccessSyntax};
 
 use crate::ca::CaSigner;
 use crate::csr::VerifiedCsr;
-use crate::encoding::{fingerprint_sha256, to_pem};
+use crate::encoding::{fingerprint_sha256, key_identifier, to_pem};
 use crate::serial::SerialNumber;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +31,8 @@ pub enum IssueError {
     UnsupportedKey(String),
     #[error("signing failed: {0}")]
     Signing(String),
+    #[error("publication URL {0:?} is not ASCII")]
+    BadUrl(String),
 }
 
 /// What to issue: the verified CSR, a fresh serial and the validity window's start.
@@ -35,6 +42,40 @@ pub struct LeafRequest<'a> {
     pub serial: SerialNumber,
     pub now: OffsetDateTime,
     pub validity_days: u32,
+    /// Where relying parties find revocation data, when the CA publishes at a public URL.
+    pub publication: Option<PublicationUrls<'a>>,
+}
+
+/// The CA's public endpoints, written into leaves as CRL Distribution Points and Authority
+/// Information Access.
+#[derive(Debug, Clone, Copy)]
+pub struct PublicationUrls<'a> {
+    pub crl: &'a str,
+    pub ocsp: &'a str,
+    pub ca_issuers: &'a str,
+}
+
+fn authority_info_access(urls: PublicationUrls<'_>) -> Result<CustomExtension, IssueError> {
+    let uri = |text: &str| {
+        Ia5String::new(text)
+            .map(GeneralName::UniformResourceIdentifier)
+            .map_err(|_| IssueError::BadUrl(text.to_string()))
+    };
+    let access = AuthorityInfoAccessSyntax(vec![
+        AccessDescription {
+            access_method: ID_AD_OCSP,
+            access_location: uri(urls.ocsp)?,
+        },
+        AccessDescription {
+            access_method: ID_AD_CA_ISSUERS,
+            access_location: uri(urls.ca_issuers)?,
+        },
+    ]);
+    let der = access
+        .to_der()
+        .map_err(|e| IssueError::Signing(e.to_string()))?;
+    let arcs: Vec<u64> = ID_PE_AUTHORITY_INFO_ACCESS.arcs().map(u64::from).collect();
+    Ok(CustomExtension::from_oid_content(&arcs, der))
 }
 
 /// An issued client certificate and the derived fields the API reports.
@@ -89,8 +130,14 @@ pub fn issue_leaf(ca: &CaSigner, request: LeafRequest<'_>) -> Result<IssuedLeaf,
     };
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
     params.use_authority_key_identifier_extension = true;
-    let ski = params.key_identifier(&public_key);
+    let ski = key_identifier(&request.csr.public_key_bits);
     params.key_identifier_method = KeyIdMethod::PreSpecified(ski.clone());
+    if let Some(urls) = request.publication {
+        params.crl_distribution_points = vec![CrlDistributionPoint {
+            uris: vec![urls.crl.to_string()],
+        }];
+        params.custom_extensions.push(authority_info_access(urls)?);
+    }
 
     let certificate = params
         .signed_by(&public_key, &ca.issuer)

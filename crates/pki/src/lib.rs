@@ -4,15 +4,23 @@
 //! Everything issued here follows policy; nothing is copied from a CSR's requested extensions.
 
 mod ca;
+mod crl;
 mod csr;
 mod encoding;
 mod leaf;
+mod ocsp;
+mod reason;
 mod serial;
 mod subject;
 
 pub use ca::{CaError, CaSigner, NewCa, generate_managed_ca};
+pub use crl::{CrlError, RevokedEntry, sign_crl};
 pub use csr::{CsrError, KeyKind, VerifiedCsr};
 pub use encoding::{fingerprint_sha256, to_pem};
-pub use leaf::{IssueError, IssuedLeaf, LeafRequest, issue_leaf};
+pub use leaf::{IssueError, IssuedLeaf, LeafRequest, PublicationUrls, issue_leaf};
+pub use ocsp::{
+    OcspError, OcspFailure, OcspItem, OcspRequest, OcspStatus, ocsp_failure, sign_ocsp_response,
+};
+pub use reason::{RevocationReason, UnknownReason};
 pub use serial::SerialNumber;
 pub use subject::SubjectFields;

@@ -37,6 +37,21 @@ impl SerialNumber {
         self.0.to_string()
     }
 
+    /// From big-endian octets as found in a certificate or OCSP CertID; `None` when the value
+    /// cannot be one of ours (zero, negative, or wider than 128 bits).
+    pub fn from_be_bytes(bytes: &[u8]) -> Option<Self> {
+        if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+            return None;
+        }
+        let significant = &bytes[bytes.iter().take_while(|b| **b == 0).count()..];
+        if significant.is_empty() || significant.len() > 16 {
+            return None;
+        }
+        let mut padded = [0u8; 16];
+        padded[16 - significant.len()..].copy_from_slice(significant);
+        Some(Self(u128::from_be_bytes(padded)))
+    }
+
     /// Parse the decimal form back (as stored).
     pub fn from_decimal(text: &str) -> Option<Self> {
         text.parse::<u128>().ok().filter(|v| *v != 0).map(Self)
@@ -59,6 +74,30 @@ mod tests {
                 Some(serial)
             );
         }
+    }
+
+    #[test]
+    fn octets_round_trip_and_foreign_shapes_are_refused() {
+        let serial = SerialNumber::random();
+        assert_eq!(
+            SerialNumber::from_be_bytes(&serial.to_bytes()),
+            Some(serial)
+        );
+        let mut padded = vec![0u8];
+        padded.extend_from_slice(&serial.to_bytes());
+        assert_eq!(SerialNumber::from_be_bytes(&padded), Some(serial));
+        assert_eq!(
+            SerialNumber::from_be_bytes(&[0x01, 0x02]).map(|s| s.to_decimal()),
+            Some("258".into())
+        );
+        assert_eq!(SerialNumber::from_be_bytes(&[]), None);
+        assert_eq!(SerialNumber::from_be_bytes(&[0, 0]), None);
+        assert_eq!(SerialNumber::from_be_bytes(&[0x80, 1]), None, "negative");
+        assert_eq!(
+            SerialNumber::from_be_bytes(&[1; 17]),
+            None,
+            "wider than ours"
+        );
     }
 
     #[test]

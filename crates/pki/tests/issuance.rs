@@ -20,6 +20,7 @@ fn issue(csr_pem: &str, days: u32) -> (pki::IssuedLeaf, pki::NewCa) {
             serial: SerialNumber::random(),
             now: OffsetDateTime::now_utc(),
             validity_days: days,
+            publication: None,
         },
     )
     .expect("issued");
@@ -117,6 +118,7 @@ fn leaf_never_outlives_its_ca_and_needs_a_positive_validity() {
         serial: SerialNumber::random(),
         now: OffsetDateTime::now_utc(),
         validity_days: days,
+        publication: None,
     };
     assert!(matches!(
         issue_leaf(&signer, request(7306)),
@@ -159,6 +161,7 @@ fn openssl_accepts_issued_leaves_for_client_auth() {
                 serial: SerialNumber::random(),
                 now: OffsetDateTime::now_utc(),
                 validity_days: 1,
+                publication: None,
             },
         )
         .unwrap();

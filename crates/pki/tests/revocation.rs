@@ -1,0 +1,256 @@
+//! CRLs and OCSP responses: structure, signatures, and what OpenSSL concludes from them.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{fixture, test_ca};
+use pki::{
+    LeafRequest, OcspFailure, OcspItem, OcspRequest, OcspStatus, RevocationReason, RevokedEntry,
+    SerialNumber, VerifiedCsr, issue_leaf, ocsp_failure, sign_crl, sign_ocsp_response,
+};
+use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::revocation_list::CertificateRevocationList;
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc().replace_nanosecond(0).unwrap()
+}
+
+fn leaf(signer: &pki::CaSigner) -> pki::IssuedLeaf {
+    let csr = VerifiedCsr::parse_pem(&fixture("rsa2048.csr")).unwrap();
+    issue_leaf(
+        signer,
+        LeafRequest {
+            csr: &csr,
+            serial: SerialNumber::random(),
+            now: now(),
+            validity_days: 30,
+            publication: None,
+        },
+    )
+    .unwrap()
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn crl_carries_number_aki_entries_and_verifies() {
+    let (signer, ca) = test_ca();
+    let revoked_at = now() - Duration::hours(1);
+    let entries = vec![
+        RevokedEntry {
+            serial: SerialNumber::random(),
+            revoked_at,
+            reason: RevocationReason::KeyCompromise,
+        },
+        RevokedEntry {
+            serial: SerialNumber::random(),
+            revoked_at,
+            reason: RevocationReason::Unspecified,
+        },
+    ];
+    let der = sign_crl(&signer, 7, now(), now() + Duration::days(1), &entries).unwrap();
+    let (rest, crl) = CertificateRevocationList::from_der(&der).unwrap();
+    assert!(rest.is_empty());
+    assert_eq!(crl.version().map(|v| v.0), Some(1), "v2 CRL");
+    assert_eq!(crl.crl_number().map(|n| n.to_string()), Some("7".into()));
+    let (_, ca_cert) = X509Certificate::from_der(&ca.certificate_der).unwrap();
+    crl.verify_signature(ca_cert.public_key())
+        .expect("signed by the CA");
+    assert_eq!(crl.issuer(), ca_cert.subject());
+    let aki = crl
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            x509_parser::extensions::ParsedExtension::AuthorityKeyIdentifier(aki) => {
+                aki.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            _ => None,
+        });
+    assert_eq!(aki.as_deref(), Some(signer.key_identifier()));
+
+    let listed: Vec<_> = crl.iter_revoked_certificates().collect();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].raw_serial(), &entries[0].serial.to_bytes()[..]);
+    assert_eq!(listed[0].revocation_date.to_datetime(), revoked_at);
+    assert_eq!(listed[0].reason_code().map(|(_, r)| r.0), Some(1));
+    assert!(listed[1].reason_code().is_none(), "unspecified is left out");
+
+    assert!(sign_crl(&signer, 0, now(), now() + Duration::days(1), &[]).is_err());
+    assert!(sign_crl(&signer, 1, now(), now(), &[]).is_err());
+}
+
+#[test]
+fn openssl_rejects_a_revoked_leaf_with_the_crl_and_accepts_the_others() {
+    let (signer, ca) = test_ca();
+    let revoked = leaf(&signer);
+    let good = leaf(&signer);
+    let entries = [RevokedEntry {
+        serial: revoked.serial,
+        revoked_at: now(),
+        reason: RevocationReason::KeyCompromise,
+    }];
+    let der = sign_crl(&signer, 1, now(), now() + Duration::days(1), &entries).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &ca.certificate_pem).unwrap();
+    std::fs::write(dir.path().join("revoked.pem"), &revoked.pem).unwrap();
+    std::fs::write(dir.path().join("good.pem"), &good.pem).unwrap();
+    std::fs::write(dir.path().join("crl.pem"), pki::to_pem("X509 CRL", &der)).unwrap();
+    let verify = |leaf: &str| {
+        openssl(
+            dir.path(),
+            &[
+                "verify",
+                "-crl_check",
+                "-purpose",
+                "sslclient",
+                "-CAfile",
+                "ca.pem",
+                "-CRLfile",
+                "crl.pem",
+                leaf,
+            ],
+        )
+    };
+    let (ok, text) = verify("good.pem");
+    assert!(ok, "{text}");
+    let (ok, text) = verify("revoked.pem");
+    assert!(!ok && text.contains("certificate revoked"), "{text}");
+}
+
+#[test]
+fn ocsp_answers_verify_in_openssl_with_nonce_and_status() {
+    let (signer, ca) = test_ca();
+    let revoked = leaf(&signer);
+    let good = leaf(&signer);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &ca.certificate_pem).unwrap();
+    std::fs::write(dir.path().join("revoked.pem"), &revoked.pem).unwrap();
+    std::fs::write(dir.path().join("good.pem"), &good.pem).unwrap();
+
+    for (leaf, status) in [
+        ("good.pem", OcspStatus::Good),
+        (
+            "revoked.pem",
+            OcspStatus::Revoked {
+                at: now() - Duration::minutes(5),
+                reason: RevocationReason::KeyCompromise,
+            },
+        ),
+    ] {
+        let (ok, text) = openssl(
+            dir.path(),
+            &[
+                "ocsp", "-issuer", "ca.pem", "-cert", leaf, "-reqout", "req.der",
+            ],
+        );
+        assert!(ok, "{text}");
+        let request =
+            OcspRequest::parse(&std::fs::read(dir.path().join("req.der")).unwrap()).unwrap();
+        assert!(request.has_nonce(), "openssl sends a nonce by default");
+        assert_eq!(request.items().len(), 1);
+        assert!(request.items()[0].issued_by(&signer));
+        let response = sign_ocsp_response(
+            &signer,
+            &request,
+            &[status],
+            now(),
+            now() + Duration::hours(1),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("resp.der"), response).unwrap();
+        let (ok, text) = openssl(
+            dir.path(),
+            // -reqin makes OpenSSL check that the response echoes the request's nonce.
+            &[
+                "ocsp",
+                "-reqin",
+                "req.der",
+                "-respin",
+                "resp.der",
+                "-issuer",
+                "ca.pem",
+                "-CAfile",
+                "ca.pem",
+                "-resp_text",
+            ],
+        );
+        assert!(ok, "{text}");
+        assert!(text.contains("Response verify OK"), "{text}");
+        match status {
+            OcspStatus::Good => assert!(text.contains("Cert Status: good"), "{text}"),
+            _ => {
+                assert!(text.contains("Cert Status: revoked"), "{text}");
+                assert!(text.contains("Revocation Reason: keyCompromise"), "{text}");
+            }
+        }
+        assert!(!text.contains("nonce"), "the nonce was echoed: {text}");
+        // Without the echo OpenSSL notices the missing nonce.
+        let bare = OcspRequest::for_items(request.items().to_vec());
+        let response =
+            sign_ocsp_response(&signer, &bare, &[status], now(), now() + Duration::hours(1))
+                .unwrap();
+        std::fs::write(dir.path().join("bare.der"), response).unwrap();
+        let (ok, text) = openssl(
+            dir.path(),
+            &[
+                "ocsp", "-reqin", "req.der", "-respin", "bare.der", "-issuer", "ca.pem", "-CAfile",
+                "ca.pem",
+            ],
+        );
+        assert!(text.contains("no nonce in response"), "{ok} {text}");
+    }
+}
+
+#[test]
+fn ocsp_items_match_only_their_issuer_and_our_serial_shapes() {
+    let (signer, _) = test_ca();
+    let (other, _) = test_ca();
+    let serial = SerialNumber::random();
+    let item = OcspItem::for_serial(&signer, serial).unwrap();
+    assert!(item.issued_by(&signer));
+    assert!(!item.issued_by(&other));
+    assert_eq!(item.serial(), Some(serial));
+    let request = OcspRequest::for_items(vec![item]);
+    assert!(!request.has_nonce());
+    let statuses = [OcspStatus::Unknown, OcspStatus::Good];
+    assert!(
+        sign_ocsp_response(
+            &signer,
+            &request,
+            &statuses,
+            now(),
+            now() + Duration::hours(1)
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn malformed_requests_are_refused_and_failures_encode() {
+    for bad in [&b""[..], b"\x30\x00", b"garbage", &[0x30, 0x82, 0xff, 0xff]] {
+        assert!(OcspRequest::parse(bad).is_err(), "{bad:?}");
+    }
+    assert_eq!(
+        ocsp_failure(OcspFailure::MalformedRequest),
+        vec![0x30, 0x03, 0x0a, 0x01, 0x01]
+    );
+    assert_eq!(
+        ocsp_failure(OcspFailure::Unauthorized),
+        vec![0x30, 0x03, 0x0a, 0x01, 0x06]
+    );
+}
