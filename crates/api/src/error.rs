@@ -258,11 +258,12 @@ impl From<Error> for ApiError {
             Error::InvalidValidity(_) => ErrorCode::InvalidValidity,
             Error::CertificateRevoked => ErrorCode::CertificateRevoked,
             Error::InvalidHostname(_) => ErrorCode::InvalidHostname,
-            Error::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Error::InvalidArgument(_) | Error::InvalidReason(_) => ErrorCode::InvalidArgument,
             Error::NotFound(_) => ErrorCode::NoRoute,
             Error::MasterKey(_)
             | Error::Ca(_)
             | Error::Issue(_)
+            | Error::Crl(_)
             | Error::SerialExhausted
             | Error::Store(_) => {
                 tracing::error!(error = %error, "request failed");

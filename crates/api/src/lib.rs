@@ -28,7 +28,7 @@ use utoipa_axum::routes;
 use authority::Authority;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::routes::{client_certificates, fallback, hostname_associations, meta, tokens};
+use crate::routes::{ca, client_certificates, fallback, hostname_associations, meta, tokens};
 
 /// Request bodies above this are refused with 413 (an RSA-8192 CSR is about 3.5 KiB of PEM).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -112,6 +112,11 @@ pub fn router(authority: Arc<Authority>) -> Router {
     Router::new()
         .nest(API_PREFIX, api)
         .route("/healthz", get(meta::healthz))
+        .route("/ca/{file}", get(ca::certificate))
+        .route("/ca/{ca_id}/crl", get(ca::crl))
+        .route("/ca/{ca_id}/crl.pem", get(ca::crl_pem))
+        .route("/ca/{ca_id}/ocsp", axum::routing::post(ca::ocsp_post))
+        .route("/ca/{ca_id}/ocsp/{*request}", get(ca::ocsp_get))
         .fallback(fallback::no_route)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -20,6 +20,8 @@ pub(crate) struct LoadedCa {
 #[derive(Default)]
 pub(crate) struct CaCache {
     by_account: RwLock<HashMap<String, Arc<LoadedCa>>>,
+    /// Account id of each loaded CA id (CAs never move between accounts).
+    account_of: RwLock<HashMap<String, String>>,
     /// Serialises creation inside this process; the store's UNIQUE(account_id) settles races
     /// between processes.
     creating: Mutex<()>,
@@ -41,11 +43,38 @@ impl Authority {
         };
         let loaded = Arc::new(self.load_ca(record)?);
         self.cas
+            .account_of
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(loaded.record.id.clone(), account_id.to_string());
+        self.cas
             .by_account
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(account_id.to_string(), Arc::clone(&loaded));
         Ok(loaded)
+    }
+
+    /// A CA by its id, ready to sign; `None` when no such CA exists.
+    pub(crate) async fn ca_by_id(&self, ca_id: &str) -> Result<Option<Arc<LoadedCa>>, Error> {
+        if !crate::ids::is_uuid(ca_id) {
+            return Ok(None);
+        }
+        let known = self
+            .cas
+            .account_of
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(ca_id)
+            .cloned();
+        let account_id = match known {
+            Some(account_id) => account_id,
+            None => match self.store.get_ca(ca_id).await? {
+                Some(record) => record.account_id,
+                None => return Ok(None),
+            },
+        };
+        self.ca_for_account(&account_id).await.map(Some)
     }
 
     /// The account's CA record if it has one, without creating it.
@@ -80,6 +109,11 @@ impl Authority {
             Duration::days(i64::from(policy.ca_validity_days)),
         )?;
         let id = ids::new_ca_id();
+        let signer = pki::CaSigner::from_parts(
+            &generated.certificate_der,
+            &generated.private_key_pkcs8_der,
+        )?;
+        let initial_crl = self.sign_crl_record(&id, &signer, 1, &[], now)?;
         let record = CaRecord {
             sealed_private_key: key.seal(&generated.private_key_pkcs8_der, id.as_bytes())?,
             id,
@@ -101,7 +135,10 @@ impl Authority {
             zone_id: None,
             details: None,
         };
-        let winner = self.store.insert_ca_if_absent(&record, &audit).await?;
+        let winner = self
+            .store
+            .insert_ca_if_absent(&record, &initial_crl, &audit)
+            .await?;
         if winner.id == record.id {
             tracing::info!(ca_id = %winner.id, account_id, "created managed CA");
         }

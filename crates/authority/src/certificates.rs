@@ -1,8 +1,6 @@
 //! The client certificate lifecycle: issue, read, list, revoke, reactivate; hostname associations.
 
-use std::str::FromStr;
-
-use pki::{IssueError, LeafRequest, SerialNumber, VerifiedCsr};
+use pki::{IssueError, LeafRequest, PublicationUrls, RevocationReason, SerialNumber, VerifiedCsr};
 use store::{
     Actor, AuditEntry, CertificateQuery, CertificateRecord, CertificateStatus, StatusChange,
     StatusChangeOutcome, StoreError, Zone,
@@ -40,59 +38,6 @@ pub struct ListedCertificates {
     pub total_pages: u64,
 }
 
-/// RFC 5280 CRLReason values that can end a client certificate's life (no certificateHold:
-/// revocation here is final).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RevocationReason {
-    #[default]
-    Unspecified,
-    KeyCompromise,
-    CaCompromise,
-    AffiliationChanged,
-    Superseded,
-    CessationOfOperation,
-    PrivilegeWithdrawn,
-    AaCompromise,
-}
-
-impl RevocationReason {
-    const NAMES: [(RevocationReason, &'static str); 8] = [
-        (RevocationReason::Unspecified, "unspecified"),
-        (RevocationReason::KeyCompromise, "keyCompromise"),
-        (RevocationReason::CaCompromise, "cACompromise"),
-        (RevocationReason::AffiliationChanged, "affiliationChanged"),
-        (RevocationReason::Superseded, "superseded"),
-        (
-            RevocationReason::CessationOfOperation,
-            "cessationOfOperation",
-        ),
-        (RevocationReason::PrivilegeWithdrawn, "privilegeWithdrawn"),
-        (RevocationReason::AaCompromise, "aACompromise"),
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(reason, _)| *reason == self)
-            .map_or("unspecified", |(_, name)| name)
-    }
-}
-
-impl FromStr for RevocationReason {
-    type Err = Error;
-    /// Accepts the RFC 5280 names case-insensitively (`keyCompromise`, `keycompromise`).
-    fn from_str(text: &str) -> Result<Self, Error> {
-        Self::NAMES
-            .iter()
-            .find(|(_, name)| name.eq_ignore_ascii_case(text))
-            .map(|(reason, _)| *reason)
-            .ok_or_else(|| {
-                let names: Vec<_> = Self::NAMES.iter().map(|(_, n)| *n).collect();
-                Error::InvalidArgument(format!("reason must be one of {}", names.join(", ")))
-            })
-    }
-}
-
 impl Authority {
     pub async fn issue_certificate(
         &self,
@@ -109,6 +54,7 @@ impl Authority {
             })?;
         let csr = VerifiedCsr::parse_pem(&request.csr)?;
         let ca = self.ca_for_account(&zone.account_id).await?;
+        let urls = self.publication_urls(&ca.record.id);
 
         for _ in 0..SERIAL_ATTEMPTS {
             let now = crate::now();
@@ -119,7 +65,11 @@ impl Authority {
                     serial: SerialNumber::random(),
                     now,
                     validity_days,
-                    publication: None,
+                    publication: urls.as_ref().map(|u| PublicationUrls {
+                        crl: &u.crl,
+                        ocsp: &u.ocsp,
+                        ca_issuers: &u.ca_issuers,
+                    }),
                 },
             )
             .map_err(|e| match e {
@@ -410,22 +360,6 @@ mod tests {
             "*.*.x.com",
         ] {
             assert!(normalise_hostname(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn revocation_reasons_parse_case_insensitively() {
-        assert_eq!(
-            "keyCompromise".parse::<RevocationReason>().unwrap(),
-            RevocationReason::KeyCompromise
-        );
-        assert_eq!(
-            "KEYCOMPROMISE".parse::<RevocationReason>().unwrap(),
-            RevocationReason::KeyCompromise
-        );
-        assert!("certificateHold".parse::<RevocationReason>().is_err());
-        for (reason, name) in RevocationReason::NAMES {
-            assert_eq!(reason.as_str(), name);
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum Error {
     InvalidHostname(String),
     #[error("{0}")]
     InvalidArgument(String),
+    #[error("{0}")]
+    InvalidReason(#[from] pki::UnknownReason),
     #[error("{0} not found")]
     NotFound(String),
     #[error("{0}")]
@@ -42,6 +44,8 @@ pub enum Error {
     Ca(#[from] pki::CaError),
     #[error("issuance failure: {0}")]
     Issue(pki::IssueError),
+    #[error("CRL signing failure: {0}")]
+    Crl(#[from] pki::CrlError),
     #[error("could not allocate a unique serial number")]
     SerialExhausted,
     #[error("storage failure: {0}")]

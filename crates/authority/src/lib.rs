@@ -11,6 +11,8 @@ mod certificates;
 mod error;
 pub mod ids;
 mod master_key;
+mod ocsp;
+mod publication;
 mod tokens;
 
 use std::sync::Arc;
@@ -20,9 +22,12 @@ use store::DynStore;
 
 pub use admin::{Bootstrap, NewTokenRequest, TokenTarget};
 pub use auth::{Credentials, Principal};
-pub use certificates::{IssueRequest, ListRequest, ListedCertificates, RevocationReason};
+pub use certificates::{IssueRequest, ListRequest, ListedCertificates};
 pub use error::Error;
 pub use master_key::{MasterKey, MasterKeyError};
+pub use ocsp::OcspAnswer;
+pub use pki::RevocationReason;
+pub use store::PublishReport;
 pub use store::{ApiToken, CertificateRecord, CertificateStatus, Permission, TokenScope, Zone};
 
 /// Limits and defaults for issuance.
@@ -46,11 +51,34 @@ impl Default for Policy {
     }
 }
 
+/// How revocation data is published.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    /// Base URL relying parties reach this server at (e.g. `https://ca.example.com`). When set,
+    /// leaves carry CRL Distribution Points and Authority Information Access pointing at it.
+    pub public_url: Option<String>,
+    /// nextUpdate − thisUpdate of every CRL; a CRL is re-signed when less than half remains.
+    pub crl_validity: time::Duration,
+    /// nextUpdate − thisUpdate of OCSP answers (how long relying parties may cache them).
+    pub ocsp_validity: time::Duration,
+}
+
+impl Default for Publication {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            crl_validity: time::Duration::hours(24),
+            ocsp_validity: time::Duration::hours(1),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Needed for anything touching CA keys; administration commands can run without it.
     pub master_key: Option<MasterKey>,
     pub policy: Policy,
+    pub publication: Publication,
     /// How long a token lookup is trusted before the store is asked again. This bounds how long a
     /// token revoked elsewhere (CLI, another replica) keeps working here.
     pub token_cache_ttl: Duration,
@@ -61,6 +89,7 @@ impl Default for Config {
         Self {
             master_key: None,
             policy: Policy::default(),
+            publication: Publication::default(),
             token_cache_ttl: Duration::from_secs(5),
         }
     }
@@ -73,6 +102,8 @@ pub struct Authority {
     cas: cas::CaCache,
     tokens: tokens::TokenCache,
     zones: auth::ZoneCache,
+    ocsp_cache: ocsp::AnswerCache,
+    crl_cache: publication::CrlCache,
 }
 
 impl Authority {
@@ -86,6 +117,8 @@ impl Authority {
             tokens: tokens::TokenCache::new(config.token_cache_ttl),
             cas: cas::CaCache::default(),
             zones: auth::ZoneCache::default(),
+            ocsp_cache: ocsp::AnswerCache::default(),
+            crl_cache: publication::CrlCache::default(),
             store,
             config,
         }))

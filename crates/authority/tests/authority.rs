@@ -386,22 +386,8 @@ async fn revocation_is_idempotent_and_final(db: TestDatabase) {
     );
 
     // The worker publishes; from then on revocation is final.
-    let store = authority.store();
-    let pending = store.pending_transitions(10).await.unwrap();
-    let worker = store::AuditEntry {
-        occurred_at: OffsetDateTime::now_utc(),
-        actor: Actor::new(ActorKind::Worker),
-        action: String::new(),
-        object_type: String::new(),
-        object_id: String::new(),
-        account_id: None,
-        zone_id: None,
-        details: None,
-    };
-    assert_eq!(
-        store.complete_transitions(&pending, &worker).await.unwrap(),
-        1
-    );
+    let report = authority.publish(10).await.unwrap();
+    assert_eq!((report.settled, report.crls.len()), (1, 1));
     assert!(matches!(
         authority
             .reactivate_certificate(&zone, &cert.id, cli())

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use authority::{Authority, Config, NewTokenRequest, Permission, Policy, TokenScope, TokenTarget};
+use authority::{
+    Authority, Config, NewTokenRequest, Permission, Policy, Publication, TokenScope, TokenTarget,
+};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use store::{Actor, ActorKind};
 
@@ -95,6 +97,16 @@ pub struct ServeArgs {
     /// How long a token lookup is cached: a token revoked elsewhere stops working here within it.
     #[arg(long, env = "CLIENTCA_TOKEN_CACHE_TTL", default_value = "5s", value_parser = parse_duration)]
     pub token_cache_ttl: Duration,
+    /// Base URL relying parties reach this server at (e.g. https://ca.example.com); issued
+    /// leaves then carry CRL Distribution Points and OCSP/caIssuers URLs under it.
+    #[arg(long, env = "CLIENTCA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// CRL lifetime (nextUpdate − thisUpdate); CRLs are re-signed when half of it is left.
+    #[arg(long, env = "CLIENTCA_CRL_VALIDITY", default_value = "24h", value_parser = parse_duration)]
+    pub crl_validity: Duration,
+    /// OCSP answer lifetime (how long relying parties may cache one).
+    #[arg(long, env = "CLIENTCA_OCSP_VALIDITY", default_value = "1h", value_parser = parse_duration)]
+    pub ocsp_validity: Duration,
 }
 
 #[derive(Debug, Subcommand)]
@@ -181,6 +193,16 @@ async fn serve(global: &GlobalArgs, database_url: String, args: ServeArgs) -> an
             max_validity_days: args.max_validity_days,
             ..Policy::default()
         },
+        publication: Publication {
+            public_url: args
+                .public_url
+                .map(|url| validate_public_url(&url))
+                .transpose()?,
+            crl_validity: time::Duration::try_from(args.crl_validity)
+                .context("--crl-validity too long")?,
+            ocsp_validity: time::Duration::try_from(args.ocsp_validity)
+                .context("--ocsp-validity too long")?,
+        },
         token_cache_ttl: args.token_cache_ttl,
     };
     let mut server = crate::start(options).await?;
@@ -195,6 +217,23 @@ async fn serve(global: &GlobalArgs, database_url: String, args: ServeArgs) -> an
             server.stop().await
         }
     }
+}
+
+/// An absolute http(s) URL without query or fragment, trailing slash removed.
+fn validate_public_url(url: &str) -> anyhow::Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let valid = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+        && trimmed.is_ascii()
+        && !trimmed.contains(['?', '#', ' '])
+        && trimmed
+            .split("://")
+            .nth(1)
+            .is_some_and(|host| !host.is_empty());
+    anyhow::ensure!(
+        valid,
+        "--public-url must be an absolute http(s) URL such as https://ca.example.com, got {url:?}"
+    );
+    Ok(trimmed.to_string())
 }
 
 fn print_bootstrap(bootstrap: &authority::Bootstrap, base_url: &str) {

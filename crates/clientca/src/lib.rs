@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use authority::{Authority, Bootstrap, Config, MasterKey, Policy};
+use authority::{Authority, Bootstrap, Config, MasterKey, Policy, Publication};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use worker::WorkerConfig;
@@ -22,6 +22,7 @@ pub struct ServeOptions {
     pub master_key: MasterKey,
     pub publish_interval: Duration,
     pub policy: Policy,
+    pub publication: Publication,
     pub token_cache_ttl: Duration,
 }
 
@@ -49,9 +50,10 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
     let config = Config {
         master_key: Some(options.master_key),
         policy: options.policy,
+        publication: options.publication,
         token_cache_ttl: options.token_cache_ttl,
     };
-    let authority = Authority::new(Arc::clone(&store), config).await?;
+    let authority = Authority::new(store, config).await?;
     let bootstrap = authority.bootstrap_if_empty().await?;
 
     let listener = tokio::net::TcpListener::bind(options.listen)
@@ -64,7 +66,11 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         interval: options.publish_interval,
         ..WorkerConfig::default()
     };
-    let worker = tokio::spawn(worker::run(store, worker_config, stopped.clone()));
+    let worker = tokio::spawn(worker::run(
+        Arc::clone(&authority),
+        worker_config,
+        stopped.clone(),
+    ));
     let router = api::router(Arc::clone(&authority));
     let mut http_stopped = stopped;
     let http = tokio::spawn(api::serve(listener, router, async move {

@@ -5,6 +5,14 @@ use crate::{Store, StoreError, StoreResult, Table};
 /// Rows per read/insert round trip.
 const PAGE: u32 = 2_000;
 
+/// CRLs can be tens of megabytes each: copy one CA's CRLs at a time.
+fn page_size(table: Table) -> u32 {
+    match table {
+        Table::Crls => 1,
+        _ => PAGE,
+    }
+}
+
 /// Rows copied per table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CopyReport {
@@ -36,7 +44,7 @@ pub async fn copy_deployment(
         let mut after = String::new();
         progress(table, 0, total);
         loop {
-            let (rows, cursor) = source.export_rows(table, &after, PAGE).await?;
+            let (rows, cursor) = source.export_rows(table, &after, page_size(table)).await?;
             if rows.is_empty() {
                 break;
             }

@@ -12,6 +12,8 @@ pub enum StoreError {
         "unsupported database URL {0:?}: expected sqlite://PATH, sqlite::memory: or postgres://…"
     )]
     UnsupportedUrl(String),
+    #[error("publication failed: {0}")]
+    Publication(String),
     #[error("a stored row is invalid: {0}")]
     Corrupt(String),
     #[error("database migration failed: {0}")]

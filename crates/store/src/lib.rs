@@ -36,9 +36,14 @@ pub trait Store: Send + Sync + 'static {
     async fn get_account(&self, id: &str) -> StoreResult<Option<Account>>;
     async fn list_accounts(&self) -> StoreResult<Vec<Account>>;
 
-    /// Insert the account's CA unless it already has one; returns whichever CA won.
-    async fn insert_ca_if_absent(&self, ca: &CaRecord, audit: &AuditEntry)
-    -> StoreResult<CaRecord>;
+    /// Insert the account's CA, with its first (empty) CRL, unless the account already has a CA;
+    /// returns whichever CA won.
+    async fn insert_ca_if_absent(
+        &self,
+        ca: &CaRecord,
+        initial_crl: &CrlRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<CaRecord>;
     async fn get_ca(&self, id: &str) -> StoreResult<Option<CaRecord>>;
     async fn get_ca_for_account(&self, account_id: &str) -> StoreResult<Option<CaRecord>>;
 
@@ -78,14 +83,26 @@ pub trait Store: Send + Sync + 'static {
 
     /// Up to `limit` certificates waiting for publication, oldest request first.
     async fn pending_transitions(&self, limit: u32) -> StoreResult<Vec<PendingTransition>>;
-    /// Settle published transitions (`pending_revocation → revoked`, `pending_reactivation →
-    /// active`). A certificate whose status moved on since it was read is skipped, so each
-    /// transition completes at most once. Returns how many were settled.
-    async fn complete_transitions(
+    /// One publication pass, in one transaction under the publication lock (a process that
+    /// cannot take it skips): take up to `limit` pending transitions, have `publisher` sign a
+    /// new CRL for every CA they touch and every CA whose CRL expires before `refresh_before`,
+    /// and OCSP answers for the changed serials; store those; then settle the transitions
+    /// (`pending_revocation → revoked`, `pending_reactivation → active`) with their audit events.
+    /// The pending rows stay locked throughout, so what is published is what settles; a failure
+    /// anywhere leaves everything as it was.
+    async fn publish(
         &self,
-        batch: &[PendingTransition],
-        audit: &AuditEntry,
-    ) -> StoreResult<u64>;
+        request: &PublishRequest,
+        publisher: &dyn Publisher,
+    ) -> StoreResult<PublishReport>;
+    async fn latest_crl(&self, ca_id: &str) -> StoreResult<Option<CrlRecord>>;
+    async fn latest_crl_number(&self, ca_id: &str) -> StoreResult<Option<i64>>;
+    /// The state of `serial_number` (decimal) under `ca_id`, for the OCSP responder.
+    async fn serial_status(
+        &self,
+        ca_id: &str,
+        serial_number: &str,
+    ) -> StoreResult<Option<SerialStatus>>;
 
     async fn hostname_associations(&self, zone_id: &str, ca_id: &str) -> StoreResult<Vec<String>>;
     async fn replace_hostname_associations(
@@ -124,6 +141,24 @@ pub trait Store: Send + Sync + 'static {
 }
 
 pub type DynStore = Arc<dyn Store>;
+
+/// Signs what a publication pass publishes (implemented where the CA keys are).
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    /// A CRL for `ca_id` numbered `crl_number` listing exactly `revoked`.
+    async fn sign_crl(
+        &self,
+        ca_id: &str,
+        crl_number: i64,
+        revoked: &[RevokedSerial],
+    ) -> Result<CrlRecord, String>;
+    /// Pre-signed OCSP answers for serials about to settle into a new state.
+    async fn sign_ocsp(
+        &self,
+        ca_id: &str,
+        settling: &[SettlingSerial],
+    ) -> Result<Vec<OcspRecord>, String>;
+}
 
 /// Open the store a database URL names (`sqlite://…`, `sqlite::memory:`, `postgres://…`) and
 /// bring its schema up to date.

@@ -6,12 +6,20 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// (version, description, SQLite text, PostgreSQL text). Append only; never edit a shipped one.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "revocation publication",
+        include_str!("../migrations/sqlite/0002_revocation_publication.sql"),
+        include_str!("../migrations/postgres/0002_revocation_publication.sql"),
+    ),
+];
 
 #[derive(Clone, Copy)]
 pub(crate) enum Dialect {

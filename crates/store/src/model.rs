@@ -221,6 +221,78 @@ pub struct PendingTransition {
     pub account_id: String,
     pub serial_number: String,
     pub status: CertificateStatus,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revocation_reason: Option<String>,
+}
+
+/// One entry of a CA's CRL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedSerial {
+    pub serial_number: String,
+    pub revoked_at: OffsetDateTime,
+    pub revocation_reason: Option<String>,
+}
+
+/// A signed CRL as published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CrlRecord {
+    pub ca_id: String,
+    pub crl_number: i64,
+    pub this_update: OffsetDateTime,
+    pub next_update: OffsetDateTime,
+    pub der: Vec<u8>,
+}
+
+/// A pre-signed OCSP answer (SHA-1 CertID, no nonce) for one serial in its settled state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OcspRecord {
+    pub ca_id: String,
+    pub serial_number: String,
+    /// `Active` or `Revoked`: what the answer says.
+    pub status: CertificateStatus,
+    pub this_update: OffsetDateTime,
+    pub next_update: OffsetDateTime,
+    pub der: Vec<u8>,
+}
+
+/// What an OCSP responder needs to know about one serial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialStatus {
+    pub status: CertificateStatus,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revocation_reason: Option<String>,
+    /// The answer the worker pre-signed when the serial last changed state, if any.
+    pub stored_answer: Option<OcspRecord>,
+}
+
+/// A serial whose pending state is being published, with the state it settles into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlingSerial {
+    pub serial_number: String,
+    pub settles_to: CertificateStatus,
+    pub revoked_at: Option<OffsetDateTime>,
+    pub revocation_reason: Option<String>,
+}
+
+/// One publication pass.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    /// Pending transitions to take, at most.
+    pub limit: u32,
+    /// CRLs whose nextUpdate falls before this are re-signed even when nothing changed.
+    pub refresh_before: OffsetDateTime,
+    pub actor: Actor,
+    pub now: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishReport {
+    /// Another process held the publication lock; nothing was done.
+    pub skipped: bool,
+    /// Transitions settled.
+    pub settled: u64,
+    /// (CA id, CRL number) of every CRL signed.
+    pub crls: Vec<(String, i64)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -300,11 +372,13 @@ pub enum Table {
     ApiTokens,
     Certificates,
     HostnameAssociations,
+    Crls,
+    OcspResponses,
     AuditEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 10] = [
         Table::Settings,
         Table::Accounts,
         Table::CertificateAuthorities,
@@ -312,6 +386,8 @@ impl Table {
         Table::ApiTokens,
         Table::Certificates,
         Table::HostnameAssociations,
+        Table::Crls,
+        Table::OcspResponses,
         Table::AuditEvents,
     ];
 
@@ -324,6 +400,8 @@ impl Table {
             Table::ApiTokens => "api_tokens",
             Table::Certificates => "certificates",
             Table::HostnameAssociations => "hostname_associations",
+            Table::Crls => "crls",
+            Table::OcspResponses => "ocsp_responses",
             Table::AuditEvents => "audit_events",
         }
     }
@@ -340,6 +418,8 @@ pub enum Rows {
     ApiTokens(Vec<NewApiToken>),
     Certificates(Vec<CertificateRecord>),
     HostnameAssociations(Vec<HostnameAssociation>),
+    Crls(Vec<CrlRecord>),
+    OcspResponses(Vec<OcspRecord>),
     AuditEvents(Vec<AuditEvent>),
 }
 
@@ -353,6 +433,8 @@ impl Rows {
             Rows::ApiTokens(rows) => rows.len(),
             Rows::Certificates(rows) => rows.len(),
             Rows::HostnameAssociations(rows) => rows.len(),
+            Rows::Crls(rows) => rows.len(),
+            Rows::OcspResponses(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),
         }
     }

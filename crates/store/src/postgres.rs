@@ -19,6 +19,8 @@ use crate::sql;
 use crate::store_impl::{clamp_i64, impl_store, target_action};
 
 const MAX_CONNECTIONS: u32 = 16;
+/// Advisory lock key for publication ("clientca" in ASCII).
+const PUBLICATION_LOCK: i64 = 0x636c_6965_6e74_6361;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct PostgresStore {
@@ -50,6 +52,19 @@ impl PostgresStore {
 
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, Postgres>> {
         Ok(self.pool.begin().await?)
+    }
+
+    const SELECT_PENDING_LOCKED: &'static str = sql::SELECT_PENDING_FOR_UPDATE;
+
+    /// One publisher at a time across all replicas: a transaction-scoped advisory lock, released
+    /// at commit or rollback (so a crashed replica never holds it). Others skip this round.
+    async fn try_lock_publication(
+        tx: &mut sqlx::Transaction<'static, Postgres>,
+    ) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(PUBLICATION_LOCK)
+            .fetch_one(&mut **tx)
+            .await?)
     }
 
     /// Imported audit rows carry explicit ids; move the sequence past them.

@@ -155,6 +155,55 @@ pub(crate) fn pending(row: &impl DecodeRow) -> Result<PendingTransition> {
         account_id: row.text("account_id")?,
         serial_number: row.text("serial_number")?,
         status: parsed(row, "status")?,
+        revoked_at: opt_time_at(row, "revoked_at")?,
+        revocation_reason: row.opt_text("revocation_reason")?,
+    })
+}
+
+pub(crate) fn revoked_serial(row: &impl DecodeRow) -> Result<RevokedSerial> {
+    Ok(RevokedSerial {
+        serial_number: row.text("serial_number")?,
+        // Rows revoked before revoked_at existed cannot occur; the epoch is a safe floor.
+        revoked_at: opt_time_at(row, "revoked_at")?.unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        revocation_reason: row.opt_text("revocation_reason")?,
+    })
+}
+
+pub(crate) fn crl(row: &impl DecodeRow) -> Result<CrlRecord> {
+    Ok(CrlRecord {
+        ca_id: row.text("ca_id")?,
+        crl_number: row.int("crl_number")?,
+        this_update: time_at(row, "this_update")?,
+        next_update: time_at(row, "next_update")?,
+        der: row.bytes("der")?,
+    })
+}
+
+/// An OCSP record whose columns carry `prefix` (joined queries alias them `o_…`).
+pub(crate) fn ocsp(row: &impl DecodeRow, prefix: &str) -> Result<OcspRecord> {
+    let column = |name: &str| format!("{prefix}{name}");
+    Ok(OcspRecord {
+        ca_id: row.text(&column("ca_id"))?,
+        serial_number: row.text(&column("serial_number"))?,
+        status: row
+            .text(&column("status"))?
+            .parse()
+            .map_err(StoreError::Corrupt)?,
+        this_update: time_at(row, &column("this_update"))?,
+        next_update: time_at(row, &column("next_update"))?,
+        der: row.bytes(&column("der"))?,
+    })
+}
+
+pub(crate) fn serial_status(row: &impl DecodeRow) -> Result<SerialStatus> {
+    Ok(SerialStatus {
+        status: parsed(row, "status")?,
+        revoked_at: opt_time_at(row, "revoked_at")?,
+        revocation_reason: row.opt_text("revocation_reason")?,
+        stored_answer: match row.opt_text("o_ca_id")? {
+            Some(_) => Some(ocsp(row, "o_")?),
+            None => None,
+        },
     })
 }
 

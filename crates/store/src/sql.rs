@@ -101,10 +101,46 @@ pub const CHANGE_STATUS: &str = "UPDATE certificates \
     SET status = $1, updated_at = $2, revoked_at = $3, revocation_reason = $4 \
     WHERE zone_id = $5 AND id = $6 AND status IN ($7, $8)";
 
-pub const SELECT_PENDING: &str = "SELECT c.id, c.zone_id, c.ca_id, ca.account_id, c.serial_number, c.status \
-    FROM certificates c JOIN certificate_authorities ca ON ca.id = c.ca_id \
-    WHERE c.status IN ('pending_revocation', 'pending_reactivation') \
-    ORDER BY c.updated_at, c.id LIMIT $1";
+macro_rules! select_pending {
+    () => {
+        "SELECT c.id, c.zone_id, c.ca_id, ca.account_id, c.serial_number, c.status, c.revoked_at, \
+         c.revocation_reason FROM certificates c JOIN certificate_authorities ca ON ca.id = c.ca_id \
+         WHERE c.status IN ('pending_revocation', 'pending_reactivation') \
+         ORDER BY c.updated_at, c.id LIMIT $1"
+    };
+}
+pub const SELECT_PENDING: &str = select_pending!();
+/// PostgreSQL: the rows being published stay locked until they settle, so a concurrent
+/// reactivation waits and then sees the published state.
+pub const SELECT_PENDING_FOR_UPDATE: &str = concat!(select_pending!(), " FOR UPDATE OF c");
+pub const CAS_WITH_STALE_CRL: &str = "SELECT ca.id FROM certificate_authorities ca \
+    WHERE NOT EXISTS (SELECT 1 FROM crls WHERE crls.ca_id = ca.id AND crls.next_update > $1) ORDER BY ca.id";
+pub const REVOKED_SERIALS: &str = "SELECT serial_number, revoked_at, revocation_reason FROM certificates \
+    WHERE ca_id = $1 AND status = 'revoked'";
+pub const LATEST_CRL_NUMBER: &str = "SELECT MAX(crl_number) FROM crls WHERE ca_id = $1";
+pub const SELECT_LATEST_CRL: &str = "SELECT ca_id, crl_number, this_update, next_update, der FROM crls \
+    WHERE ca_id = $1 ORDER BY crl_number DESC LIMIT 1";
+pub const INSERT_CRL: &str = "INSERT INTO crls (ca_id, crl_number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5)";
+/// Keep the newest CRL and the one before it (relying parties may still be fetching it).
+pub const PRUNE_CRLS: &str = "DELETE FROM crls WHERE ca_id = $1 AND crl_number < $2 - 1";
+pub const UPSERT_OCSP: &str = "INSERT INTO ocsp_responses \
+    (ca_id, serial_number, status, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5, $6) \
+    ON CONFLICT (ca_id, serial_number) DO UPDATE SET status = excluded.status, \
+    this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der";
+pub const SERIAL_STATUS: &str = "SELECT c.status, c.revoked_at, c.revocation_reason, \
+    o.ca_id AS o_ca_id, o.serial_number AS o_serial_number, o.status AS o_status, \
+    o.this_update AS o_this_update, o.next_update AS o_next_update, o.der AS o_der \
+    FROM certificates c LEFT JOIN ocsp_responses o \
+    ON o.ca_id = c.ca_id AND o.serial_number = c.serial_number \
+    WHERE c.ca_id = $1 AND c.serial_number = $2";
+/// Paged by CA: every CRL of the next `$2` CAs after `$1`.
+pub const EXPORT_CRLS: &str = "SELECT ca_id, crl_number, this_update, next_update, der FROM crls \
+    WHERE ca_id IN (SELECT id FROM certificate_authorities WHERE id > $1 ORDER BY id LIMIT $2) \
+    ORDER BY ca_id, crl_number";
+/// Keyed by `ca_id || '/' || serial_number`.
+pub const EXPORT_OCSP: &str = "SELECT ca_id, serial_number, status, this_update, next_update, der, \
+    ca_id || '/' || serial_number AS cursor FROM ocsp_responses \
+    WHERE ca_id || '/' || serial_number > $1 ORDER BY cursor LIMIT $2";
 pub const SETTLE_TRANSITION: &str = "UPDATE certificates SET status = $1, updated_at = $2, \
     revoked_at = CASE WHEN $1 = 'active' THEN NULL ELSE revoked_at END, \
     revocation_reason = CASE WHEN $1 = 'active' THEN NULL ELSE revocation_reason END \
@@ -189,6 +225,8 @@ pub fn count_rows(table: crate::model::Table) -> &'static str {
         ApiTokens => "SELECT COUNT(*) FROM api_tokens",
         Certificates => "SELECT COUNT(*) FROM certificates",
         HostnameAssociations => "SELECT COUNT(*) FROM hostname_associations",
+        Crls => "SELECT COUNT(*) FROM crls",
+        OcspResponses => "SELECT COUNT(*) FROM ocsp_responses",
         AuditEvents => "SELECT COUNT(*) FROM audit_events",
     }
 }

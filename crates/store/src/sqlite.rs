@@ -72,6 +72,15 @@ impl SqliteStore {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
     }
 
+    /// The write transaction already excludes every other writer (BEGIN IMMEDIATE).
+    const SELECT_PENDING_LOCKED: &'static str = sql::SELECT_PENDING;
+
+    async fn try_lock_publication(
+        _tx: &mut sqlx::Transaction<'static, Sqlite>,
+    ) -> StoreResult<bool> {
+        Ok(true)
+    }
+
     /// AUTOINCREMENT follows explicit ids by itself.
     async fn after_audit_import(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> StoreResult<()> {
         Ok(())

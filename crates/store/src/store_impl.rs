@@ -49,6 +49,7 @@ macro_rules! impl_store {
             async fn insert_ca_if_absent(
                 &self,
                 ca: &CaRecord,
+                initial_crl: &CrlRecord,
                 audit: &AuditEntry,
             ) -> StoreResult<CaRecord> {
                 let mut tx = self.begin_write().await?;
@@ -66,6 +67,7 @@ macro_rules! impl_store {
                     .await?
                     .rows_affected();
                 if inserted == 1 {
+                    insert_crl(&mut tx, initial_crl).await?;
                     append_audit(&mut tx, audit).await?;
                 }
                 let row = sqlx::query(sql::SELECT_CA_FOR_ACCOUNT)
@@ -293,40 +295,155 @@ macro_rules! impl_store {
                 rows.iter().map(rows::pending).collect()
             }
 
-            async fn complete_transitions(
+            async fn publish(
                 &self,
-                batch: &[PendingTransition],
-                audit: &AuditEntry,
-            ) -> StoreResult<u64> {
+                request: &PublishRequest,
+                publisher: &dyn $crate::Publisher,
+            ) -> StoreResult<PublishReport> {
                 let mut tx = self.begin_write().await?;
-                let mut settled = 0;
-                for pending in batch {
-                    let Some(target) = pending.status.settled() else {
+                if !Self::try_lock_publication(&mut tx).await? {
+                    return Ok(PublishReport {
+                        skipped: true,
+                        ..PublishReport::default()
+                    });
+                }
+                let pending = sqlx::query(Self::SELECT_PENDING_LOCKED)
+                    .bind(i64::from(request.limit))
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(rows::pending)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                let stale: Vec<String> = sqlx::query_scalar(sql::CAS_WITH_STALE_CRL)
+                    .bind(to_unix(request.refresh_before))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut report = PublishReport::default();
+                let cas: std::collections::BTreeSet<&str> = pending
+                    .iter()
+                    .map(|p| p.ca_id.as_str())
+                    .chain(stale.iter().map(String::as_str))
+                    .collect();
+                for ca_id in cas {
+                    let mut revoked = sqlx::query(sql::REVOKED_SERIALS)
+                        .bind(ca_id)
+                        .fetch_all(&mut *tx)
+                        .await?
+                        .iter()
+                        .map(rows::revoked_serial)
+                        .collect::<StoreResult<Vec<_>>>()?;
+                    revoked.extend(
+                        pending
+                            .iter()
+                            .filter(|p| {
+                                p.ca_id == ca_id && p.status == CertificateStatus::PendingRevocation
+                            })
+                            .map(|p| RevokedSerial {
+                                serial_number: p.serial_number.clone(),
+                                revoked_at: p.revoked_at.unwrap_or(request.now),
+                                revocation_reason: p.revocation_reason.clone(),
+                            }),
+                    );
+                    let latest: Option<i64> = sqlx::query_scalar(sql::LATEST_CRL_NUMBER)
+                        .bind(ca_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let number = latest.unwrap_or(0) + 1;
+                    let crl = publisher
+                        .sign_crl(ca_id, number, &revoked)
+                        .await
+                        .map_err(StoreError::Publication)?;
+                    insert_crl(&mut tx, &crl).await?;
+                    sqlx::query(sql::PRUNE_CRLS)
+                        .bind(ca_id)
+                        .bind(number)
+                        .execute(&mut *tx)
+                        .await?;
+                    report.crls.push((ca_id.to_string(), number));
+
+                    let settling: Vec<SettlingSerial> = pending
+                        .iter()
+                        .filter(|p| p.ca_id == ca_id)
+                        .filter_map(|p| {
+                            Some(SettlingSerial {
+                                serial_number: p.serial_number.clone(),
+                                settles_to: p.status.settled()?,
+                                revoked_at: p.revoked_at,
+                                revocation_reason: p.revocation_reason.clone(),
+                            })
+                        })
+                        .collect();
+                    if !settling.is_empty() {
+                        for answer in publisher
+                            .sign_ocsp(ca_id, &settling)
+                            .await
+                            .map_err(StoreError::Publication)?
+                        {
+                            upsert_ocsp(&mut tx, &answer).await?;
+                        }
+                    }
+                }
+                for transition in &pending {
+                    let Some(target) = transition.status.settled() else {
                         continue;
                     };
                     let updated = sqlx::query(sql::SETTLE_TRANSITION)
                         .bind(target.as_str())
-                        .bind(to_unix(audit.occurred_at))
-                        .bind(&pending.certificate_id)
-                        .bind(pending.status.as_str())
+                        .bind(to_unix(request.now))
+                        .bind(&transition.certificate_id)
+                        .bind(transition.status.as_str())
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();
                     if updated == 1 {
-                        settled += 1;
+                        report.settled += 1;
                         let event = AuditEntry {
+                            occurred_at: request.now,
+                            actor: request.actor.clone(),
                             action: format!("certificate.{}", target_action(target)),
                             object_type: "certificate".into(),
-                            object_id: pending.certificate_id.clone(),
-                            account_id: Some(pending.account_id.clone()),
-                            zone_id: Some(pending.zone_id.clone()),
-                            ..audit.clone()
+                            object_id: transition.certificate_id.clone(),
+                            account_id: Some(transition.account_id.clone()),
+                            zone_id: Some(transition.zone_id.clone()),
+                            details: report
+                                .crls
+                                .iter()
+                                .find(|(ca, _)| *ca == transition.ca_id)
+                                .map(|(_, n)| format!("crl_number={n}")),
                         };
                         append_audit(&mut tx, &event).await?;
                     }
                 }
                 tx.commit().await?;
-                Ok(settled)
+                Ok(report)
+            }
+
+            async fn latest_crl(&self, ca_id: &str) -> StoreResult<Option<CrlRecord>> {
+                let row = sqlx::query(sql::SELECT_LATEST_CRL)
+                    .bind(ca_id)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.as_ref().map(rows::crl).transpose()
+            }
+
+            async fn latest_crl_number(&self, ca_id: &str) -> StoreResult<Option<i64>> {
+                Ok(sqlx::query_scalar(sql::LATEST_CRL_NUMBER)
+                    .bind(ca_id)
+                    .fetch_one(self.reader())
+                    .await?)
+            }
+
+            async fn serial_status(
+                &self,
+                ca_id: &str,
+                serial_number: &str,
+            ) -> StoreResult<Option<SerialStatus>> {
+                let row = sqlx::query(sql::SERIAL_STATUS)
+                    .bind(ca_id)
+                    .bind(serial_number)
+                    .fetch_optional(self.reader())
+                    .await?;
+                row.as_ref().map(rows::serial_status).transpose()
             }
 
             async fn hostname_associations(
@@ -517,6 +634,30 @@ macro_rules! impl_store {
                             .collect::<StoreResult<Vec<_>>>()?;
                         (Rows::HostnameAssociations(associations), cursor)
                     }
+                    Table::Crls => {
+                        let crls = sqlx::query(sql::EXPORT_CRLS)
+                            .bind(after)
+                            .bind(limit)
+                            .fetch_all(self.reader())
+                            .await?
+                            .iter()
+                            .map(rows::crl)
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        let cursor = crls.last().map(|c| c.ca_id.clone());
+                        (Rows::Crls(crls), cursor)
+                    }
+                    Table::OcspResponses => {
+                        let rows = page(sql::EXPORT_OCSP).await?;
+                        let cursor = match rows.last() {
+                            Some(row) => Some(row.text("cursor")?),
+                            None => None,
+                        };
+                        let answers = rows
+                            .iter()
+                            .map(|r| rows::ocsp(r, ""))
+                            .collect::<StoreResult<Vec<_>>>()?;
+                        (Rows::OcspResponses(answers), cursor)
+                    }
                     Table::AuditEvents => {
                         let after_id: i64 = if after.is_empty() {
                             0
@@ -607,6 +748,16 @@ macro_rules! impl_store {
                                 .bind(&a.hostname)
                                 .execute(&mut *tx)
                                 .await?;
+                        }
+                    }
+                    Rows::Crls(crls) => {
+                        for crl in crls {
+                            insert_crl(&mut tx, crl).await?;
+                        }
+                    }
+                    Rows::OcspResponses(answers) => {
+                        for answer in answers {
+                            upsert_ocsp(&mut tx, answer).await?;
                         }
                     }
                     Rows::AuditEvents(events) => {
@@ -707,6 +858,37 @@ macro_rules! impl_store {
                 .bind(cert.revoked_at.map(to_unix))
                 .bind(&cert.revocation_reason)
                 .bind(to_unix(cert.updated_at))
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn insert_crl(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            crl: &CrlRecord,
+        ) -> StoreResult<()> {
+            sqlx::query(sql::INSERT_CRL)
+                .bind(&crl.ca_id)
+                .bind(crl.crl_number)
+                .bind(to_unix(crl.this_update))
+                .bind(to_unix(crl.next_update))
+                .bind(&crl.der)
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn upsert_ocsp(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            answer: &OcspRecord,
+        ) -> StoreResult<()> {
+            sqlx::query(sql::UPSERT_OCSP)
+                .bind(&answer.ca_id)
+                .bind(&answer.serial_number)
+                .bind(answer.status.as_str())
+                .bind(to_unix(answer.this_update))
+                .bind(to_unix(answer.next_update))
+                .bind(&answer.der)
                 .execute(&mut **tx)
                 .await?;
             Ok(())

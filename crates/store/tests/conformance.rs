@@ -1,6 +1,6 @@
 //! The conformance suite: every test runs against every backend (see `test_support::backend_tests!`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use store::*;
 use test_support::{TestDatabase, backend_tests};
@@ -16,6 +16,7 @@ backend_tests!(
     listing_orders_newest_first_and_windows_by_offset_and_limit,
     status_changes_are_conditional_and_audited,
     pending_transitions_settle_exactly_once,
+    publication_is_skipped_while_another_process_publishes,
     hostname_associations_are_replaced_whole,
     settings_keep_the_first_value,
     data_survives_reopening,
@@ -73,9 +74,11 @@ async fn tenant(store: &DynStore, tag: char) -> Tenant {
         .create_zone(&zone, &audit("zone.created", &zone.id))
         .await
         .unwrap();
+    let ca_id = format!("ca-{tag}");
     let ca = store
         .insert_ca_if_absent(
-            &ca_record(&account.id, &format!("ca-{tag}")),
+            &ca_record(&account.id, &ca_id),
+            &first_crl(&ca_id),
             &audit("ca.created", "ca"),
         )
         .await
@@ -94,6 +97,16 @@ fn ca_record(account_id: &str, id: &str) -> CaRecord {
         not_before: at(0),
         not_after: at(86_400 * 7305),
         created_at: at(0),
+    }
+}
+
+fn first_crl(ca_id: &str) -> CrlRecord {
+    CrlRecord {
+        ca_id: ca_id.into(),
+        crl_number: 1,
+        this_update: at(0),
+        next_update: at(86_400),
+        der: format!("empty crl of {ca_id}").into_bytes(),
     }
 }
 
@@ -192,8 +205,9 @@ async fn concurrent_ca_creation_keeps_exactly_one(db: TestDatabase) {
         let store = Arc::clone(&store);
         let record = ca_record(&account.id, &format!("candidate-{i}"));
         tokio::spawn(async move {
+            let crl = first_crl(&record.id);
             store
-                .insert_ca_if_absent(&record, &audit("ca.created", &record.id))
+                .insert_ca_if_absent(&record, &crl, &audit("ca.created", &record.id))
                 .await
         })
     });
@@ -215,6 +229,20 @@ async fn concurrent_ca_creation_keeps_exactly_one(db: TestDatabase) {
         .filter(|e| e.entry.action == "ca.created")
         .count();
     assert_eq!(created, 1);
+    let crl = store
+        .latest_crl(&winners[0])
+        .await
+        .unwrap()
+        .expect("the winner's first CRL");
+    assert_eq!(
+        (crl.ca_id.as_str(), crl.crl_number),
+        (winners[0].as_str(), 1)
+    );
+    assert_eq!(
+        store.count_rows(Table::Crls).await.unwrap(),
+        1,
+        "losers' CRLs are not stored"
+    );
 }
 
 async fn tokens_round_trip_with_scope_and_revocation(db: TestDatabase) {
@@ -556,9 +584,71 @@ async fn status_changes_are_conditional_and_audited(db: TestDatabase) {
     );
 }
 
+/// Signs nothing real: records what it was asked and returns recognisable bytes.
+#[derive(Default)]
+struct FakePublisher {
+    fail: bool,
+    crl_requests: Mutex<Vec<(String, i64, Vec<String>)>>,
+}
+
+#[async_trait::async_trait]
+impl Publisher for FakePublisher {
+    async fn sign_crl(
+        &self,
+        ca_id: &str,
+        crl_number: i64,
+        revoked: &[RevokedSerial],
+    ) -> Result<CrlRecord, String> {
+        if self.fail {
+            return Err("signing refused".into());
+        }
+        let mut serials: Vec<String> = revoked.iter().map(|r| r.serial_number.clone()).collect();
+        serials.sort();
+        self.crl_requests
+            .lock()
+            .unwrap()
+            .push((ca_id.to_string(), crl_number, serials.clone()));
+        Ok(CrlRecord {
+            ca_id: ca_id.into(),
+            crl_number,
+            this_update: at(1000),
+            next_update: at(1000 + 86_400),
+            der: format!("crl {crl_number}: {}", serials.join(",")).into_bytes(),
+        })
+    }
+
+    async fn sign_ocsp(
+        &self,
+        ca_id: &str,
+        settling: &[SettlingSerial],
+    ) -> Result<Vec<OcspRecord>, String> {
+        Ok(settling
+            .iter()
+            .map(|s| OcspRecord {
+                ca_id: ca_id.into(),
+                serial_number: s.serial_number.clone(),
+                status: s.settles_to,
+                this_update: at(1000),
+                next_update: at(1000 + 3600),
+                der: format!("ocsp {} {}", s.serial_number, s.settles_to).into_bytes(),
+            })
+            .collect())
+    }
+}
+
+fn publish_request(limit: u32, refresh_before: i64) -> PublishRequest {
+    PublishRequest {
+        limit,
+        refresh_before: at(refresh_before),
+        actor: Actor::new(ActorKind::Worker),
+        now: at(1000),
+    }
+}
+
 async fn pending_transitions_settle_exactly_once(db: TestDatabase) {
     let store = open(&db).await;
     let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
     for (id, serial) in [("r1", "11"), ("r2", "12"), ("x1", "13"), ("keep", "14")] {
         store
             .insert_certificate(
@@ -574,7 +664,7 @@ async fn pending_transitions_settle_exactly_once(db: TestDatabase) {
         from,
         to,
         revocation_reason: (to == CertificateStatus::PendingRevocation)
-            .then(|| "unspecified".into()),
+            .then(|| "keyCompromise".into()),
         audit: AuditEntry {
             occurred_at: at(seconds),
             ..audit("request", id)
@@ -610,27 +700,77 @@ async fn pending_transitions_settle_exactly_once(db: TestDatabase) {
             .iter()
             .all(|p| p.account_id == a.account.id && p.ca_id == a.ca.id)
     );
-    assert_eq!(store.pending_transitions(1).await.unwrap().len(), 1);
+    assert_eq!(pending[0].revoked_at, Some(at(10)));
+    assert_eq!(
+        pending[0].revocation_reason.as_deref(),
+        Some("keyCompromise")
+    );
 
-    // r2 is reactivated after the worker read the batch: it must not be settled as revoked.
-    store
-        .change_status(&change("r2", &[PendingRevocation], PendingReactivation, 14))
+    // A failing publication leaves everything pending and publishes nothing.
+    let failing = FakePublisher {
+        fail: true,
+        ..FakePublisher::default()
+    };
+    let err = store
+        .publish(&publish_request(10, 0), &failing)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Publication(_)), "{err:?}");
+    assert_eq!(store.pending_transitions(10).await.unwrap().len(), 3);
+    assert_eq!(store.latest_crl_number(&a.ca.id).await.unwrap(), Some(1));
+
+    // One batch of two: r1 and r2 (oldest first); their CRL lists both.
+    let publisher = FakePublisher::default();
+    let report = store
+        .publish(&publish_request(2, 0), &publisher)
         .await
         .unwrap();
-
-    let worker = AuditEntry {
-        occurred_at: at(20),
-        actor: Actor::new(ActorKind::Worker),
-        ..audit("settle", "batch")
-    };
+    assert_eq!(report.settled, 2);
     assert_eq!(
-        store.complete_transitions(&pending, &worker).await.unwrap(),
-        2
+        report.crls,
+        [(a.ca.id.clone(), 2)],
+        "only the touched CA (b's CRL is still fresh)"
     );
     assert_eq!(
-        store.complete_transitions(&pending, &worker).await.unwrap(),
-        0,
-        "settling twice does nothing"
+        publisher.crl_requests.lock().unwrap().clone(),
+        [(a.ca.id.clone(), 2, vec!["11".to_string(), "12".to_string()])]
+    );
+    let crl = store.latest_crl(&a.ca.id).await.unwrap().unwrap();
+    assert_eq!(
+        (crl.crl_number, crl.der.as_slice()),
+        (2, &b"crl 2: 11,12"[..])
+    );
+
+    // The next batch: x1 reactivates, leaving the revoked ones on the new CRL.
+    let report = store
+        .publish(&publish_request(10, 0), &publisher)
+        .await
+        .unwrap();
+    assert_eq!((report.settled, report.crls.len()), (1, 1));
+    assert_eq!(
+        store.latest_crl(&a.ca.id).await.unwrap().unwrap().der,
+        b"crl 3: 11,12"
+    );
+    let again = store
+        .publish(&publish_request(10, 0), &publisher)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.settled, again.crls.len()),
+        (0, 0),
+        "nothing pending, no CRL due"
+    );
+
+    // Stale CRLs are re-signed with the next number even when nothing changed; two are kept.
+    let refreshed = store
+        .publish(&publish_request(10, 1_000_000), &publisher)
+        .await
+        .unwrap();
+    assert_eq!(refreshed.crls, [(a.ca.id.clone(), 4), (b.ca.id.clone(), 2)]);
+    assert_eq!(
+        store.count_rows(Table::Crls).await.unwrap(),
+        4,
+        "two per CA"
     );
 
     let status = |id: &'static str| {
@@ -640,7 +780,6 @@ async fn pending_transitions_settle_exactly_once(db: TestDatabase) {
     };
     let r1 = status("r1").await;
     assert_eq!((r1.status, r1.revoked_at), (Revoked, Some(at(10))));
-    assert_eq!(status("r2").await.status, PendingReactivation);
     let x1 = status("x1").await;
     assert_eq!(
         (x1.status, x1.revoked_at, x1.revocation_reason),
@@ -648,9 +787,19 @@ async fn pending_transitions_settle_exactly_once(db: TestDatabase) {
     );
     assert_eq!(status("keep").await.status, Active);
 
-    let remaining = store.pending_transitions(10).await.unwrap();
-    assert_eq!(remaining.len(), 1);
-    assert_eq!(remaining[0].certificate_id, "r2");
+    // OCSP: what the worker pre-signed for the settled serials.
+    let revoked = store.serial_status(&a.ca.id, "11").await.unwrap().unwrap();
+    assert_eq!(revoked.status, Revoked);
+    assert_eq!(revoked.stored_answer.unwrap().der, b"ocsp 11 revoked");
+    let reactivated = store.serial_status(&a.ca.id, "13").await.unwrap().unwrap();
+    assert_eq!(reactivated.stored_answer.unwrap().status, Active);
+    let untouched = store.serial_status(&a.ca.id, "14").await.unwrap().unwrap();
+    assert_eq!((untouched.status, untouched.stored_answer), (Active, None));
+    assert_eq!(
+        store.serial_status(&b.ca.id, "11").await.unwrap(),
+        None,
+        "serials are per CA"
+    );
 
     let settled: Vec<_> = store
         .audit_events(None, 0, 100)
@@ -658,15 +807,64 @@ async fn pending_transitions_settle_exactly_once(db: TestDatabase) {
         .unwrap()
         .into_iter()
         .filter(|e| e.entry.actor.kind == ActorKind::Worker)
-        .map(|e| (e.entry.action, e.entry.object_id))
+        .map(|e| (e.entry.action, e.entry.object_id, e.entry.details))
         .collect();
     assert_eq!(
         settled,
         [
-            ("certificate.revoked".to_string(), "r1".to_string()),
-            ("certificate.reactivated".to_string(), "x1".to_string())
+            (
+                "certificate.revoked".to_string(),
+                "r1".to_string(),
+                Some("crl_number=2".to_string())
+            ),
+            (
+                "certificate.revoked".to_string(),
+                "r2".to_string(),
+                Some("crl_number=2".to_string())
+            ),
+            (
+                "certificate.reactivated".to_string(),
+                "x1".to_string(),
+                Some("crl_number=3".to_string())
+            ),
         ]
     );
+}
+
+async fn publication_is_skipped_while_another_process_publishes(db: TestDatabase) {
+    let store = open(&db).await;
+    tenant(&store, 'a').await;
+    if db.backend != test_support::Backend::Postgres {
+        // SQLite publishes inside BEGIN IMMEDIATE: a second writer waits instead of skipping.
+        let report = store
+            .publish(&publish_request(10, 1_000_000), &FakePublisher::default())
+            .await
+            .unwrap();
+        assert!(!report.skipped);
+        return;
+    }
+    let other = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&db.url)
+        .await
+        .unwrap();
+    let mut holder = other.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(0x636c_6965_6e74_6361_i64)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let report = store
+        .publish(&publish_request(10, 1_000_000), &FakePublisher::default())
+        .await
+        .unwrap();
+    assert!(report.skipped && report.crls.is_empty());
+    holder.rollback().await.unwrap();
+    let report = store
+        .publish(&publish_request(10, 1_000_000), &FakePublisher::default())
+        .await
+        .unwrap();
+    assert!(!report.skipped && report.crls.len() == 1);
 }
 
 async fn hostname_associations_are_replaced_whole(db: TestDatabase) {

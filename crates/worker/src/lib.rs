@@ -1,22 +1,25 @@
 //! The publication worker: turns `pending_revocation` into `revoked` and `pending_reactivation`
 //! into `active` once the change is published.
 //!
-//! The pending states are the honest time publication takes. Each batch is: read pending
-//! certificates → publish (the step where CRL signing, OCSP refresh and gateway notification
-//! belong) → settle the batch in one transaction. State lives only in the database, so a restart
-//! resumes whatever was left pending, and settling is conditional on the status still being the
-//! one read, so a transition completes at most once even with several workers.
+//! The pending states are the honest time publication takes. Each pass (see
+//! [`authority::Authority::publish`]) signs a new CRL for every CA whose revocations changed,
+//! pre-signs OCSP answers for the changed serials, stores them, and only then settles the batch —
+//! all in one transaction, so a crash or restart never loses or repeats a transition, and a
+//! concurrent reactivation either lands before publication or finds the certificate revoked. CRLs
+//! are also re-signed before they expire when nothing changed. With several replicas, one
+//! publishes at a time; the others skip that round.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use store::{Actor, ActorKind, AuditEntry, DynStore, PendingTransition, StoreResult};
+use authority::{Authority, Error};
 use tokio::sync::watch;
 
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// How often pending transitions are published (the window in which a revocation can be undone).
     pub interval: Duration,
-    /// Certificates per batch (one publication and one settling transaction each).
+    /// Certificates per batch (one transaction each).
     pub batch_size: u32,
 }
 
@@ -29,17 +32,21 @@ impl Default for WorkerConfig {
     }
 }
 
-/// Batches per tick at most, so a store that keeps returning rows it cannot settle never spins.
-const MAX_BATCHES_PER_TICK: usize = 1_000;
+/// Batches per round at most, so a round always ends.
+const MAX_BATCHES_PER_ROUND: usize = 1_000;
 
 /// Run until `shutdown` turns true, publishing every `interval`.
-pub async fn run(store: DynStore, config: WorkerConfig, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    authority: Arc<Authority>,
+    config: WorkerConfig,
+    mut shutdown: watch::Receiver<bool>,
+) {
     tracing::info!(
         interval_ms = config.interval.as_millis() as u64,
         "publication worker started"
     );
     loop {
-        match publish_pending(&store, &config).await {
+        match publish_pending(&authority, &config).await {
             Ok(0) => {}
             Ok(settled) => tracing::info!(settled, "published pending transitions"),
             Err(error) => tracing::warn!(%error, "publication failed; retrying next interval"),
@@ -52,40 +59,15 @@ pub async fn run(store: DynStore, config: WorkerConfig, mut shutdown: watch::Rec
     tracing::info!("publication worker stopped");
 }
 
-/// Publish and settle everything pending now; returns how many transitions completed.
-pub async fn publish_pending(store: &DynStore, config: &WorkerConfig) -> StoreResult<u64> {
+/// One round: publish and settle everything pending now; returns how many transitions completed.
+pub async fn publish_pending(authority: &Authority, config: &WorkerConfig) -> Result<u64, Error> {
     let mut settled = 0;
-    for _ in 0..MAX_BATCHES_PER_TICK {
-        let batch = store.pending_transitions(config.batch_size).await?;
-        if batch.is_empty() {
-            break;
-        }
-        publish(&batch);
-        let audit = AuditEntry {
-            occurred_at: now(),
-            actor: Actor::new(ActorKind::Worker),
-            action: "certificate.published".into(),
-            object_type: "certificate".into(),
-            object_id: String::new(),
-            account_id: None,
-            zone_id: None,
-            details: None,
-        };
-        settled += store.complete_transitions(&batch, &audit).await?;
-        if batch.len() < config.batch_size as usize {
+    for _ in 0..MAX_BATCHES_PER_ROUND {
+        let report = authority.publish(config.batch_size).await?;
+        settled += report.settled;
+        if report.skipped || report.settled < u64::from(config.batch_size) {
             break;
         }
     }
     Ok(settled)
-}
-
-/// Make the batch's new states visible to relying parties. Nothing consumes revocation data yet;
-/// CRL and OCSP publication hook in here, before the batch is settled.
-fn publish(batch: &[PendingTransition]) {
-    tracing::debug!(certificates = batch.len(), "publishing batch");
-}
-
-fn now() -> time::OffsetDateTime {
-    let now = time::OffsetDateTime::now_utc();
-    now.replace_nanosecond(0).unwrap_or(now)
 }

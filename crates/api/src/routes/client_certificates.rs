@@ -177,7 +177,9 @@ pub async fn revoke(
         .authorize_zone(&caller.principal, &zone_id, Permission::Edit)
         .await?;
     let reason = match query.get("reason") {
-        Some(text) => text.parse::<RevocationReason>()?,
+        Some(text) => text
+            .parse::<RevocationReason>()
+            .map_err(authority::Error::from)?,
         None => RevocationReason::default(),
     };
     let record = state

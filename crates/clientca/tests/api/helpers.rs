@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use authority::{MasterKey, NewTokenRequest, Permission, Policy, TokenTarget};
+use authority::{MasterKey, NewTokenRequest, Permission, Policy, Publication, TokenTarget};
 use clientca::{ServeOptions, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -64,12 +64,21 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: TestDatabase, publish_interval: Duration) -> Self {
+        Self::spawn_with_publication(db, publish_interval, Publication::default()).await
+    }
+
+    pub async fn spawn_with_publication(
+        db: TestDatabase,
+        publish_interval: Duration,
+        publication: Publication,
+    ) -> Self {
         let options = ServeOptions {
             database_url: db.url.clone(),
             listen: "127.0.0.1:0".parse().unwrap(),
             master_key: MasterKey::generate().unwrap(),
             publish_interval,
             policy: Policy::default(),
+            publication,
             token_cache_ttl: Duration::ZERO,
         };
         let server = clientca::start(options).await.expect("server starts");
@@ -173,10 +182,25 @@ impl TestApp {
 
     /// Run one publication pass now (what the worker does on its interval).
     pub async fn publish(&self) -> u64 {
-        let store = self.server.authority.store();
-        worker::publish_pending(store, &worker::WorkerConfig::default())
+        worker::publish_pending(&self.server.authority, &worker::WorkerConfig::default())
             .await
             .unwrap()
+    }
+
+    /// The URL of a public CA endpoint (outside /client/v4).
+    pub fn public_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server.addr)
+    }
+
+    /// The account's CA id (the CA exists once a certificate was issued).
+    pub async fn ca_id(&self) -> String {
+        let store = self.server.authority.store();
+        store
+            .get_ca_for_account(&self.account_id)
+            .await
+            .unwrap()
+            .expect("CA exists")
+            .id
     }
 
     pub async fn count_created_events(&self) -> usize {

@@ -8,4 +8,5 @@ mod helpers;
 mod hostnames;
 mod meta;
 mod pagination;
+mod revocation;
 mod sdk;

@@ -1,0 +1,136 @@
+//! Public revocation endpoints, like any CA's publication point: no token needed.
+//!
+//! `GET /ca/{ca_id}.pem|.crt` the CA certificate, `GET /ca/{ca_id}/crl[.pem]` its newest CRL,
+//! `POST /ca/{ca_id}/ocsp` and `GET /ca/{ca_id}/ocsp/{base64 request}` its OCSP responder.
+//! OCSP problems are answered in OCSP (malformedRequest, unauthorized, …), never as HTTP errors.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use time::OffsetDateTime;
+
+use authority::OcspAnswer;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorCode};
+
+const PEM: &str = "application/x-pem-file";
+const CERT_DER: &str = "application/pkix-cert";
+const CRL_DER: &str = "application/pkix-crl";
+const OCSP_RESPONSE: &str = "application/ocsp-response";
+
+fn unknown_ca() -> ApiError {
+    ApiError::new(ErrorCode::NoRoute, "no such certificate authority")
+}
+
+/// `GET /ca/{ca_id}.pem` (PEM) and `GET /ca/{ca_id}.crt` / `.der` (DER).
+pub async fn certificate(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let (ca_id, pem) = match file.rsplit_once('.') {
+        Some((id, "pem")) => (id, true),
+        Some((id, "crt" | "der" | "cer")) => (id, false),
+        _ => return Err(unknown_ca()),
+    };
+    let ca = state
+        .authority
+        .ca_certificate(ca_id)
+        .await?
+        .ok_or_else(unknown_ca)?;
+    Ok(if pem {
+        binary(PEM, ca.certificate_pem.into_bytes(), None)
+    } else {
+        binary(CERT_DER, ca.certificate_der, None)
+    })
+}
+
+/// `GET /ca/{ca_id}/crl`: the newest CRL, DER.
+pub async fn crl(
+    State(state): State<AppState>,
+    Path(ca_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let crl = state
+        .authority
+        .latest_crl(&ca_id)
+        .await?
+        .ok_or_else(unknown_ca)?;
+    Ok(binary(CRL_DER, crl.der.clone(), Some(crl.next_update)))
+}
+
+/// `GET /ca/{ca_id}/crl.pem`: the newest CRL, PEM.
+pub async fn crl_pem(
+    State(state): State<AppState>,
+    Path(ca_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let crl = state
+        .authority
+        .latest_crl(&ca_id)
+        .await?
+        .ok_or_else(unknown_ca)?;
+    let pem = pki::to_pem("X509 CRL", &crl.der);
+    Ok(binary(PEM, pem.into_bytes(), Some(crl.next_update)))
+}
+
+/// `POST /ca/{ca_id}/ocsp` with a DER OCSPRequest body.
+pub async fn ocsp_post(
+    State(state): State<AppState>,
+    Path(ca_id): Path<String>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let answer = match body {
+        Ok(body) => state.authority.ocsp_answer(&ca_id, &body).await,
+        Err(_) => state.authority.ocsp_answer(&ca_id, &[]).await,
+    };
+    ocsp_response(answer, false)
+}
+
+/// `GET /ca/{ca_id}/ocsp/{request}`: the DER request in base64 (URL-safe or standard, padded
+/// or not), as RFC 6960 Appendix A and RFC 5019 describe.
+pub async fn ocsp_get(
+    State(state): State<AppState>,
+    Path((ca_id, encoded)): Path<(String, String)>,
+) -> Response {
+    const LENIENT: GeneralPurposeConfig =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let url_safe = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+    let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+    let decoded = url_safe
+        .decode(encoded.trim())
+        .or_else(|_| standard.decode(encoded.trim()))
+        .unwrap_or_default();
+    ocsp_response(state.authority.ocsp_answer(&ca_id, &decoded).await, true)
+}
+
+fn ocsp_response(answer: OcspAnswer, cacheable: bool) -> Response {
+    let expires = (cacheable && !answer.unique)
+        .then_some(answer.next_update)
+        .flatten();
+    let mut response = binary(OCSP_RESPONSE, answer.der.as_ref().clone(), expires);
+    if answer.unique {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// A binary answer; with `expires`, cacheable by intermediaries until then (RFC 5019 §6).
+fn binary(content_type: &'static str, body: Vec<u8>, expires: Option<OffsetDateTime>) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(expires) = expires {
+        let max_age = (expires - OffsetDateTime::now_utc()).whole_seconds().max(0);
+        if let Ok(value) =
+            HeaderValue::from_str(&format!("public, max-age={max_age}, no-transform"))
+        {
+            headers.insert(header::CACHE_CONTROL, value);
+        }
+    }
+    response
+}

@@ -1,0 +1,535 @@
+//! Revocation that takes effect: CRL and OCSP over HTTP, checked by OpenSSL and pkilint.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use authority::Publication;
+use reqwest::Method;
+use serde_json::Value;
+use test_support::{TestDatabase, backend_tests, skip_notice, strict};
+use x509_parser::prelude::FromDer;
+use x509_parser::revocation_list::CertificateRevocationList;
+
+use crate::helpers::{TestApp, fixture, openssl, p256_csr};
+
+backend_tests!(
+    revocation_reaches_crl_and_ocsp_only_once_published,
+    a_reactivation_inside_the_window_never_reaches_a_crl,
+    public_endpoints_need_no_token_and_answer_bad_input_in_kind,
+    ocsp_echoes_nonces_and_reuses_signed_answers,
+    leaves_point_at_the_public_endpoints_when_configured,
+    pkilint_finds_nothing_to_report,
+);
+
+async fn get_bytes(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+    let response = app.client.get(app.public_url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    (
+        status,
+        content_type,
+        response.bytes().await.unwrap().to_vec(),
+    )
+}
+
+/// Serial numbers (decimal) listed by a DER CRL, and its CRL number.
+fn crl_contents(der: &[u8]) -> (u64, Vec<String>) {
+    let (_, crl) = CertificateRevocationList::from_der(der).expect("a DER CRL");
+    let number = crl
+        .crl_number()
+        .map(|n| n.to_string().parse().unwrap())
+        .expect("CRL number");
+    let serials = crl
+        .iter_revoked_certificates()
+        .map(|r| r.serial().to_str_radix(10))
+        .collect();
+    (number, serials)
+}
+
+async fn latest_crl(app: &TestApp, ca_id: &str) -> (u64, Vec<String>) {
+    let (status, content_type, der) = get_bytes(app, &format!("/ca/{ca_id}/crl")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "application/pkix-crl")
+    );
+    crl_contents(&der)
+}
+
+fn item_path(app: &TestApp, cert: &Value) -> String {
+    format!(
+        "{}/{}",
+        app.certificates_path(&app.zone_id),
+        cert["id"].as_str().unwrap()
+    )
+}
+
+/// `openssl ocsp` against the server's responder, as a relying party would run it.
+async fn openssl_ocsp(app: &TestApp, ca_pem: &str, leaf_pem: &str, ca_id: &str) -> String {
+    let url = app.public_url(&format!("/ca/{ca_id}/ocsp"));
+    let (ca_pem, leaf_pem) = (ca_pem.to_string(), leaf_pem.to_string());
+    tokio::task::spawn_blocking(move || {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca_pem).unwrap();
+        std::fs::write(dir.path().join("leaf.pem"), leaf_pem).unwrap();
+        let out = Command::new("openssl")
+            .args([
+                "ocsp", "-issuer", "ca.pem", "-cert", "leaf.pem", "-CAfile", "ca.pem", "-url", &url,
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{text}");
+        text
+    })
+    .await
+    .unwrap()
+}
+
+async fn revocation_reaches_crl_and_ocsp_only_once_published(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let revoked = app.issue(&fixture("rsa2048.csr")).await;
+    let kept = app.issue(&p256_csr("kept")).await;
+    let ca_id = app.ca_id().await;
+    let ca_pem = app.ca_pem().await;
+    let (first_number, listed) = latest_crl(&app, &ca_id).await;
+    assert!(listed.is_empty(), "a new CA publishes an empty CRL");
+
+    let answer = app
+        .call(
+            Method::DELETE,
+            &format!("{}?reason=keyCompromise", item_path(&app, &revoked)),
+            None,
+        )
+        .await;
+    assert_eq!(answer.assert_ok()["status"], "pending_revocation");
+    // Pending means "being published": not yet on the CRL, OCSP still says good.
+    assert!(latest_crl(&app, &ca_id).await.1.is_empty());
+    let leaf = revoked["certificate"].as_str().unwrap();
+    let text = openssl_ocsp(&app, &ca_pem, leaf, &ca_id).await;
+    assert!(text.contains("leaf.pem: good"), "{text}");
+
+    assert_eq!(app.publish().await, 1);
+    assert_eq!(
+        app.call(Method::GET, &item_path(&app, &revoked), None)
+            .await
+            .assert_ok()["status"],
+        "revoked"
+    );
+    let (number, listed) = latest_crl(&app, &ca_id).await;
+    assert!(
+        number > first_number,
+        "CRL numbers increase: {first_number} → {number}"
+    );
+    assert_eq!(listed, [revoked["serial_number"].as_str().unwrap()]);
+
+    let text = openssl_ocsp(&app, &ca_pem, leaf, &ca_id).await;
+    assert!(text.contains("Response verify OK"), "{text}");
+    assert!(text.contains("leaf.pem: revoked"), "{text}");
+    assert!(text.contains("Reason: keyCompromise"), "{text}");
+    let text = openssl_ocsp(&app, &ca_pem, kept["certificate"].as_str().unwrap(), &ca_id).await;
+    assert!(text.contains("leaf.pem: good"), "{text}");
+
+    let (_, _, crl_pem) = get_bytes(&app, &format!("/ca/{ca_id}/crl.pem")).await;
+    let crl_pem = String::from_utf8(crl_pem).unwrap();
+    assert!(crl_pem.starts_with("-----BEGIN X509 CRL-----"));
+    let verify = |leaf: &str| {
+        let files = [
+            ("ca.pem", ca_pem.as_str()),
+            ("crl.pem", crl_pem.as_str()),
+            ("leaf.pem", leaf),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        Command::new("openssl")
+            .args([
+                "verify",
+                "-crl_check",
+                "-purpose",
+                "sslclient",
+                "-CAfile",
+                "ca.pem",
+                "-CRLfile",
+                "crl.pem",
+                "leaf.pem",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let refused = verify(leaf);
+    assert!(
+        !refused.status.success(),
+        "openssl accepted a revoked certificate"
+    );
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("certificate revoked")
+            || String::from_utf8_lossy(&refused.stdout).contains("certificate revoked")
+    );
+    assert!(
+        verify(kept["certificate"].as_str().unwrap())
+            .status
+            .success()
+    );
+}
+
+async fn a_reactivation_inside_the_window_never_reaches_a_crl(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let cert = app.issue(&p256_csr("undone")).await;
+    let other = app.issue(&p256_csr("revoked")).await;
+    let ca_id = app.ca_id().await;
+    app.call(Method::DELETE, &item_path(&app, &cert), None)
+        .await
+        .assert_ok();
+    app.call(Method::DELETE, &item_path(&app, &other), None)
+        .await
+        .assert_ok();
+    app.call(Method::PATCH, &item_path(&app, &cert), None)
+        .await
+        .assert_ok();
+    assert_eq!(app.publish().await, 2);
+    assert_eq!(
+        app.call(Method::GET, &item_path(&app, &cert), None)
+            .await
+            .assert_ok()["status"],
+        "active"
+    );
+    // Every CRL ever kept for this CA omits the reactivated serial.
+    let store = app.server.authority.store();
+    let (rows, _) = store
+        .export_rows(store::Table::Crls, "", 100)
+        .await
+        .unwrap();
+    let store::Rows::Crls(crls) = rows else {
+        panic!("CRL rows")
+    };
+    assert!(crls.len() >= 2);
+    let serial = cert["serial_number"].as_str().unwrap().to_string();
+    for crl in crls.iter().filter(|c| c.ca_id == ca_id) {
+        let (number, listed) = crl_contents(&crl.der);
+        assert!(
+            !listed.contains(&serial),
+            "CRL {number} lists a certificate that was never revoked"
+        );
+    }
+    assert_eq!(
+        latest_crl(&app, &ca_id).await.1,
+        [other["serial_number"].as_str().unwrap()]
+    );
+}
+
+async fn public_endpoints_need_no_token_and_answer_bad_input_in_kind(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    app.issue(&p256_csr("device")).await;
+    let ca_id = app.ca_id().await;
+    let (status, content_type, pem) = get_bytes(&app, &format!("/ca/{ca_id}.pem")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "application/x-pem-file")
+    );
+    assert_eq!(String::from_utf8(pem).unwrap(), app.ca_pem().await);
+    let (status, content_type, der) = get_bytes(&app, &format!("/ca/{ca_id}.crt")).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "application/pkix-cert")
+    );
+    assert_eq!(pki::to_pem("CERTIFICATE", &der), app.ca_pem().await);
+    let crl = app
+        .client
+        .get(app.public_url(&format!("/ca/{ca_id}/crl")))
+        .send()
+        .await
+        .unwrap();
+    let cache = crl
+        .headers()
+        .get("cache-control")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cache.starts_with("public, max-age="), "{cache}");
+
+    for path in [
+        format!("/ca/{}.pem", uuid::Uuid::new_v4()),
+        "/ca/not-a-ca.pem".to_string(),
+        format!("/ca/{ca_id}.txt"),
+        format!("/ca/{}/crl", uuid::Uuid::new_v4()),
+        "/ca/%00/crl".to_string(),
+    ] {
+        let (status, content_type, _) = get_bytes(&app, &path).await;
+        assert_eq!(
+            (status, content_type.as_str()),
+            (404, "application/json"),
+            "{path}"
+        );
+    }
+
+    let malformed = [0x30, 0x03, 0x0a, 0x01, 0x01];
+    let unauthorized = [0x30, 0x03, 0x0a, 0x01, 0x06];
+    let ocsp = format!("/ca/{ca_id}/ocsp");
+    for body in [
+        &b""[..],
+        b"garbage",
+        &[0x30, 0x80, 0x00, 0x00],
+        &[0xff; 5000],
+    ] {
+        let response = app
+            .client
+            .post(app.public_url(&ocsp))
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/ocsp-response"
+        );
+        assert_eq!(response.bytes().await.unwrap().as_ref(), malformed);
+    }
+    for encoded in ["not base64!", "AAAA", "%2F%2F%2F"] {
+        let (status, _, body) = get_bytes(&app, &format!("{ocsp}/{encoded}")).await;
+        assert_eq!(
+            (status, body.as_slice()),
+            (200, &malformed[..]),
+            "{encoded}"
+        );
+    }
+    // A well-formed request for an unknown CA: unauthorized, in OCSP.
+    let (_, _, request) = ocsp_request_for(&app, &app.issue(&p256_csr("x")).await, false).await;
+    let foreign = format!("/ca/{}/ocsp", uuid::Uuid::new_v4());
+    let response = app
+        .client
+        .post(app.public_url(&foreign))
+        .body(request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.bytes().await.unwrap().as_ref(), unauthorized);
+}
+
+/// An OCSP request for `cert` made by OpenSSL (with or without a nonce), base64url too.
+async fn ocsp_request_for(app: &TestApp, cert: &Value, nonce: bool) -> (String, String, Vec<u8>) {
+    let ca_pem = app.ca_pem().await;
+    let leaf = cert["certificate"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &ca_pem).unwrap();
+    std::fs::write(dir.path().join("leaf.pem"), &leaf).unwrap();
+    let nonce_flag = if nonce { "-nonce" } else { "-no_nonce" };
+    let out = Command::new("openssl")
+        .args([
+            "ocsp", "-issuer", "ca.pem", "-cert", "leaf.pem", nonce_flag, "-reqout", "req.der",
+        ])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let der = std::fs::read(dir.path().join("req.der")).unwrap();
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&der);
+    (ca_pem, encoded, der)
+}
+
+async fn ocsp_echoes_nonces_and_reuses_signed_answers(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let cert = app.issue(&p256_csr("device")).await;
+    let ca_id = app.ca_id().await;
+    let (_, encoded, der) = ocsp_request_for(&app, &cert, false).await;
+    let get = format!("/ca/{ca_id}/ocsp/{encoded}");
+    let (status, content_type, first) = get_bytes(&app, &get).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "application/ocsp-response")
+    );
+    let (_, _, second) = get_bytes(&app, &get).await;
+    assert_eq!(first, second, "a hot serial is not re-signed");
+    let post = app
+        .client
+        .post(app.public_url(&format!("/ca/{ca_id}/ocsp")))
+        .body(der)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post.bytes().await.unwrap().as_ref(), first.as_slice());
+    let cached = app.client.get(app.public_url(&get)).send().await.unwrap();
+    assert!(
+        cached.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public, max-age=")
+    );
+
+    let (_, encoded, _) = ocsp_request_for(&app, &cert, true).await;
+    let with_nonce = format!("/ca/{ca_id}/ocsp/{encoded}");
+    let fresh = app
+        .client
+        .get(app.public_url(&with_nonce))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fresh.headers()["cache-control"], "no-store");
+    let a = fresh.bytes().await.unwrap();
+    let (_, _, b) = get_bytes(&app, &with_nonce).await;
+    assert_ne!(
+        a.as_ref(),
+        b.as_slice(),
+        "answers with nonces are signed per request"
+    );
+
+    // After revocation the cached "good" is not served again.
+    app.call(Method::DELETE, &item_path(&app, &cert), None)
+        .await
+        .assert_ok();
+    app.publish().await;
+    let (_, _, after) = get_bytes(&app, &get).await;
+    assert_ne!(after, first);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("resp.der"), &after).unwrap();
+    let out = Command::new("openssl")
+        .args(["ocsp", "-respin", "resp.der", "-resp_text", "-noverify"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Cert Status: revoked"));
+}
+
+async fn leaves_point_at_the_public_endpoints_when_configured(db: TestDatabase) {
+    let publication = Publication {
+        public_url: Some("https://ca.example.test".into()),
+        ..Publication::default()
+    };
+    let app = TestApp::spawn_with_publication(db, Duration::from_secs(3600), publication).await;
+    let cert = app.issue(&p256_csr("device")).await;
+    let ca_id = app.ca_id().await;
+    let text = openssl(
+        &[
+            "x509",
+            "-in",
+            "leaf.pem",
+            "-noout",
+            "-ext",
+            "crlDistributionPoints,authorityInfoAccess",
+        ],
+        &[("leaf.pem", cert["certificate"].as_str().unwrap())],
+    );
+    assert!(
+        text.contains(&format!("URI:https://ca.example.test/ca/{ca_id}/crl")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "OCSP - URI:https://ca.example.test/ca/{ca_id}/ocsp"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "CA Issuers - URI:https://ca.example.test/ca/{ca_id}.crt"
+        )),
+        "{text}"
+    );
+}
+
+/// `.venv/bin/<tool>` (made by scripts/test), or `None` (skip, unless strict).
+fn venv_tool(name: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.venv/bin")
+        .join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    if strict() {
+        panic!(
+            "CLIENTCA_TEST_STRICT=1 but {} is missing: run scripts/test",
+            path.display()
+        );
+    }
+    skip_notice(
+        "pkilint checks",
+        "run scripts/test (it installs pkilint into .venv)",
+    );
+    None
+}
+
+fn lint(tool: &PathBuf, extra: &[&str], what: &str, content: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("document");
+    std::fs::write(&file, content).unwrap();
+    let out = Command::new(tool)
+        .args(["lint", "-s", "WARNING"])
+        .args(extra)
+        .arg(&file)
+        .output()
+        .expect("pkilint runs");
+    let findings = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && findings.trim().is_empty(),
+        "pkilint reports on the {what}:\n{findings}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn pkilint_finds_nothing_to_report(db: TestDatabase) {
+    let (Some(cert_lint), Some(crl_lint), Some(ocsp_lint)) = (
+        venv_tool("lint_pkix_cert"),
+        venv_tool("lint_crl"),
+        venv_tool("lint_ocsp_response"),
+    ) else {
+        return;
+    };
+    let publication = Publication {
+        public_url: Some("https://ca.example.test".into()),
+        ..Publication::default()
+    };
+    let app = TestApp::spawn_with_publication(db, Duration::from_secs(3600), publication).await;
+    let rsa = app.issue(&fixture("rsa2048.csr")).await;
+    let ec = app.issue(&p256_csr("device")).await;
+    let ca_id = app.ca_id().await;
+    app.call(
+        Method::DELETE,
+        &format!("{}?reason=keyCompromise", item_path(&app, &rsa)),
+        None,
+    )
+    .await
+    .assert_ok();
+    app.publish().await;
+
+    lint(
+        &cert_lint,
+        &[],
+        "CA certificate",
+        app.ca_pem().await.as_bytes(),
+    );
+    lint(
+        &cert_lint,
+        &[],
+        "RSA leaf",
+        rsa["certificate"].as_str().unwrap().as_bytes(),
+    );
+    lint(
+        &cert_lint,
+        &[],
+        "ECDSA leaf",
+        ec["certificate"].as_str().unwrap().as_bytes(),
+    );
+    let (_, _, crl) = get_bytes(&app, &format!("/ca/{ca_id}/crl")).await;
+    assert_eq!(crl_contents(&crl).1.len(), 1);
+    lint(&crl_lint, &["-t", "CRL", "-p", "PKIX"], "CRL", &crl);
+    for (cert, nonce) in [(&rsa, false), (&ec, true)] {
+        let (_, encoded, _) = ocsp_request_for(&app, cert, nonce).await;
+        let (_, _, response) = get_bytes(&app, &format!("/ca/{ca_id}/ocsp/{encoded}")).await;
+        lint(&ocsp_lint, &[], "OCSP response", &response);
+    }
+}
