@@ -12,6 +12,8 @@ pub enum StoreError {
         "unsupported database URL {0:?}: expected sqlite://PATH, sqlite::memory: or postgres://…"
     )]
     UnsupportedUrl(String),
+    #[error("commit failed: {0}")]
+    CommitFailed(String),
     #[error("publication failed: {0}")]
     Publication(String),
     #[error("a stored row is invalid: {0}")]

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 pub use copy::{CopyReport, copy_deployment};
 pub use error::StoreError;
 pub use model::*;
-pub use postgres::PostgresStore;
+pub use postgres::{PUBLICATION_LOCK, PostgresStore};
 pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -19,6 +19,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_revocation_publication.sql"),
         include_str!("../migrations/postgres/0002_revocation_publication.sql"),
     ),
+    (
+        3,
+        "list index",
+        include_str!("../migrations/sqlite/0003_list_index.sql"),
+        include_str!("../migrations/postgres/0003_list_index.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy)]

@@ -223,6 +223,8 @@ pub struct PendingTransition {
     pub status: CertificateStatus,
     pub revoked_at: Option<OffsetDateTime>,
     pub revocation_reason: Option<String>,
+    /// The certificate's list position (creation sequence).
+    pub seq: i64,
 }
 
 /// One entry of a CA's CRL.
@@ -416,7 +418,8 @@ pub enum Rows {
     CertificateAuthorities(Vec<CaRecord>),
     Zones(Vec<Zone>),
     ApiTokens(Vec<NewApiToken>),
-    Certificates(Vec<CertificateRecord>),
+    /// With each certificate's sequence number (its list position).
+    Certificates(Vec<(i64, CertificateRecord)>),
     HostnameAssociations(Vec<HostnameAssociation>),
     Crls(Vec<CrlRecord>),
     OcspResponses(Vec<OcspRecord>),

@@ -16,11 +16,11 @@ use crate::migrations::{Dialect, migrator};
 use crate::model::*;
 use crate::rows::{self, DecodeRow, to_unix};
 use crate::sql;
-use crate::store_impl::{clamp_i64, impl_store, target_action};
+use crate::store_impl::{CountMoves, clamp_i64, impl_store, target_action};
 
 const MAX_CONNECTIONS: u32 = 16;
-/// Advisory lock key for publication ("clientca" in ASCII).
-const PUBLICATION_LOCK: i64 = 0x636c_6965_6e74_6361;
+/// Take the publication lock if free (see `try_lock_publication`).
+pub const PUBLICATION_LOCK: &str = "SELECT pg_try_advisory_xact_lock(hashtext('clientca publication'), hashtext(current_schema()))";
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct PostgresStore {
@@ -55,14 +55,41 @@ impl PostgresStore {
     }
 
     const SELECT_PENDING_LOCKED: &'static str = sql::SELECT_PENDING_FOR_UPDATE;
+    /// Concurrent changes to one certificate queue on its row lock.
+    const SELECT_FOR_STATUS_CHANGE: &'static str = sql::SELECT_FOR_STATUS_CHANGE_LOCKED;
+
+    /// PostgreSQL commits durably on its own; concurrent creates overlap in separate transactions.
+    async fn insert_certificate_durably(
+        &self,
+        cert: &CertificateRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_certificate_with_audit(&mut tx, cert, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Imported certificates carry explicit sequence numbers; move the sequence past them.
+    async fn after_certificate_import(
+        tx: &mut sqlx::Transaction<'static, Postgres>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "SELECT setval(pg_get_serial_sequence('certificates', 'seq'), \
+             GREATEST((SELECT MAX(seq) FROM certificates), 1))",
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 
     /// One publisher at a time across all replicas: a transaction-scoped advisory lock, released
-    /// at commit or rollback (so a crashed replica never holds it). Others skip this round.
+    /// at commit or rollback (so a crashed replica never holds it). Others skip this round. The
+    /// key includes the schema, so deployments in different schemas of one database don't contend.
     async fn try_lock_publication(
         tx: &mut sqlx::Transaction<'static, Postgres>,
     ) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
-            .bind(PUBLICATION_LOCK)
+        Ok(sqlx::query_scalar(PUBLICATION_LOCK)
             .fetch_one(&mut **tx)
             .await?)
     }

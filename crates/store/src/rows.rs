@@ -157,6 +157,7 @@ pub(crate) fn pending(row: &impl DecodeRow) -> Result<PendingTransition> {
         status: parsed(row, "status")?,
         revoked_at: opt_time_at(row, "revoked_at")?,
         revocation_reason: row.opt_text("revocation_reason")?,
+        seq: row.int("seq")?,
     })
 }
 

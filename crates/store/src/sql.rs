@@ -74,7 +74,14 @@ pub const INSERT_CERTIFICATE: &str = "INSERT INTO certificates \
     (id, zone_id, ca_id, serial_number, status, certificate_pem, csr, common_name, organization, \
      organizational_unit, country, state, location, fingerprint_sha256, ski, signature, issued_on, \
      expires_on, validity_days, revoked_at, revocation_reason, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)";
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
+    RETURNING seq";
+/// For imports: the row keeps the sequence number (list position) it had.
+pub const INSERT_CERTIFICATE_WITH_SEQ: &str = "INSERT INTO certificates \
+    (id, zone_id, ca_id, serial_number, status, certificate_pem, csr, common_name, organization, \
+     organizational_unit, country, state, location, fingerprint_sha256, ski, signature, issued_on, \
+     expires_on, validity_days, revoked_at, revocation_reason, updated_at, seq) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
 pub const SELECT_CERTIFICATE: &str = concat!(
     "SELECT ",
     certificate_columns!(),
@@ -85,26 +92,44 @@ pub const LIST_CERTIFICATES: &str = concat!(
     "SELECT ",
     certificate_columns!(),
     certificate_from!(),
-    " WHERE c.zone_id = $1 ORDER BY c.issued_on DESC, c.id DESC LIMIT $2 OFFSET $3"
+    " WHERE c.zone_id = $1 AND c.seq < $4 ORDER BY c.seq DESC LIMIT $2 OFFSET $3"
 );
 pub const LIST_CERTIFICATES_WITH_STATUS: &str = concat!(
     "SELECT ",
     certificate_columns!(),
     certificate_from!(),
-    " WHERE c.zone_id = $1 AND c.status = $4 ORDER BY c.issued_on DESC, c.id DESC LIMIT $2 OFFSET $3"
+    " WHERE c.zone_id = $1 AND c.seq < $4 AND c.status = $5 ORDER BY c.seq DESC LIMIT $2 OFFSET $3"
 );
-pub const COUNT_CERTIFICATES: &str = "SELECT COUNT(*) FROM certificates WHERE zone_id = $1";
-pub const COUNT_CERTIFICATES_WITH_STATUS: &str =
-    "SELECT COUNT(*) FROM certificates WHERE zone_id = $1 AND status = $2";
-/// The allowed previous states are bound twice when there is only one.
+/// Certificates per list block (a block is 1024 consecutive sequence numbers; see migration 3).
+pub const LIST_BLOCK: i64 = 1024;
+pub const COUNT_CERTIFICATES: &str =
+    "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM certificate_counts WHERE zone_id = $1";
+pub const COUNT_CERTIFICATES_WITH_STATUS: &str = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) \
+    FROM certificate_counts WHERE zone_id = $1 AND status = $2";
+/// Per-block counts, newest block first (what a deep page skips over).
+pub const BLOCK_COUNTS: &str = "SELECT block, CAST(SUM(count) AS BIGINT) AS count FROM certificate_counts \
+    WHERE zone_id = $1 GROUP BY block HAVING SUM(count) > 0 ORDER BY block DESC";
+pub const BLOCK_COUNTS_WITH_STATUS: &str = "SELECT block, count FROM certificate_counts \
+    WHERE zone_id = $1 AND status = $2 AND count > 0 ORDER BY block DESC";
+pub const ADJUST_COUNT: &str = "INSERT INTO certificate_counts (zone_id, status, block, count) \
+    VALUES ($1, $2, $3, $4) ON CONFLICT (zone_id, status, block) \
+    DO UPDATE SET count = certificate_counts.count + excluded.count";
+macro_rules! select_for_status_change {
+    () => {
+        "SELECT status, seq FROM certificates WHERE zone_id = $1 AND id = $2"
+    };
+}
+pub const SELECT_FOR_STATUS_CHANGE: &str = select_for_status_change!();
+pub const SELECT_FOR_STATUS_CHANGE_LOCKED: &str =
+    concat!(select_for_status_change!(), " FOR UPDATE");
 pub const CHANGE_STATUS: &str = "UPDATE certificates \
     SET status = $1, updated_at = $2, revoked_at = $3, revocation_reason = $4 \
-    WHERE zone_id = $5 AND id = $6 AND status IN ($7, $8)";
+    WHERE zone_id = $5 AND id = $6";
 
 macro_rules! select_pending {
     () => {
         "SELECT c.id, c.zone_id, c.ca_id, ca.account_id, c.serial_number, c.status, c.revoked_at, \
-         c.revocation_reason FROM certificates c JOIN certificate_authorities ca ON ca.id = c.ca_id \
+         c.revocation_reason, c.seq FROM certificates c JOIN certificate_authorities ca ON ca.id = c.ca_id \
          WHERE c.status IN ('pending_revocation', 'pending_reactivation') \
          ORDER BY c.updated_at, c.id LIMIT $1"
     };
@@ -196,7 +221,7 @@ pub const EXPORT_TOKENS: &str = concat!(
     ", secret_hash FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2"
 );
 pub const EXPORT_CERTIFICATES: &str = concat!(
-    "SELECT ",
+    "SELECT c.seq, ",
     certificate_columns!(),
     certificate_from!(),
     " WHERE c.id > $1 ORDER BY c.id LIMIT $2"

@@ -13,6 +13,7 @@ use sqlx::Pool;
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
+use tokio::sync::{mpsc, oneshot};
 
 use crate::StoreResult;
 use crate::error::StoreError;
@@ -20,7 +21,7 @@ use crate::migrations::{Dialect, migrator};
 use crate::model::*;
 use crate::rows::{self, DecodeRow, to_unix};
 use crate::sql;
-use crate::store_impl::{clamp_i64, impl_store, target_action};
+use crate::store_impl::{CountMoves, clamp_i64, impl_store, target_action};
 
 const READ_CONNECTIONS: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,7 +29,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct SqliteStore {
     read: Pool<Sqlite>,
     write: Pool<Sqlite>,
+    creates: mpsc::Sender<CreateJob>,
 }
+
+/// One create waiting for the group commit.
+struct CreateJob {
+    cert: CertificateRecord,
+    audit: AuditEntry,
+    done: oneshot::Sender<StoreResult<()>>,
+}
+
+/// Creates committed together at most (one transaction, one fsync).
+const MAX_GROUP: usize = 256;
 
 impl SqliteStore {
     /// Open (creating when missing) the database at `url` and apply migrations.
@@ -61,7 +73,13 @@ impl SqliteStore {
                 .await?
         };
         migrator(Dialect::Sqlite).run(&write).await?;
-        Ok(Self { read, write })
+        let (creates, queue) = mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(group_commit(write.clone(), queue));
+        Ok(Self {
+            read,
+            write,
+            creates,
+        })
     }
 
     fn reader(&self) -> &Pool<Sqlite> {
@@ -74,6 +92,34 @@ impl SqliteStore {
 
     /// The write transaction already excludes every other writer (BEGIN IMMEDIATE).
     const SELECT_PENDING_LOCKED: &'static str = sql::SELECT_PENDING;
+    const SELECT_FOR_STATUS_CHANGE: &'static str = sql::SELECT_FOR_STATUS_CHANGE;
+
+    /// Hand the create to the group committer and wait until its batch is committed.
+    async fn insert_certificate_durably(
+        &self,
+        cert: &CertificateRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let (done, committed) = oneshot::channel();
+        let job = CreateJob {
+            cert: cert.clone(),
+            audit: audit.clone(),
+            done,
+        };
+        self.creates
+            .send(job)
+            .await
+            .map_err(|_| StoreError::CommitFailed("the writer stopped".into()))?;
+        committed
+            .await
+            .map_err(|_| StoreError::CommitFailed("the writer stopped".into()))?
+    }
+
+    async fn after_certificate_import(
+        _tx: &mut sqlx::Transaction<'static, Sqlite>,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
 
     async fn try_lock_publication(
         _tx: &mut sqlx::Transaction<'static, Sqlite>,
@@ -92,6 +138,64 @@ impl SqliteStore {
             .fetch_one(&self.write)
             .await?)
     }
+}
+
+/// Group commit: creates that arrive while a commit is in flight share the next transaction, so
+/// N concurrent creates cost one fsync instead of N. Each create runs inside its own savepoint:
+/// one that fails (say, a serial collision) is rolled back alone and answered with its error.
+/// Every caller is answered only after the COMMIT that holds its row has returned.
+async fn group_commit(write: Pool<Sqlite>, mut queue: mpsc::Receiver<CreateJob>) {
+    let mut jobs = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
+        let results = commit_group(&write, &jobs).await;
+        for (job, result) in jobs.drain(..).zip(results) {
+            // The caller may have gone away (client disconnected); the row is committed regardless.
+            let _ = job.done.send(result);
+        }
+    }
+}
+
+async fn commit_group(write: &Pool<Sqlite>, jobs: &[CreateJob]) -> Vec<StoreResult<()>> {
+    let failed_all = |error: &StoreError| {
+        jobs.iter()
+            .map(|_| Err(StoreError::CommitFailed(error.to_string())))
+            .collect()
+    };
+    let mut tx = match write.begin_with("BEGIN IMMEDIATE").await {
+        Ok(tx) => tx,
+        Err(error) => return failed_all(&error.into()),
+    };
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let outcome: Result<StoreResult<()>, sqlx::Error> = async {
+            sqlx::query("SAVEPOINT create_job")
+                .execute(&mut *tx)
+                .await?;
+            match insert_certificate_with_audit(&mut tx, &job.cert, &job.audit).await {
+                Ok(()) => {
+                    sqlx::query("RELEASE create_job").execute(&mut *tx).await?;
+                    Ok(Ok(()))
+                }
+                Err(error) => {
+                    sqlx::query("ROLLBACK TO create_job")
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("RELEASE create_job").execute(&mut *tx).await?;
+                    Ok(Err(error))
+                }
+            }
+        }
+        .await;
+        match outcome {
+            Ok(result) => results.push(result),
+            // The savepoint machinery itself failed: the transaction cannot be trusted.
+            Err(error) => return failed_all(&StoreError::from(error)),
+        }
+    }
+    if let Err(error) = tx.commit().await {
+        return failed_all(&error.into());
+    }
+    results
 }
 
 fn create_parent_dir(path: &Path) -> StoreResult<()> {

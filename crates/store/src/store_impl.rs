@@ -180,11 +180,7 @@ macro_rules! impl_store {
                 cert: &CertificateRecord,
                 audit: &AuditEntry,
             ) -> StoreResult<()> {
-                let mut tx = self.begin_write().await?;
-                insert_certificate_row(&mut tx, cert).await?;
-                append_audit(&mut tx, audit).await?;
-                tx.commit().await?;
-                Ok(())
+                self.insert_certificate_durably(cert, audit).await
             }
 
             async fn get_certificate(
@@ -204,6 +200,35 @@ macro_rules! impl_store {
                 &self,
                 query: &CertificateQuery,
             ) -> StoreResult<Vec<CertificateRecord>> {
+                // Skip whole blocks using their counts, then scan inside the block where the page starts.
+                let blocks = match query.status {
+                    None => {
+                        sqlx::query(sql::BLOCK_COUNTS)
+                            .bind(&query.zone_id)
+                            .fetch_all(self.reader())
+                            .await?
+                    }
+                    Some(status) => {
+                        sqlx::query(sql::BLOCK_COUNTS_WITH_STATUS)
+                            .bind(&query.zone_id)
+                            .bind(status.as_str())
+                            .fetch_all(self.reader())
+                            .await?
+                    }
+                };
+                let mut skip = query.offset;
+                let mut upper = None;
+                for row in &blocks {
+                    let count = u64::try_from(row.int("count")?).unwrap_or(0);
+                    if skip < count {
+                        upper = Some((row.int("block")? + 1) * sql::LIST_BLOCK);
+                        break;
+                    }
+                    skip -= count;
+                }
+                let Some(upper) = upper else {
+                    return Ok(Vec::new());
+                };
                 let statement = match query.status {
                     None => sql::LIST_CERTIFICATES,
                     Some(_) => sql::LIST_CERTIFICATES_WITH_STATUS,
@@ -211,7 +236,8 @@ macro_rules! impl_store {
                 let mut select = sqlx::query(statement)
                     .bind(&query.zone_id)
                     .bind(clamp_i64(query.limit))
-                    .bind(clamp_i64(query.offset));
+                    .bind(clamp_i64(skip))
+                    .bind(upper);
                 if let Some(status) = query.status {
                     select = select.bind(status.as_str());
                 }
@@ -246,44 +272,48 @@ macro_rules! impl_store {
                 &self,
                 change: &StatusChange,
             ) -> StoreResult<StatusChangeOutcome> {
-                let (first, second) = match change.from {
-                    [only] => (*only, *only),
-                    [first, second] => (*first, *second),
-                    _ => {
-                        return Err(StoreError::Corrupt(
-                            "a status change names one or two previous states".into(),
-                        ));
-                    }
-                };
                 let at = change.audit.occurred_at;
-                let revoked_at = change.revocation_reason.as_ref().map(|_| to_unix(at));
                 let mut tx = self.begin_write().await?;
-                let changed = sqlx::query(sql::CHANGE_STATUS)
-                    .bind(change.to.as_str())
-                    .bind(to_unix(at))
-                    .bind(revoked_at)
-                    .bind(&change.revocation_reason)
+                // Read the current state under the write lock (SQLite) or a row lock (PostgreSQL).
+                let current = sqlx::query(Self::SELECT_FOR_STATUS_CHANGE)
                     .bind(&change.zone_id)
                     .bind(&change.certificate_id)
-                    .bind(first.as_str())
-                    .bind(second.as_str())
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected()
-                    == 1;
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(current) = current else {
+                    return Ok(StatusChangeOutcome::NotFound);
+                };
+                let status: CertificateStatus = current
+                    .text("status")?
+                    .parse()
+                    .map_err(StoreError::Corrupt)?;
+                let changed = change.from.contains(&status);
                 if changed {
+                    sqlx::query(sql::CHANGE_STATUS)
+                        .bind(change.to.as_str())
+                        .bind(to_unix(at))
+                        .bind(change.revocation_reason.as_ref().map(|_| to_unix(at)))
+                        .bind(&change.revocation_reason)
+                        .bind(&change.zone_id)
+                        .bind(&change.certificate_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let mut moves = CountMoves::default();
+                    moves.add(&change.zone_id, current.int("seq")?, status, change.to);
+                    apply_count_moves(&mut tx, moves).await?;
                     append_audit(&mut tx, &change.audit).await?;
                 }
                 let row = sqlx::query(sql::SELECT_CERTIFICATE)
                     .bind(&change.zone_id)
                     .bind(&change.certificate_id)
-                    .fetch_optional(&mut *tx)
+                    .fetch_one(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(match row.as_ref().map(rows::certificate).transpose()? {
-                    None => StatusChangeOutcome::NotFound,
-                    Some(record) if changed => StatusChangeOutcome::Changed(record),
-                    Some(record) => StatusChangeOutcome::Unchanged(record),
+                let record = rows::certificate(&row)?;
+                Ok(if changed {
+                    StatusChangeOutcome::Changed(record)
+                } else {
+                    StatusChangeOutcome::Unchanged(record)
                 })
             }
 
@@ -307,115 +337,18 @@ macro_rules! impl_store {
                         ..PublishReport::default()
                     });
                 }
-                let pending = sqlx::query(Self::SELECT_PENDING_LOCKED)
-                    .bind(i64::from(request.limit))
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(rows::pending)
-                    .collect::<StoreResult<Vec<_>>>()?;
-                let stale: Vec<String> = sqlx::query_scalar(sql::CAS_WITH_STALE_CRL)
-                    .bind(to_unix(request.refresh_before))
-                    .fetch_all(&mut *tx)
-                    .await?;
-                let mut report = PublishReport::default();
-                let cas: std::collections::BTreeSet<&str> = pending
-                    .iter()
-                    .map(|p| p.ca_id.as_str())
-                    .chain(stale.iter().map(String::as_str))
-                    .collect();
-                for ca_id in cas {
-                    let mut revoked = sqlx::query(sql::REVOKED_SERIALS)
-                        .bind(ca_id)
-                        .fetch_all(&mut *tx)
-                        .await?
-                        .iter()
-                        .map(rows::revoked_serial)
-                        .collect::<StoreResult<Vec<_>>>()?;
-                    revoked.extend(
-                        pending
-                            .iter()
-                            .filter(|p| {
-                                p.ca_id == ca_id && p.status == CertificateStatus::PendingRevocation
-                            })
-                            .map(|p| RevokedSerial {
-                                serial_number: p.serial_number.clone(),
-                                revoked_at: p.revoked_at.unwrap_or(request.now),
-                                revocation_reason: p.revocation_reason.clone(),
-                            }),
-                    );
-                    let latest: Option<i64> = sqlx::query_scalar(sql::LATEST_CRL_NUMBER)
-                        .bind(ca_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let number = latest.unwrap_or(0) + 1;
-                    let crl = publisher
-                        .sign_crl(ca_id, number, &revoked)
-                        .await
-                        .map_err(StoreError::Publication)?;
-                    insert_crl(&mut tx, &crl).await?;
-                    sqlx::query(sql::PRUNE_CRLS)
-                        .bind(ca_id)
-                        .bind(number)
-                        .execute(&mut *tx)
-                        .await?;
-                    report.crls.push((ca_id.to_string(), number));
-
-                    let settling: Vec<SettlingSerial> = pending
-                        .iter()
-                        .filter(|p| p.ca_id == ca_id)
-                        .filter_map(|p| {
-                            Some(SettlingSerial {
-                                serial_number: p.serial_number.clone(),
-                                settles_to: p.status.settled()?,
-                                revoked_at: p.revoked_at,
-                                revocation_reason: p.revocation_reason.clone(),
-                            })
-                        })
-                        .collect();
-                    if !settling.is_empty() {
-                        for answer in publisher
-                            .sign_ocsp(ca_id, &settling)
-                            .await
-                            .map_err(StoreError::Publication)?
-                        {
-                            upsert_ocsp(&mut tx, &answer).await?;
-                        }
+                match publish_in(&mut tx, request, publisher, Self::SELECT_PENDING_LOCKED).await {
+                    Ok(report) => {
+                        tx.commit().await?;
+                        Ok(report)
+                    }
+                    Err(error) => {
+                        // Roll back now rather than when the connection is next used: the rollback
+                        // is what releases the publication lock and the pending rows.
+                        let _ = tx.rollback().await;
+                        Err(error)
                     }
                 }
-                for transition in &pending {
-                    let Some(target) = transition.status.settled() else {
-                        continue;
-                    };
-                    let updated = sqlx::query(sql::SETTLE_TRANSITION)
-                        .bind(target.as_str())
-                        .bind(to_unix(request.now))
-                        .bind(&transition.certificate_id)
-                        .bind(transition.status.as_str())
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    if updated == 1 {
-                        report.settled += 1;
-                        let event = AuditEntry {
-                            occurred_at: request.now,
-                            actor: request.actor.clone(),
-                            action: format!("certificate.{}", target_action(target)),
-                            object_type: "certificate".into(),
-                            object_id: transition.certificate_id.clone(),
-                            account_id: Some(transition.account_id.clone()),
-                            zone_id: Some(transition.zone_id.clone()),
-                            details: report
-                                .crls
-                                .iter()
-                                .find(|(ca, _)| *ca == transition.ca_id)
-                                .map(|(_, n)| format!("crl_number={n}")),
-                        };
-                        append_audit(&mut tx, &event).await?;
-                    }
-                }
-                tx.commit().await?;
-                Ok(report)
             }
 
             async fn latest_crl(&self, ca_id: &str) -> StoreResult<Option<CrlRecord>> {
@@ -611,9 +544,9 @@ macro_rules! impl_store {
                         let certificates = page(sql::EXPORT_CERTIFICATES)
                             .await?
                             .iter()
-                            .map(rows::certificate)
+                            .map(|row| Ok((row.int("seq")?, rows::certificate(row)?)))
                             .collect::<StoreResult<Vec<_>>>()?;
-                        let cursor = certificates.last().map(|c| c.id.clone());
+                        let cursor = certificates.last().map(|(_, c)| c.id.clone());
                         (Rows::Certificates(certificates), cursor)
                     }
                     Table::HostnameAssociations => {
@@ -736,9 +669,10 @@ macro_rules! impl_store {
                         }
                     }
                     Rows::Certificates(certificates) => {
-                        for cert in certificates {
-                            insert_certificate_row(&mut tx, cert).await?;
+                        for (seq, cert) in certificates {
+                            insert_certificate_row(&mut tx, cert, Some(*seq)).await?;
                         }
+                        Self::after_certificate_import(&mut tx).await?;
                     }
                     Rows::HostnameAssociations(associations) => {
                         for a in associations {
@@ -831,11 +765,18 @@ macro_rules! impl_store {
             Ok(())
         }
 
+        /// Insert a certificate (with `seq` when importing; otherwise the database assigns the
+        /// next one) and count it in its list block.
         async fn insert_certificate_row(
             tx: &mut sqlx::Transaction<'static, $db>,
             cert: &CertificateRecord,
+            seq: Option<i64>,
         ) -> StoreResult<()> {
-            sqlx::query(sql::INSERT_CERTIFICATE)
+            let insert = match seq {
+                None => sql::INSERT_CERTIFICATE,
+                Some(_) => sql::INSERT_CERTIFICATE_WITH_SEQ,
+            };
+            let mut query = sqlx::query(insert)
                 .bind(&cert.id)
                 .bind(&cert.zone_id)
                 .bind(&cert.ca_id)
@@ -857,10 +798,190 @@ macro_rules! impl_store {
                 .bind(cert.validity_days)
                 .bind(cert.revoked_at.map(to_unix))
                 .bind(&cert.revocation_reason)
-                .bind(to_unix(cert.updated_at))
+                .bind(to_unix(cert.updated_at));
+            let seq = match seq {
+                Some(seq) => {
+                    query = query.bind(seq);
+                    query.execute(&mut **tx).await?;
+                    seq
+                }
+                None => query.fetch_one(&mut **tx).await?.int("seq")?,
+            };
+            adjust_count(tx, &cert.zone_id, cert.status, seq, 1).await
+        }
+
+        /// Insert a certificate and its audit event (one create, inside the caller's transaction).
+        async fn insert_certificate_with_audit(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            cert: &CertificateRecord,
+            audit: &AuditEntry,
+        ) -> StoreResult<()> {
+            insert_certificate_row(tx, cert, None).await?;
+            append_audit(tx, audit).await
+        }
+
+        async fn adjust_count(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            zone_id: &str,
+            status: CertificateStatus,
+            seq: i64,
+            delta: i64,
+        ) -> StoreResult<()> {
+            sqlx::query(sql::ADJUST_COUNT)
+                .bind(zone_id)
+                .bind(status.as_str())
+                .bind(seq / sql::LIST_BLOCK)
+                .bind(delta)
                 .execute(&mut **tx)
                 .await?;
             Ok(())
+        }
+
+        /// Apply count changes in one canonical order (zone, status, block), so concurrent
+        /// transactions on PostgreSQL take the counter row locks in the same order and cannot
+        /// deadlock.
+        async fn apply_count_moves(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            moves: CountMoves,
+        ) -> StoreResult<()> {
+            for ((zone_id, status, block), delta) in moves.0 {
+                if delta == 0 {
+                    continue;
+                }
+                sqlx::query(sql::ADJUST_COUNT)
+                    .bind(zone_id)
+                    .bind(status)
+                    .bind(block)
+                    .bind(delta)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            Ok(())
+        }
+
+        /// The body of a publication pass, inside the caller's locked transaction.
+        async fn publish_in(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            request: &PublishRequest,
+            publisher: &dyn $crate::Publisher,
+            select_pending: &'static str,
+        ) -> StoreResult<PublishReport> {
+            let pending = sqlx::query(select_pending)
+                .bind(i64::from(request.limit))
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(rows::pending)
+                .collect::<StoreResult<Vec<_>>>()?;
+            let stale: Vec<String> = sqlx::query_scalar(sql::CAS_WITH_STALE_CRL)
+                .bind(to_unix(request.refresh_before))
+                .fetch_all(&mut **tx)
+                .await?;
+            let mut report = PublishReport::default();
+            let cas: std::collections::BTreeSet<&str> = pending
+                .iter()
+                .map(|p| p.ca_id.as_str())
+                .chain(stale.iter().map(String::as_str))
+                .collect();
+            for ca_id in cas {
+                let mut revoked = sqlx::query(sql::REVOKED_SERIALS)
+                    .bind(ca_id)
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .iter()
+                    .map(rows::revoked_serial)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                revoked.extend(
+                    pending
+                        .iter()
+                        .filter(|p| {
+                            p.ca_id == ca_id && p.status == CertificateStatus::PendingRevocation
+                        })
+                        .map(|p| RevokedSerial {
+                            serial_number: p.serial_number.clone(),
+                            revoked_at: p.revoked_at.unwrap_or(request.now),
+                            revocation_reason: p.revocation_reason.clone(),
+                        }),
+                );
+                let latest: Option<i64> = sqlx::query_scalar(sql::LATEST_CRL_NUMBER)
+                    .bind(ca_id)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                let number = latest.unwrap_or(0) + 1;
+                let crl = publisher
+                    .sign_crl(ca_id, number, &revoked)
+                    .await
+                    .map_err(StoreError::Publication)?;
+                insert_crl(tx, &crl).await?;
+                sqlx::query(sql::PRUNE_CRLS)
+                    .bind(ca_id)
+                    .bind(number)
+                    .execute(&mut **tx)
+                    .await?;
+                report.crls.push((ca_id.to_string(), number));
+
+                let settling: Vec<SettlingSerial> = pending
+                    .iter()
+                    .filter(|p| p.ca_id == ca_id)
+                    .filter_map(|p| {
+                        Some(SettlingSerial {
+                            serial_number: p.serial_number.clone(),
+                            settles_to: p.status.settled()?,
+                            revoked_at: p.revoked_at,
+                            revocation_reason: p.revocation_reason.clone(),
+                        })
+                    })
+                    .collect();
+                if !settling.is_empty() {
+                    for answer in publisher
+                        .sign_ocsp(ca_id, &settling)
+                        .await
+                        .map_err(StoreError::Publication)?
+                    {
+                        upsert_ocsp(tx, &answer).await?;
+                    }
+                }
+            }
+            let mut moves = CountMoves::default();
+            for transition in &pending {
+                let Some(target) = transition.status.settled() else {
+                    continue;
+                };
+                let updated = sqlx::query(sql::SETTLE_TRANSITION)
+                    .bind(target.as_str())
+                    .bind(to_unix(request.now))
+                    .bind(&transition.certificate_id)
+                    .bind(transition.status.as_str())
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                if updated == 1 {
+                    report.settled += 1;
+                    moves.add(
+                        &transition.zone_id,
+                        transition.seq,
+                        transition.status,
+                        target,
+                    );
+                    let event = AuditEntry {
+                        occurred_at: request.now,
+                        actor: request.actor.clone(),
+                        action: format!("certificate.{}", target_action(target)),
+                        object_type: "certificate".into(),
+                        object_id: transition.certificate_id.clone(),
+                        account_id: Some(transition.account_id.clone()),
+                        zone_id: Some(transition.zone_id.clone()),
+                        details: report
+                            .crls
+                            .iter()
+                            .find(|(ca, _)| *ca == transition.ca_id)
+                            .map(|(_, n)| format!("crl_number={n}")),
+                    };
+                    append_audit(tx, &event).await?;
+                }
+            }
+            apply_count_moves(tx, moves).await?;
+            Ok(report)
         }
 
         async fn insert_crl(
@@ -923,6 +1044,33 @@ use crate::model::CertificateStatus;
 /// SQL integers are signed; a u64 beyond i64::MAX means "no bound" anyway.
 pub(crate) fn clamp_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Net changes to list-block counts within one transaction, kept sorted.
+#[derive(Default)]
+pub(crate) struct CountMoves(
+    pub(crate) std::collections::BTreeMap<(String, &'static str, i64), i64>,
+);
+
+impl CountMoves {
+    /// One certificate at `seq` moves from `from` to `to`.
+    pub(crate) fn add(
+        &mut self,
+        zone_id: &str,
+        seq: i64,
+        from: CertificateStatus,
+        to: CertificateStatus,
+    ) {
+        let block = seq / crate::sql::LIST_BLOCK;
+        *self
+            .0
+            .entry((zone_id.to_string(), from.as_str(), block))
+            .or_default() -= 1;
+        *self
+            .0
+            .entry((zone_id.to_string(), to.as_str(), block))
+            .or_default() += 1;
+    }
 }
 
 pub(crate) fn target_action(settled: CertificateStatus) -> &'static str {

@@ -14,6 +14,8 @@ backend_tests!(
     certificates_are_reachable_only_through_their_zone,
     serial_numbers_are_unique_per_ca,
     listing_orders_newest_first_and_windows_by_offset_and_limit,
+    deep_pages_across_list_blocks_match_a_naive_listing,
+    concurrent_creates_commit_together_and_fail_alone,
     status_changes_are_conditional_and_audited,
     pending_transitions_settle_exactly_once,
     publication_is_skipped_while_another_process_publishes,
@@ -503,6 +505,137 @@ async fn listing_orders_newest_first_and_windows_by_offset_and_limit(db: TestDat
     );
 }
 
+async fn deep_pages_across_list_blocks_match_a_naive_listing(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    // 3000 certificates over three list blocks (1024 each), interleaved with another zone's.
+    let mut expected: Vec<(String, CertificateStatus)> = Vec::new();
+    let mut rows = Vec::new();
+    for i in 0..3_000 {
+        let owner = if i % 7 == 3 { &b } else { &a };
+        let cert = certificate(owner, &format!("c{i:05}"), &format!("{}", 100_000 + i), 5);
+        if owner.zone.id == a.zone.id {
+            expected.push((cert.id.clone(), CertificateStatus::Active));
+        }
+        rows.push(cert);
+    }
+    for cert in &rows {
+        store
+            .insert_certificate(cert, &audit("certificate.created", &cert.id))
+            .await
+            .unwrap();
+    }
+    expected.reverse(); // newest (last created) first
+    for (index, (id, status)) in expected.iter_mut().enumerate() {
+        if index % 5 == 0 {
+            let change = StatusChange {
+                zone_id: a.zone.id.clone(),
+                certificate_id: id.clone(),
+                from: &[CertificateStatus::Active],
+                to: CertificateStatus::PendingRevocation,
+                revocation_reason: Some("unspecified".into()),
+                audit: audit("certificate.revocation_requested", id),
+            };
+            assert!(matches!(
+                store.change_status(&change).await.unwrap(),
+                StatusChangeOutcome::Changed(_)
+            ));
+            *status = CertificateStatus::PendingRevocation;
+        }
+    }
+    for filter in [
+        None,
+        Some(CertificateStatus::Active),
+        Some(CertificateStatus::PendingRevocation),
+    ] {
+        let naive: Vec<&String> = expected
+            .iter()
+            .filter(|(_, status)| filter.is_none_or(|f| f == *status))
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            store.count_certificates(&a.zone.id, filter).await.unwrap(),
+            naive.len() as u64
+        );
+        for (offset, limit) in [
+            (0, 50),
+            (1000, 50),
+            (1023, 3),
+            (1024, 10),
+            (2047, 2),
+            (naive.len() - 1, 50),
+            (naive.len(), 5),
+        ] {
+            let query = CertificateQuery {
+                zone_id: a.zone.id.clone(),
+                status: filter,
+                offset: offset as u64,
+                limit: limit as u64,
+            };
+            let listed: Vec<String> = store
+                .list_certificates(&query)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
+            let want: Vec<String> = naive
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|id| (*id).clone())
+                .collect();
+            assert_eq!(
+                listed, want,
+                "filter {filter:?} offset {offset} limit {limit}"
+            );
+        }
+    }
+}
+
+async fn concurrent_creates_commit_together_and_fail_alone(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let creates = (0..64).map(|i| {
+        let store = Arc::clone(&store);
+        // Every eighth create reuses serial 7: only the first of those may commit.
+        let serial = if i % 8 == 0 {
+            "7".to_string()
+        } else {
+            format!("{}", 1_000 + i)
+        };
+        let cert = certificate(&a, &format!("g{i:03}"), &serial, 1);
+        tokio::spawn(async move {
+            store
+                .insert_certificate(&cert, &audit("certificate.created", &cert.id))
+                .await
+        })
+    });
+    let mut committed = 0;
+    let mut conflicts = 0;
+    for create in creates.collect::<Vec<_>>() {
+        match create.await.unwrap() {
+            Ok(()) => committed += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((committed, conflicts), (57, 7));
+    assert_eq!(
+        store.count_certificates(&a.zone.id, None).await.unwrap(),
+        57
+    );
+    let created = store
+        .audit_events(None, 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entry.action == "certificate.created")
+        .count();
+    assert_eq!(created, 57, "failed creates leave no audit event");
+}
+
 async fn status_changes_are_conditional_and_audited(db: TestDatabase) {
     let store = open(&db).await;
     let a = tenant(&store, 'a').await;
@@ -849,11 +982,11 @@ async fn publication_is_skipped_while_another_process_publishes(db: TestDatabase
         .await
         .unwrap();
     let mut holder = other.begin().await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(0x636c_6965_6e74_6361_i64)
-        .execute(&mut *holder)
+    let taken: bool = sqlx::query_scalar(store::PUBLICATION_LOCK)
+        .fetch_one(&mut *holder)
         .await
         .unwrap();
+    assert!(taken);
     let report = store
         .publish(&publish_request(10, 1_000_000), &FakePublisher::default())
         .await
