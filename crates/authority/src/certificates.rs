@@ -128,31 +128,28 @@ impl Authority {
         zone: &Zone,
         request: &ListRequest,
     ) -> Result<ListedCertificates, Error> {
-        let total = self
-            .store
-            .count_certificates(&zone.id, request.status)
-            .await?;
-        let in_window = total.saturating_sub(request.offset);
-        let total_count = request
-            .limit
-            .map_or(in_window, |limit| in_window.min(limit));
+        // One store call: the page's rows and the size of the filtered set, which the window
+        // (offset, then limit) and the page count are computed from.
         let page_start = request
             .page
             .saturating_sub(1)
             .saturating_mul(request.per_page);
-        let items = if page_start >= total_count {
-            Vec::new()
-        } else {
-            let query = CertificateQuery {
-                zone_id: zone.id.clone(),
-                status: request.status,
-                offset: request.offset.saturating_add(page_start),
-                limit: request.per_page.min(total_count - page_start),
-            };
-            self.store.list_certificates(&query).await?
+        let room_in_window = request
+            .limit
+            .map_or(u64::MAX, |limit| limit.saturating_sub(page_start));
+        let query = CertificateQuery {
+            zone_id: zone.id.clone(),
+            status: request.status,
+            offset: request.offset.saturating_add(page_start),
+            limit: request.per_page.min(room_in_window),
         };
+        let page = self.store.list_certificates(&query).await?;
+        let in_window = page.total.saturating_sub(request.offset);
+        let total_count = request
+            .limit
+            .map_or(in_window, |limit| in_window.min(limit));
         Ok(ListedCertificates {
-            items,
+            items: page.items,
             page: request.page,
             per_page: request.per_page,
             total_count,

@@ -69,10 +69,10 @@ pub trait Store: Send + Sync + 'static {
         zone_id: &str,
         id: &str,
     ) -> StoreResult<Option<CertificateRecord>>;
-    async fn list_certificates(
-        &self,
-        query: &CertificateQuery,
-    ) -> StoreResult<Vec<CertificateRecord>>;
+    /// Up to `query.limit` certificates from position `query.offset` of the zone's set (filtered
+    /// by status), newest first, and that set's size. Cost grows with the number of list blocks
+    /// (4096 certificates each), not with the offset.
+    async fn list_certificates(&self, query: &CertificateQuery) -> StoreResult<CertificatePage>;
     async fn count_certificates(
         &self,
         zone_id: &str,

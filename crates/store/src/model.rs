@@ -192,6 +192,13 @@ pub struct CertificateQuery {
     pub limit: u64,
 }
 
+/// A page of certificates and the size of the whole (status-filtered) set it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificatePage {
+    pub items: Vec<CertificateRecord>,
+    pub total: u64,
+}
+
 /// A state change requested through the API: allowed only from `from`, to `to`.
 #[derive(Debug, Clone)]
 pub struct StatusChange {

@@ -65,7 +65,7 @@ impl PostgresStore {
         audit: &AuditEntry,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
-        insert_certificate_with_audit(&mut tx, cert, audit).await?;
+        insert_certificates_with_audit(&mut tx, &[(cert, audit)]).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -70,18 +70,16 @@ macro_rules! certificate_from {
         " FROM certificates c JOIN certificate_authorities ca ON ca.id = c.ca_id"
     };
 }
-pub const INSERT_CERTIFICATE: &str = "INSERT INTO certificates \
+/// Followed by `VALUES (…), (…)` and `RETURNING zone_id, status, seq` (built per batch).
+pub const INSERT_CERTIFICATE_COLUMNS: &str = "INSERT INTO certificates \
     (id, zone_id, ca_id, serial_number, status, certificate_pem, csr, common_name, organization, \
      organizational_unit, country, state, location, fingerprint_sha256, ski, signature, issued_on, \
-     expires_on, validity_days, revoked_at, revocation_reason, updated_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
-    RETURNING seq";
-/// For imports: the row keeps the sequence number (list position) it had.
-pub const INSERT_CERTIFICATE_WITH_SEQ: &str = "INSERT INTO certificates \
+     expires_on, validity_days, revoked_at, revocation_reason, updated_at) ";
+/// For imports: each row keeps the sequence number (list position) it had.
+pub const INSERT_CERTIFICATE_COLUMNS_WITH_SEQ: &str = "INSERT INTO certificates \
     (id, zone_id, ca_id, serial_number, status, certificate_pem, csr, common_name, organization, \
      organizational_unit, country, state, location, fingerprint_sha256, ski, signature, issued_on, \
-     expires_on, validity_days, revoked_at, revocation_reason, updated_at, seq) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)";
+     expires_on, validity_days, revoked_at, revocation_reason, updated_at, seq) ";
 pub const SELECT_CERTIFICATE: &str = concat!(
     "SELECT ",
     certificate_columns!(),
@@ -92,25 +90,29 @@ pub const LIST_CERTIFICATES: &str = concat!(
     "SELECT ",
     certificate_columns!(),
     certificate_from!(),
-    " WHERE c.zone_id = $1 AND c.seq < $4 ORDER BY c.seq DESC LIMIT $2 OFFSET $3"
+    " WHERE c.zone_id = $1 AND c.seq <= $2 ORDER BY c.seq DESC LIMIT $3"
 );
 pub const LIST_CERTIFICATES_WITH_STATUS: &str = concat!(
     "SELECT ",
     certificate_columns!(),
     certificate_from!(),
-    " WHERE c.zone_id = $1 AND c.seq < $4 AND c.status = $5 ORDER BY c.seq DESC LIMIT $2 OFFSET $3"
+    " WHERE c.zone_id = $1 AND c.seq <= $2 AND c.status = $4 ORDER BY c.seq DESC LIMIT $3"
 );
-/// Certificates per list block (a block is 1024 consecutive sequence numbers; see migration 3).
-pub const LIST_BLOCK: i64 = 1024;
-pub const COUNT_CERTIFICATES: &str =
-    "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM certificate_counts WHERE zone_id = $1";
-pub const COUNT_CERTIFICATES_WITH_STATUS: &str = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) \
+/// Sequence numbers per list block (see migration 3).
+pub const LIST_BLOCK: i64 = 4096;
+/// The certificate_counts status that counts every status.
+pub const ALL_STATUSES: &str = "*";
+/// `$2` is a status or ALL_STATUSES.
+pub const COUNT_CERTIFICATES: &str = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) \
     FROM certificate_counts WHERE zone_id = $1 AND status = $2";
-/// Per-block counts, newest block first (what a deep page skips over).
-pub const BLOCK_COUNTS: &str = "SELECT block, CAST(SUM(count) AS BIGINT) AS count FROM certificate_counts \
-    WHERE zone_id = $1 GROUP BY block HAVING SUM(count) > 0 ORDER BY block DESC";
-pub const BLOCK_COUNTS_WITH_STATUS: &str = "SELECT block, count FROM certificate_counts \
+/// Per-block counts, newest block first (what a deep page skips over); `$2` as above.
+pub const BLOCK_COUNTS: &str = "SELECT block, count FROM certificate_counts \
     WHERE zone_id = $1 AND status = $2 AND count > 0 ORDER BY block DESC";
+/// The sequence number at which a page starts: index-only, skipping `$3` inside one block.
+pub const PAGE_START: &str = "SELECT seq FROM certificates WHERE zone_id = $1 AND seq < $2 \
+    ORDER BY seq DESC LIMIT 1 OFFSET $3";
+pub const PAGE_START_WITH_STATUS: &str = "SELECT seq FROM certificates \
+    WHERE zone_id = $1 AND seq < $2 AND status = $4 ORDER BY seq DESC LIMIT 1 OFFSET $3";
 pub const ADJUST_COUNT: &str = "INSERT INTO certificate_counts (zone_id, status, block, count) \
     VALUES ($1, $2, $3, $4) ON CONFLICT (zone_id, status, block) \
     DO UPDATE SET count = certificate_counts.count + excluded.count";
@@ -178,9 +180,9 @@ pub const DELETE_HOSTNAMES: &str =
 pub const INSERT_HOSTNAME: &str =
     "INSERT INTO hostname_associations (zone_id, ca_id, hostname) VALUES ($1, $2, $3)";
 
-pub const INSERT_AUDIT: &str = "INSERT INTO audit_events \
-    (occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, action, object_type, object_id, details) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+/// Followed by `VALUES (…), (…)` (built per batch).
+pub const INSERT_AUDIT_COLUMNS: &str = "INSERT INTO audit_events \
+    (occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, action, object_type, object_id, details) ";
 macro_rules! audit_columns {
     () => {
         "id, occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, \

@@ -199,35 +199,57 @@ macro_rules! impl_store {
             async fn list_certificates(
                 &self,
                 query: &CertificateQuery,
-            ) -> StoreResult<Vec<CertificateRecord>> {
-                // Skip whole blocks using their counts, then scan inside the block where the page starts.
-                let blocks = match query.status {
+            ) -> StoreResult<CertificatePage> {
+                let status = query
+                    .status
+                    .map_or(sql::ALL_STATUSES, CertificateStatus::as_str);
+                let blocks = sqlx::query(sql::BLOCK_COUNTS)
+                    .bind(&query.zone_id)
+                    .bind(status)
+                    .fetch_all(self.reader())
+                    .await?;
+                // Walk the blocks newest first: the total, and the block where the page starts.
+                let mut total = 0u64;
+                let mut start = None;
+                for row in &blocks {
+                    let count = u64::try_from(row.int("count")?).unwrap_or(0);
+                    if start.is_none() && query.offset < total + count {
+                        start = Some((row.int("block")?, query.offset - total));
+                    }
+                    total += count;
+                }
+                let Some((block, skip)) = start.filter(|_| query.limit > 0) else {
+                    return Ok(CertificatePage {
+                        items: Vec::new(),
+                        total,
+                    });
+                };
+                // Skip inside the block on the index alone, then read just the page's rows.
+                let upper = (block + 1) * sql::LIST_BLOCK;
+                let first: Option<i64> = match query.status {
                     None => {
-                        sqlx::query(sql::BLOCK_COUNTS)
+                        sqlx::query_scalar(sql::PAGE_START)
                             .bind(&query.zone_id)
-                            .fetch_all(self.reader())
+                            .bind(upper)
+                            .bind(clamp_i64(skip))
+                            .fetch_optional(self.reader())
                             .await?
                     }
                     Some(status) => {
-                        sqlx::query(sql::BLOCK_COUNTS_WITH_STATUS)
+                        sqlx::query_scalar(sql::PAGE_START_WITH_STATUS)
                             .bind(&query.zone_id)
+                            .bind(upper)
+                            .bind(clamp_i64(skip))
                             .bind(status.as_str())
-                            .fetch_all(self.reader())
+                            .fetch_optional(self.reader())
                             .await?
                     }
                 };
-                let mut skip = query.offset;
-                let mut upper = None;
-                for row in &blocks {
-                    let count = u64::try_from(row.int("count")?).unwrap_or(0);
-                    if skip < count {
-                        upper = Some((row.int("block")? + 1) * sql::LIST_BLOCK);
-                        break;
-                    }
-                    skip -= count;
-                }
-                let Some(upper) = upper else {
-                    return Ok(Vec::new());
+                let Some(first) = first else {
+                    return Ok(CertificatePage {
+                        items: Vec::new(),
+                        total,
+                    });
                 };
                 let statement = match query.status {
                     None => sql::LIST_CERTIFICATES,
@@ -235,14 +257,17 @@ macro_rules! impl_store {
                 };
                 let mut select = sqlx::query(statement)
                     .bind(&query.zone_id)
-                    .bind(clamp_i64(query.limit))
-                    .bind(clamp_i64(skip))
-                    .bind(upper);
+                    .bind(first)
+                    .bind(clamp_i64(query.limit));
                 if let Some(status) = query.status {
                     select = select.bind(status.as_str());
                 }
                 let rows = select.fetch_all(self.reader()).await?;
-                rows.iter().map(rows::certificate).collect()
+                let items = rows
+                    .iter()
+                    .map(rows::certificate)
+                    .collect::<StoreResult<_>>()?;
+                Ok(CertificatePage { items, total })
             }
 
             async fn count_certificates(
@@ -250,21 +275,11 @@ macro_rules! impl_store {
                 zone_id: &str,
                 status: Option<CertificateStatus>,
             ) -> StoreResult<u64> {
-                let count: i64 = match status {
-                    None => {
-                        sqlx::query_scalar(sql::COUNT_CERTIFICATES)
-                            .bind(zone_id)
-                            .fetch_one(self.reader())
-                            .await?
-                    }
-                    Some(status) => {
-                        sqlx::query_scalar(sql::COUNT_CERTIFICATES_WITH_STATUS)
-                            .bind(zone_id)
-                            .bind(status.as_str())
-                            .fetch_one(self.reader())
-                            .await?
-                    }
-                };
+                let count: i64 = sqlx::query_scalar(sql::COUNT_CERTIFICATES)
+                    .bind(zone_id)
+                    .bind(status.map_or(sql::ALL_STATUSES, CertificateStatus::as_str))
+                    .fetch_one(self.reader())
+                    .await?;
                 Ok(u64::try_from(count).unwrap_or(0))
             }
 
@@ -669,9 +684,11 @@ macro_rules! impl_store {
                         }
                     }
                     Rows::Certificates(certificates) => {
-                        for (seq, cert) in certificates {
-                            insert_certificate_row(&mut tx, cert, Some(*seq)).await?;
-                        }
+                        let rows: Vec<_> = certificates
+                            .iter()
+                            .map(|(seq, cert)| (Some(*seq), cert))
+                            .collect();
+                        insert_certificate_rows(&mut tx, &rows).await?;
                         Self::after_certificate_import(&mut tx).await?;
                     }
                     Rows::HostnameAssociations(associations) => {
@@ -765,76 +782,94 @@ macro_rules! impl_store {
             Ok(())
         }
 
-        /// Insert a certificate (with `seq` when importing; otherwise the database assigns the
-        /// next one) and count it in its list block.
-        async fn insert_certificate_row(
+        /// Insert certificates with one statement per 1000 (keeping each `seq` when importing;
+        /// otherwise the database assigns the next ones) and count them in their list blocks.
+        async fn insert_certificate_rows(
             tx: &mut sqlx::Transaction<'static, $db>,
-            cert: &CertificateRecord,
-            seq: Option<i64>,
+            certs: &[(Option<i64>, &CertificateRecord)],
         ) -> StoreResult<()> {
-            let insert = match seq {
-                None => sql::INSERT_CERTIFICATE,
-                Some(_) => sql::INSERT_CERTIFICATE_WITH_SEQ,
-            };
-            let mut query = sqlx::query(insert)
-                .bind(&cert.id)
-                .bind(&cert.zone_id)
-                .bind(&cert.ca_id)
-                .bind(&cert.serial_number)
-                .bind(cert.status.as_str())
-                .bind(&cert.certificate_pem)
-                .bind(&cert.csr)
-                .bind(&cert.common_name)
-                .bind(&cert.organization)
-                .bind(&cert.organizational_unit)
-                .bind(&cert.country)
-                .bind(&cert.state)
-                .bind(&cert.location)
-                .bind(&cert.fingerprint_sha256)
-                .bind(&cert.ski)
-                .bind(&cert.signature)
-                .bind(to_unix(cert.issued_on))
-                .bind(to_unix(cert.expires_on))
-                .bind(cert.validity_days)
-                .bind(cert.revoked_at.map(to_unix))
-                .bind(&cert.revocation_reason)
-                .bind(to_unix(cert.updated_at));
-            let seq = match seq {
-                Some(seq) => {
-                    query = query.bind(seq);
-                    query.execute(&mut **tx).await?;
-                    seq
+            // 23 parameters a row stays under both backends' bind limits (SQLite 32766, PostgreSQL 65535).
+            for chunk in certs.chunks(1000) {
+                let mut insert = sqlx::QueryBuilder::<$db>::new("");
+                push_certificate_insert(&mut insert, chunk);
+                insert.push(" RETURNING zone_id, status, seq");
+                let inserted = insert.build().fetch_all(&mut **tx).await?;
+                let mut counts = CountMoves::default();
+                for row in &inserted {
+                    let status = row.text("status")?.parse().map_err(StoreError::Corrupt)?;
+                    counts.count(&row.text("zone_id")?, row.int("seq")?, status);
                 }
-                None => query.fetch_one(&mut **tx).await?.int("seq")?,
-            };
-            adjust_count(tx, &cert.zone_id, cert.status, seq, 1).await
-        }
-
-        /// Insert a certificate and its audit event (one create, inside the caller's transaction).
-        async fn insert_certificate_with_audit(
-            tx: &mut sqlx::Transaction<'static, $db>,
-            cert: &CertificateRecord,
-            audit: &AuditEntry,
-        ) -> StoreResult<()> {
-            insert_certificate_row(tx, cert, None).await?;
-            append_audit(tx, audit).await
-        }
-
-        async fn adjust_count(
-            tx: &mut sqlx::Transaction<'static, $db>,
-            zone_id: &str,
-            status: CertificateStatus,
-            seq: i64,
-            delta: i64,
-        ) -> StoreResult<()> {
-            sqlx::query(sql::ADJUST_COUNT)
-                .bind(zone_id)
-                .bind(status.as_str())
-                .bind(seq / sql::LIST_BLOCK)
-                .bind(delta)
-                .execute(&mut **tx)
-                .await?;
+                apply_count_moves(tx, counts).await?;
+            }
             Ok(())
+        }
+
+        /// `INSERT INTO certificates (…) VALUES (…), (…)`; every row with a `seq` or none without.
+        fn push_certificate_insert(
+            insert: &mut sqlx::QueryBuilder<$db>,
+            certs: &[(Option<i64>, &CertificateRecord)],
+        ) {
+            let with_seq = certs.first().is_some_and(|(seq, _)| seq.is_some());
+            insert.push(if with_seq {
+                sql::INSERT_CERTIFICATE_COLUMNS_WITH_SEQ
+            } else {
+                sql::INSERT_CERTIFICATE_COLUMNS
+            });
+            insert.push_values(certs, |mut row, (seq, cert)| {
+                row.push_bind(cert.id.clone())
+                    .push_bind(cert.zone_id.clone())
+                    .push_bind(cert.ca_id.clone())
+                    .push_bind(cert.serial_number.clone())
+                    .push_bind(cert.status.as_str())
+                    .push_bind(cert.certificate_pem.clone())
+                    .push_bind(cert.csr.clone())
+                    .push_bind(cert.common_name.clone())
+                    .push_bind(cert.organization.clone())
+                    .push_bind(cert.organizational_unit.clone())
+                    .push_bind(cert.country.clone())
+                    .push_bind(cert.state.clone())
+                    .push_bind(cert.location.clone())
+                    .push_bind(cert.fingerprint_sha256.clone())
+                    .push_bind(cert.ski.clone())
+                    .push_bind(cert.signature.clone())
+                    .push_bind(to_unix(cert.issued_on))
+                    .push_bind(to_unix(cert.expires_on))
+                    .push_bind(cert.validity_days)
+                    .push_bind(cert.revoked_at.map(to_unix))
+                    .push_bind(cert.revocation_reason.clone())
+                    .push_bind(to_unix(cert.updated_at));
+                if let Some(seq) = seq {
+                    row.push_bind(*seq);
+                }
+            });
+        }
+
+        /// `INSERT INTO audit_events (…) VALUES (…), (…)`.
+        fn push_audit_insert(insert: &mut sqlx::QueryBuilder<$db>, entries: &[&AuditEntry]) {
+            insert.push(sql::INSERT_AUDIT_COLUMNS);
+            insert.push_values(entries, |mut row, entry| {
+                row.push_bind(to_unix(entry.occurred_at))
+                    .push_bind(entry.account_id.clone())
+                    .push_bind(entry.zone_id.clone())
+                    .push_bind(entry.actor.kind.as_str())
+                    .push_bind(entry.actor.id.clone())
+                    .push_bind(entry.actor.source_ip.clone())
+                    .push_bind(entry.action.clone())
+                    .push_bind(entry.object_type.clone())
+                    .push_bind(entry.object_id.clone())
+                    .push_bind(entry.details.clone());
+            });
+        }
+
+        /// Insert certificates and their audit events (creates, inside the caller's transaction).
+        async fn insert_certificates_with_audit(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            creates: &[(&CertificateRecord, &AuditEntry)],
+        ) -> StoreResult<()> {
+            let certs: Vec<_> = creates.iter().map(|(cert, _)| (None, *cert)).collect();
+            insert_certificate_rows(tx, &certs).await?;
+            let audits: Vec<_> = creates.iter().map(|(_, audit)| *audit).collect();
+            append_audits(tx, &audits).await
         }
 
         /// Apply count changes in one canonical order (zone, status, block), so concurrent
@@ -1019,19 +1054,19 @@ macro_rules! impl_store {
             tx: &mut sqlx::Transaction<'static, $db>,
             entry: &AuditEntry,
         ) -> StoreResult<()> {
-            sqlx::query(sql::INSERT_AUDIT)
-                .bind(to_unix(entry.occurred_at))
-                .bind(&entry.account_id)
-                .bind(&entry.zone_id)
-                .bind(entry.actor.kind.as_str())
-                .bind(&entry.actor.id)
-                .bind(&entry.actor.source_ip)
-                .bind(&entry.action)
-                .bind(&entry.object_type)
-                .bind(&entry.object_id)
-                .bind(&entry.details)
-                .execute(&mut **tx)
-                .await?;
+            append_audits(tx, &[entry]).await
+        }
+
+        /// Append audit events with one statement per 1000.
+        async fn append_audits(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            entries: &[&AuditEntry],
+        ) -> StoreResult<()> {
+            for chunk in entries.chunks(1000) {
+                let mut insert = sqlx::QueryBuilder::<$db>::new("");
+                push_audit_insert(&mut insert, chunk);
+                insert.build().execute(&mut **tx).await?;
+            }
             Ok(())
         }
     };
@@ -1053,6 +1088,19 @@ pub(crate) struct CountMoves(
 );
 
 impl CountMoves {
+    /// One more certificate at `seq` with `status` (counted under its status and under all).
+    pub(crate) fn count(&mut self, zone_id: &str, seq: i64, status: CertificateStatus) {
+        let block = seq / crate::sql::LIST_BLOCK;
+        *self
+            .0
+            .entry((zone_id.to_string(), status.as_str(), block))
+            .or_default() += 1;
+        *self
+            .0
+            .entry((zone_id.to_string(), crate::sql::ALL_STATUSES, block))
+            .or_default() += 1;
+    }
+
     /// One certificate at `seq` moves from `from` to `to`.
     pub(crate) fn add(
         &mut self,

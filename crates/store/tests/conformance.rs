@@ -364,6 +364,7 @@ async fn certificates_are_reachable_only_through_their_zone(db: TestDatabase) {
             .list_certificates(&foreign_query)
             .await
             .unwrap()
+            .items
             .is_empty()
     );
     let change = StatusChange {
@@ -454,6 +455,7 @@ async fn listing_orders_newest_first_and_windows_by_offset_and_limit(db: TestDat
                 .list_certificates(&query)
                 .await
                 .unwrap()
+                .items
                 .into_iter()
                 .map(|c| c.id)
                 .collect::<Vec<_>>()
@@ -509,26 +511,33 @@ async fn deep_pages_across_list_blocks_match_a_naive_listing(db: TestDatabase) {
     let store = open(&db).await;
     let a = tenant(&store, 'a').await;
     let b = tenant(&store, 'b').await;
-    // 3000 certificates over three list blocks (1024 each), interleaved with another zone's.
+    // 9000 certificates over three list blocks (4096 each), interleaved with another zone's,
+    // imported with their sequence numbers; then a few created the normal way after them.
     let mut expected: Vec<(String, CertificateStatus)> = Vec::new();
-    let mut rows = Vec::new();
-    for i in 0..3_000 {
+    let mut imported = Vec::new();
+    for i in 0..9_000 {
         let owner = if i % 7 == 3 { &b } else { &a };
         let cert = certificate(owner, &format!("c{i:05}"), &format!("{}", 100_000 + i), 5);
         if owner.zone.id == a.zone.id {
             expected.push((cert.id.clone(), CertificateStatus::Active));
         }
-        rows.push(cert);
+        imported.push((i64::from(i) + 1, cert));
     }
-    for cert in &rows {
+    store
+        .import_rows(&Rows::Certificates(imported))
+        .await
+        .unwrap();
+    for i in 0..3 {
+        let cert = certificate(&a, &format!("n{i}"), &format!("{}", 900_000 + i), 6);
         store
-            .insert_certificate(cert, &audit("certificate.created", &cert.id))
+            .insert_certificate(&cert, &audit("certificate.created", &cert.id))
             .await
             .unwrap();
+        expected.push((cert.id, CertificateStatus::Active));
     }
     expected.reverse(); // newest (last created) first
     for (index, (id, status)) in expected.iter_mut().enumerate() {
-        if index % 5 == 0 {
+        if index % 37 == 0 {
             let change = StatusChange {
                 zone_id: a.zone.id.clone(),
                 certificate_id: id.clone(),
@@ -558,14 +567,17 @@ async fn deep_pages_across_list_blocks_match_a_naive_listing(db: TestDatabase) {
             store.count_certificates(&a.zone.id, filter).await.unwrap(),
             naive.len() as u64
         );
+        let n = naive.len();
         for (offset, limit) in [
             (0, 50),
             (1000, 50),
-            (1023, 3),
-            (1024, 10),
-            (2047, 2),
-            (naive.len() - 1, 50),
-            (naive.len(), 5),
+            (3500, 3),
+            (3509, 10),
+            (4095, 2),
+            (7000, 40),
+            (n - 1, 50),
+            (n, 5),
+            (5, 0),
         ] {
             let query = CertificateQuery {
                 zone_id: a.zone.id.clone(),
@@ -573,13 +585,9 @@ async fn deep_pages_across_list_blocks_match_a_naive_listing(db: TestDatabase) {
                 offset: offset as u64,
                 limit: limit as u64,
             };
-            let listed: Vec<String> = store
-                .list_certificates(&query)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|c| c.id)
-                .collect();
+            let page = store.list_certificates(&query).await.unwrap();
+            assert_eq!(page.total, n as u64);
+            let listed: Vec<String> = page.items.into_iter().map(|c| c.id).collect();
             let want: Vec<String> = naive
                 .iter()
                 .skip(offset)

@@ -1,7 +1,7 @@
 -- Listing at any depth in O(blocks + block size): every certificate gets a creation sequence
--- number (`seq`, the list order: newest first), and certificate_counts keeps, per zone and status,
--- how many certificates fall in each block of 1024 consecutive sequence numbers. A deep page finds
--- its block by summing counts, then scans within one block. Counts change in the same transaction
+-- number (`seq`, the list order: newest first), and certificate_counts keeps, per zone and status
+-- (and '*' for all statuses), how many certificates fall in each block of 4096 consecutive sequence
+-- numbers. A deep page finds its block by summing counts, then skips within one block's index. Counts change in the same transaction
 -- as the rows they count. (SQLite cannot change a primary key in place: the table is rebuilt.)
 
 CREATE TABLE certificates_new (
@@ -55,4 +55,6 @@ CREATE TABLE certificate_counts (
     PRIMARY KEY (zone_id, status, block)
 );
 INSERT INTO certificate_counts (zone_id, status, block, count)
-SELECT zone_id, status, seq / 1024, COUNT(*) FROM certificates GROUP BY zone_id, status, seq / 1024;
+SELECT zone_id, status, seq / 4096, COUNT(*) FROM certificates GROUP BY zone_id, status, seq / 4096;
+INSERT INTO certificate_counts (zone_id, status, block, count)
+SELECT zone_id, '*', seq / 4096, COUNT(*) FROM certificates GROUP BY zone_id, seq / 4096;
