@@ -422,7 +422,8 @@ async fn reads(
         server.base_url
     );
     let auth = format!("Bearer {token}");
-    let revoked = count * seed["revoked_percent"].as_u64().unwrap_or(0) / 100;
+    // The last full page of each set (page 20,000 of 1,000,000 with per_page 50).
+    let revoked = seed["revoked"].as_u64().unwrap_or(0);
     let deep_all = (count / 50).max(1);
     let deep_active = ((count - revoked) / 50).max(1);
     let deep_revoked = (revoked / 50).max(1);

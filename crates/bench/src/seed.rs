@@ -72,7 +72,9 @@ pub async fn seed(
             );
         }
     }
+    store.analyze().await?;
     sample_ids.truncate(SAMPLE_IDS);
+    let revoked = store.count_certificates(&boot.zone.id, Some(CertificateStatus::Revoked)).await?;
     let summary = json!({
         "database": database,
         "master_key": key.to_hex(),
@@ -80,6 +82,7 @@ pub async fn seed(
         "zone_id": boot.zone.id,
         "count": count,
         "revoked_percent": revoked_percent,
+        "revoked": revoked,
         "sample_ids": sample_ids,
     });
     std::fs::write(out, serde_json::to_vec_pretty(&summary)?)?;

@@ -65,5 +65,6 @@ pub async fn copy_deployment(
         }
         report.tables.push((table, copied));
     }
+    target.analyze().await?;
     Ok(report)
 }

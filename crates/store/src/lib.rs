@@ -133,6 +133,9 @@ pub trait Store: Send + Sync + 'static {
         after: &str,
         limit: u32,
     ) -> StoreResult<(Rows, Option<String>)>;
+    /// Refresh the query planner's statistics (after bulk imports: `copy`, benchmark seeding);
+    /// on PostgreSQL also vacuum, so index-only scans stay index-only.
+    async fn analyze(&self) -> StoreResult<()>;
     /// Insert exported rows unchanged, in one transaction. Appends no audit events: the audit
     /// log is one of the tables copied.
     async fn import_rows(&self, rows: &Rows) -> StoreResult<()>;

@@ -57,6 +57,12 @@ impl PostgresStore {
     const SELECT_PENDING_LOCKED: &'static str = sql::SELECT_PENDING_FOR_UPDATE;
     /// Concurrent changes to one certificate queue on its row lock.
     const SELECT_FOR_STATUS_CHANGE: &'static str = sql::SELECT_FOR_STATUS_CHANGE_LOCKED;
+    /// Also sets the visibility map, which index-only scans (the list's page start) rely on.
+    const ANALYZE: &'static str = "VACUUM (ANALYZE)";
+
+    fn write_pool(&self) -> &Pool<Postgres> {
+        &self.pool
+    }
 
     /// PostgreSQL commits durably on its own; concurrent creates overlap in separate transactions.
     async fn insert_certificate_durably(

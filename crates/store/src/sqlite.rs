@@ -108,6 +108,11 @@ impl SqliteStore {
     /// The write transaction already excludes every other writer (BEGIN IMMEDIATE).
     const SELECT_PENDING_LOCKED: &'static str = sql::SELECT_PENDING;
     const SELECT_FOR_STATUS_CHANGE: &'static str = sql::SELECT_FOR_STATUS_CHANGE;
+    const ANALYZE: &'static str = "ANALYZE";
+
+    fn write_pool(&self) -> &Pool<Sqlite> {
+        &self.write
+    }
 
     /// Hand the create to the group committer and wait until its batch is committed.
     async fn insert_certificate_durably(

@@ -629,6 +629,11 @@ macro_rules! impl_store {
                 Ok((rows, cursor))
             }
 
+            async fn analyze(&self) -> StoreResult<()> {
+                sqlx::query(Self::ANALYZE).execute(self.write_pool()).await?;
+                Ok(())
+            }
+
             async fn import_rows(&self, rows: &Rows) -> StoreResult<()> {
                 let mut tx = self.begin_write().await?;
                 match rows {
