@@ -74,7 +74,9 @@ pub async fn seed(
     }
     store.analyze().await?;
     sample_ids.truncate(SAMPLE_IDS);
-    let revoked = store.count_certificates(&boot.zone.id, Some(CertificateStatus::Revoked)).await?;
+    let revoked = store
+        .count_certificates(&boot.zone.id, Some(CertificateStatus::Revoked))
+        .await?;
     let summary = json!({
         "database": database,
         "master_key": key.to_hex(),

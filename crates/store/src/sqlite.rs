@@ -41,7 +41,6 @@ struct CreateJob {
 
 /// Creates committed together at most (one transaction, one fsync).
 const MAX_GROUP: usize = 256;
-const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 impl SqliteStore {
     /// Open (creating when missing) the database at `url` and apply migrations.
@@ -62,14 +61,8 @@ impl SqliteStore {
 
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            // Group inserts have one statement text per group size. Checkpoints run in the
-            // background (see `checkpoint_periodically`), not inside a commit.
-            .connect_with(
-                options
-                    .clone()
-                    .statement_cache_capacity(512)
-                    .pragma("wal_autocheckpoint", "0"),
-            )
+            // Group inserts have one statement text per group size.
+            .connect_with(options.clone().statement_cache_capacity(512))
             .await?;
         // An in-memory database exists once per connection: share the single one.
         let read = if in_memory {
@@ -83,13 +76,7 @@ impl SqliteStore {
         migrator(Dialect::Sqlite).run(&write).await?;
         let (creates, queue) = mpsc::channel(4 * MAX_GROUP);
         spawn_group_committer(write.clone(), queue)?;
-        if !in_memory {
-            let checkpointer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options.clone())
-                .await?;
-            tokio::spawn(checkpoint_periodically(checkpointer));
-        }
+
         Ok(Self {
             read,
             write,
@@ -182,22 +169,6 @@ async fn group_commit(write: Pool<Sqlite>, mut queue: mpsc::Receiver<CreateJob>)
         for (job, result) in jobs.drain(..).zip(results) {
             // The caller may have gone away (client disconnected); the row is committed regardless.
             let _ = job.done.send(result);
-        }
-    }
-}
-
-/// Move WAL content into the database file every second on a connection of its own. PASSIVE
-/// never blocks writers or readers, so commits stay short; without it SQLite would checkpoint
-/// inside whichever commit crossed the WAL size threshold, stalling that batch for milliseconds.
-async fn checkpoint_periodically(connection: Pool<Sqlite>) {
-    let mut ticker = tokio::time::interval(CHECKPOINT_INTERVAL);
-    loop {
-        ticker.tick().await;
-        if let Err(error) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&connection)
-            .await
-        {
-            tracing::warn!(%error, "WAL checkpoint failed");
         }
     }
 }

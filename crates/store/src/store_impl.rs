@@ -630,7 +630,9 @@ macro_rules! impl_store {
             }
 
             async fn analyze(&self) -> StoreResult<()> {
-                sqlx::query(Self::ANALYZE).execute(self.write_pool()).await?;
+                sqlx::query(Self::ANALYZE)
+                    .execute(self.write_pool())
+                    .await?;
                 Ok(())
             }
 
