@@ -27,6 +27,8 @@ pub enum ErrorCode {
     InvalidHostname,
     UnknownCertificateAuthority,
     InvalidArgument,
+    RequestTimeout,
+    RateLimited,
     NoRoute,
     MethodNotAllowed,
     MalformedAuthorization,
@@ -40,7 +42,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// (code, HTTP status, what it means) — the table README.md reproduces.
-    pub const TABLE: [(ErrorCode, u32, u16, &'static str); 22] = [
+    pub const TABLE: [(ErrorCode, u32, u16, &'static str); 24] = [
         (
             ErrorCode::Internal,
             1000,
@@ -119,6 +121,18 @@ impl ErrorCode {
             400,
             "an argument has an invalid value (e.g. revocation reason)",
         ),
+        (
+            ErrorCode::RequestTimeout,
+            1007,
+            408,
+            "the request was not received and handled within the time limit",
+        ),
+        (
+            ErrorCode::RateLimited,
+            1008,
+            429,
+            "too many requests for this token or address; see Retry-After",
+        ),
         (ErrorCode::NoRoute, 7000, 404, "no route for that URI"),
         (
             ErrorCode::MethodNotAllowed,
@@ -191,6 +205,8 @@ impl ErrorCode {
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Seconds, sent as `Retry-After` (rate limiting).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -198,6 +214,19 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 with the whole seconds to wait, rounded up.
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        Self {
+            retry_after: Some(seconds.max(1)),
+            ..Self::new(
+                ErrorCode::RateLimited,
+                format!("rate limit exceeded; retry in {} s", seconds.max(1)),
+            )
         }
     }
 }
@@ -233,6 +262,11 @@ impl IntoResponse for ApiError {
             result: None,
         };
         let mut response = (self.code.status(), axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.code.status() == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

@@ -29,18 +29,38 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let state = AppState::from_ref(state);
-        let credentials = credentials(parts)?;
-        let principal = state
-            .authority
-            .authenticate(&credentials, time::OffsetDateTime::now_utc())
-            .await?;
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
+        let authenticated = match credentials(parts) {
+            Ok(credentials) => {
+                state
+                    .authority
+                    .authenticate(&credentials, time::OffsetDateTime::now_utc())
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        let principal = match authenticated {
+            Ok(principal) => principal,
+            Err(error) => {
+                // Requests without valid credentials are limited per address (token guessing).
+                state
+                    .rate_limits
+                    .check_anonymous(peer)
+                    .map_err(ApiError::rate_limited)?;
+                return Err(error.into());
+            }
+        };
+        state
+            .rate_limits
+            .check_token(principal.token_id())
+            .map_err(ApiError::rate_limited)?;
         let actor = Actor {
             kind: ActorKind::Token,
             id: Some(principal.token_id().to_string()),
-            source_ip: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+            source_ip: peer.map(|ip| ip.to_string()),
         };
         Ok(Caller { principal, actor })
     }

@@ -6,17 +6,24 @@
 pub mod dto;
 pub mod error;
 mod extract;
+mod rate_limit;
 mod routes;
+mod server;
 
-use std::future::Future;
-use std::net::SocketAddr;
+pub use rate_limit::{Rate, RateLimitConfig};
+pub use server::{ServerLimits, serve};
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, HeaderName};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower::ServiceBuilder;
+use tower::timeout::TimeoutLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -40,6 +47,7 @@ pub const API_PREFIX: &str = "/client/v4";
 pub struct AppState {
     pub authority: Arc<Authority>,
     openapi: Arc<serde_json::Value>,
+    rate_limits: Arc<rate_limit::RateLimits>,
 }
 
 #[derive(OpenApi)]
@@ -98,13 +106,37 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_routes().into_openapi()
 }
 
+/// Request-level settings of the HTTP application.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub rate_limits: RateLimitConfig,
+    /// A whole request, body included, must be handled within this time (else 408).
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            rate_limits: RateLimitConfig::default(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// The whole HTTP application.
-pub fn router(authority: Arc<Authority>) -> Router {
+pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
     let (api, openapi) = api_routes().split_for_parts();
     let state = AppState {
         authority,
         openapi: Arc::new(serde_json::to_value(&openapi).unwrap_or_default()),
+        rate_limits: Arc::new(rate_limit::RateLimits::new(config.rate_limits)),
     };
+    // A slow client (trickling a body) or a stuck handler ends with 408, in the envelope.
+    let request_timeout = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            ApiError::new(ErrorCode::RequestTimeout, "the request took too long")
+        }))
+        .layer(TimeoutLayer::new(config.request_timeout));
     let api = api
         .route("/openapi.json", get(meta::openapi))
         .fallback(fallback::no_route)
@@ -120,6 +152,7 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .fallback(fallback::no_route)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(request_timeout)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .layer(SetSensitiveRequestHeadersLayer::new([
@@ -136,18 +169,4 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         "internal error; the server log has details",
     )
     .into_response()
-}
-
-/// Serve `router` on `listener` until `shutdown` resolves, then finish in-flight requests.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
 }

@@ -3,7 +3,6 @@
 //! deadline for each whole request, and graceful shutdown.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,8 +24,6 @@ pub struct ServerLimits {
     pub header_read_timeout: Duration,
     /// Request head size at most (bigger heads are answered 431). At least 8 KiB.
     pub max_header_bytes: usize,
-    /// A whole request, body included, must be handled within this time (else 408).
-    pub request_timeout: Duration,
     /// How long graceful shutdown waits for open requests before closing connections.
     pub shutdown_grace: Duration,
 }
@@ -37,7 +34,6 @@ impl Default for ServerLimits {
             max_connections: 1024,
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
-            request_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -51,7 +47,6 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let router = router.layer(crate::request_timeout_layer(limits.request_timeout));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
@@ -80,7 +75,8 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(router.clone().layer(axum::Extension(ConnectInfo(peer))));
+        let service =
+            TowerToHyperService::new(router.clone().layer(axum::Extension(ConnectInfo(peer))));
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -90,9 +86,11 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("graceful shutdown timed out; closing remaining connections");
     }
     Ok(())
 }
-

@@ -107,6 +107,36 @@ pub struct ServeArgs {
     /// OCSP answer lifetime (how long relying parties may cache one).
     #[arg(long, env = "CLIENTCA_OCSP_VALIDITY", default_value = "1h", value_parser = parse_duration)]
     pub ocsp_validity: Duration,
+    /// Requests per second per API token, optionally `/burst` (0 = unlimited).
+    #[arg(long, env = "CLIENTCA_RATE_LIMIT_TOKEN", default_value = "0", value_parser = parse_rate)]
+    pub rate_limit_token: api::Rate,
+    /// Requests per second per client address without valid credentials, `/burst` optional
+    /// (0 = unlimited). Slows down token guessing.
+    #[arg(long, env = "CLIENTCA_RATE_LIMIT_ANONYMOUS", default_value = "10/20", value_parser = parse_rate)]
+    pub rate_limit_anonymous: api::Rate,
+    /// Open connections at most; further clients wait until one closes.
+    #[arg(long, env = "CLIENTCA_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (slowloris protection).
+    #[arg(long, env = "CLIENTCA_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Time a whole request, body included, may take (else 408).
+    #[arg(long, env = "CLIENTCA_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+/// `10` or `10/20`: requests per second, then burst.
+fn parse_rate(text: &str) -> Result<api::Rate, String> {
+    let (rate, burst) = text.split_once('/').unwrap_or((text, text));
+    let number = |part: &str| {
+        part.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{text:?} is not RATE or RATE/BURST"))
+    };
+    Ok(api::Rate {
+        per_second: number(rate)?,
+        burst: number(burst)?,
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -204,6 +234,18 @@ async fn serve(global: &GlobalArgs, database_url: String, args: ServeArgs) -> an
                 .context("--ocsp-validity too long")?,
         },
         token_cache_ttl: args.token_cache_ttl,
+        api: api::ApiConfig {
+            rate_limits: api::RateLimitConfig {
+                per_token: args.rate_limit_token,
+                anonymous: args.rate_limit_anonymous,
+            },
+            request_timeout: args.request_timeout,
+        },
+        limits: api::ServerLimits {
+            max_connections: args.max_connections,
+            header_read_timeout: args.header_read_timeout,
+            ..api::ServerLimits::default()
+        },
     };
     let mut server = crate::start(options).await?;
     if let Some(bootstrap) = &server.bootstrap {

@@ -24,6 +24,10 @@ pub struct ServeOptions {
     pub policy: Policy,
     pub publication: Publication,
     pub token_cache_ttl: Duration,
+    /// Rate limits and the per-request deadline.
+    pub api: api::ApiConfig,
+    /// Connection limits: open connections, header deadline and size.
+    pub limits: api::ServerLimits,
 }
 
 /// A running server: API and publication worker.
@@ -71,9 +75,9 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         worker_config,
         stopped.clone(),
     ));
-    let router = api::router(Arc::clone(&authority));
+    let router = api::router(Arc::clone(&authority), options.api);
     let mut http_stopped = stopped;
-    let http = tokio::spawn(api::serve(listener, router, async move {
+    let http = tokio::spawn(api::serve(listener, router, options.limits, async move {
         let _ = http_stopped.wait_for(|stop| *stop).await;
     }));
     tracing::info!(%addr, "clientca listening");

@@ -72,15 +72,30 @@ impl TestApp {
         publish_interval: Duration,
         publication: Publication,
     ) -> Self {
-        let options = ServeOptions {
+        Self::spawn_configured(db, |options| {
+            options.publish_interval = publish_interval;
+            options.publication = publication;
+        })
+        .await
+    }
+
+    /// A server whose options `configure` adjusts (limits, rate limits, publication, …).
+    pub async fn spawn_configured(
+        db: TestDatabase,
+        configure: impl FnOnce(&mut ServeOptions),
+    ) -> Self {
+        let mut options = ServeOptions {
             database_url: db.url.clone(),
             listen: "127.0.0.1:0".parse().unwrap(),
             master_key: MasterKey::generate().unwrap(),
-            publish_interval,
+            publish_interval: Duration::from_secs(3600),
             policy: Policy::default(),
-            publication,
+            publication: Publication::default(),
             token_cache_ttl: Duration::ZERO,
+            api: api::ApiConfig::default(),
+            limits: api::ServerLimits::default(),
         };
+        configure(&mut options);
         let server = clientca::start(options).await.expect("server starts");
         let bootstrap = server.bootstrap.clone().expect("fresh database bootstraps");
         Self {

@@ -6,6 +6,7 @@ mod certificates;
 mod errors;
 mod helpers;
 mod hostnames;
+mod limits;
 mod meta;
 mod pagination;
 mod revocation;

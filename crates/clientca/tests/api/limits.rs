@@ -1,0 +1,208 @@
+//! Limits a public-facing service needs: header size, slow clients, request deadline, open
+//! connections, and rate limits answered in the envelope with Retry-After.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use test_support::{TestDatabase, backend_tests};
+
+use crate::helpers::{TestApp, answer};
+
+backend_tests!(
+    oversized_headers_are_refused,
+    slow_headers_get_the_connection_closed,
+    slow_bodies_get_a_408_in_the_envelope,
+    connections_beyond_the_limit_wait_for_a_free_slot,
+    tokens_over_their_rate_get_429_with_retry_after,
+    guessing_tokens_is_rate_limited_per_address,
+);
+
+/// Send raw bytes and read whatever comes back until the server closes or `wait` passes.
+fn raw_exchange(
+    address: std::net::SocketAddr,
+    request: &[u8],
+    wait: Duration,
+) -> (String, Duration) {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(wait)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut received = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+            Err(_) => break,
+        }
+        if received.windows(4).any(|w| w == b"\r\n\r\n") && !received.starts_with(b"HTTP/1.1 408") {
+            break;
+        }
+    }
+    (
+        String::from_utf8_lossy(&received).into_owned(),
+        started.elapsed(),
+    )
+}
+
+async fn oversized_headers_are_refused(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
+    let address = app.server.addr;
+    let (reply, _) = tokio::task::spawn_blocking(move || {
+        raw_exchange(address, request.as_bytes(), Duration::from_secs(5))
+    })
+    .await
+    .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 431"), "{reply:?}");
+}
+
+async fn slow_headers_get_the_connection_closed(db: TestDatabase) {
+    let app = TestApp::spawn_configured(db, |o| {
+        o.limits.header_read_timeout = Duration::from_millis(500)
+    })
+    .await;
+    let address = app.server.addr;
+    // Half a request head, then nothing: the slowloris pattern.
+    let (reply, waited) = tokio::task::spawn_blocking(move || {
+        raw_exchange(
+            address,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+            Duration::from_secs(10),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        waited < Duration::from_secs(5),
+        "the connection stayed open {waited:?}"
+    );
+    assert!(
+        reply.is_empty() || reply.starts_with("HTTP/1.1 408"),
+        "{reply:?}"
+    );
+    // The server still serves others.
+    let health = app
+        .client
+        .get(format!("http://{address}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+async fn slow_bodies_get_a_408_in_the_envelope(db: TestDatabase) {
+    let app =
+        TestApp::spawn_configured(db, |o| o.api.request_timeout = Duration::from_millis(500)).await;
+    let address = app.server.addr;
+    let head = format!(
+        "POST /client/v4/zones/{}/client_certificates HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"csr\": ",
+        app.zone_id, app.token
+    );
+    let (reply, waited) = tokio::task::spawn_blocking(move || {
+        raw_exchange(address, head.as_bytes(), Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply:?}");
+    assert!(
+        reply.contains("\"code\":1007") && reply.contains("\"success\":false"),
+        "{reply:?}"
+    );
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    assert_eq!(app.count_created_events().await, 0);
+}
+
+async fn connections_beyond_the_limit_wait_for_a_free_slot(db: TestDatabase) {
+    let app = TestApp::spawn_configured(db, |o| o.limits.max_connections = 2).await;
+    let address = app.server.addr;
+    let health = format!("http://{address}/healthz");
+    // Two idle connections take both slots.
+    let first = TcpStream::connect(address).unwrap();
+    let second = TcpStream::connect(address).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let waiting =
+        tokio::time::timeout(Duration::from_millis(700), client.get(&health).send()).await;
+    assert!(
+        waiting.is_err(),
+        "a third connection was served while two slots were taken"
+    );
+    drop(first);
+    let served = tokio::time::timeout(Duration::from_secs(5), client.get(&health).send()).await;
+    assert_eq!(
+        served.expect("served once a slot freed").unwrap().status(),
+        200
+    );
+    drop(second);
+}
+
+async fn tokens_over_their_rate_get_429_with_retry_after(db: TestDatabase) {
+    let app = TestApp::spawn_configured(db, |o| {
+        o.api.rate_limits.per_token = api::Rate {
+            per_second: 1,
+            burst: 3,
+        };
+    })
+    .await;
+    let path = app.certificates_path(&app.zone_id);
+    for _ in 0..3 {
+        app.call(Method::GET, &path, None).await.assert_ok();
+    }
+    let limited = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    let retry_after: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    answer(limited).await.assert_error(429, 1008);
+    // Another token has its own budget.
+    let other = app
+        .token(
+            authority::TokenTarget::Account(app.account_id.clone()),
+            authority::Permission::Read,
+        )
+        .await;
+    app.call_as(&other, Method::GET, &path, None)
+        .await
+        .assert_ok();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.call(Method::GET, &path, None).await.assert_ok();
+}
+
+async fn guessing_tokens_is_rate_limited_per_address(db: TestDatabase) {
+    let app = TestApp::spawn_configured(db, |o| {
+        o.api.rate_limits.anonymous = api::Rate {
+            per_second: 1,
+            burst: 5,
+        };
+    })
+    .await;
+    let path = app.certificates_path(&app.zone_id);
+    for i in 0..5 {
+        app.call_as(&format!("guess-{i}"), Method::GET, &path, None)
+            .await
+            .assert_error(401, 10000);
+    }
+    app.call_as("guess-6", Method::GET, &path, None)
+        .await
+        .assert_error(429, 1008);
+    // Valid credentials are not held back by the failures.
+    app.call(Method::GET, &path, None).await.assert_ok();
+}
