@@ -35,7 +35,9 @@ use utoipa_axum::routes;
 use authority::Authority;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::routes::{ca, client_certificates, fallback, hostname_associations, meta, tokens};
+use crate::routes::{
+    audit_logs, ca, client_certificates, fallback, hostname_associations, meta, tokens,
+};
 
 /// Request bodies above this are refused with 413 (an RSA-8192 CSR is about 3.5 KiB of PEM).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -99,6 +101,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
             hostname_associations::replace
         ))
         .routes(routes!(tokens::verify))
+        .routes(routes!(audit_logs::list))
 }
 
 /// The OpenAPI 3.1 document for the API (also served at `/client/v4/openapi.json`).

@@ -106,6 +106,21 @@ impl Authority {
         Ok(zone)
     }
 
+    /// An account's audit log, newest first: for credentials scoped to that whole account.
+    pub async fn audit_log(
+        &self,
+        principal: &Principal,
+        account_id: &str,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<store::AuditEvent>, u64), Error> {
+        if principal.token.account_id != account_id || principal.token.scope != TokenScope::Account
+        {
+            return Err(Error::ZoneNotAccessible);
+        }
+        Ok(self.store.audit_page(account_id, offset, limit).await?)
+    }
+
     pub(crate) async fn zone(&self, zone_id: &str) -> Result<Option<Zone>, Error> {
         if !crate::ids::is_hex_id(zone_id) {
             return Ok(None);

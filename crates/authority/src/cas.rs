@@ -85,6 +85,39 @@ impl Authority {
         Ok(self.store.get_ca_for_account(account_id).await?)
     }
 
+    /// Re-seal every CA key under `new` (the current key must be configured and right), and make
+    /// `new` the key the database expects. Servers must restart with `new` afterwards.
+    pub async fn rotate_master_key(
+        &self,
+        new: &crate::MasterKey,
+        actor: Actor,
+    ) -> Result<usize, Error> {
+        let current = self
+            .config
+            .master_key
+            .as_ref()
+            .ok_or(MasterKeyError::Missing)?;
+        crate::master_key::verify_against_store(current, self.store.as_ref()).await?;
+        let mut resealed = Vec::new();
+        for ca in self.store.list_cas().await? {
+            let pkcs8 = current.open(&ca.sealed_private_key, ca.id.as_bytes())?;
+            resealed.push((ca.id.clone(), new.seal(&pkcs8, ca.id.as_bytes())?));
+        }
+        let audit = AuditEntry {
+            occurred_at: crate::now(),
+            actor,
+            action: "master_key.rotated".into(),
+            object_type: "master_key".into(),
+            object_id: "master_key".into(),
+            account_id: None,
+            zone_id: None,
+            details: Some(format!("certificate_authorities={}", resealed.len())),
+        };
+        let check = crate::master_key::check_value(new)?;
+        self.store.reseal_ca_keys(&resealed, &check, &audit).await?;
+        Ok(resealed.len())
+    }
+
     fn cached_ca(&self, account_id: &str) -> Option<Arc<LoadedCa>> {
         self.cas
             .by_account

@@ -102,12 +102,17 @@ impl MasterKey {
     }
 }
 
+/// The value stored to recognise `key` later.
+pub(crate) fn check_value(key: &MasterKey) -> Result<String, MasterKeyError> {
+    Ok(hex::encode(key.seal(CHECK_PLAINTEXT, CHECK_CONTEXT)?))
+}
+
 /// Record a check value on first use; afterwards refuse a key that cannot open it.
 pub(crate) async fn verify_against_store(
     key: &MasterKey,
     store: &dyn Store,
 ) -> Result<(), crate::Error> {
-    let candidate = hex::encode(key.seal(CHECK_PLAINTEXT, CHECK_CONTEXT)?);
+    let candidate = check_value(key)?;
     let stored = store
         .put_setting_if_absent(CHECK_SETTING, &candidate)
         .await?;

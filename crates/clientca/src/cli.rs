@@ -1,7 +1,7 @@
 //! Command-line interface: `serve` plus administration of zones and credentials.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -68,6 +68,12 @@ pub enum Command {
     Token(TokenCommand),
     /// Apply database migrations and report the schema version (serve also migrates on start).
     Migrate,
+    /// Inspect the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manage the master key that seals CA private keys.
+    #[command(subcommand)]
+    MasterKey(MasterKeyCommand),
     /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL.
     Copy {
         /// Source database URL (stop servers writing to it first).
@@ -140,6 +146,28 @@ fn parse_rate(text: &str) -> Result<api::Rate, String> {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Seal pending events, then recompute the whole hash chain; exits non-zero if any event was
+    /// edited or deleted. Prints the chain head: record it elsewhere to detect truncation later.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Re-seal every CA key under a new master key. Stop the servers first; start them again with
+    /// the new key. The current key comes from CLIENTCA_MASTER_KEY or --master-key-file.
+    Rotate {
+        /// Current key file (default <data-dir>/master.key).
+        #[arg(long, env = "CLIENTCA_MASTER_KEY_FILE")]
+        master_key_file: Option<PathBuf>,
+        /// Where to write the new key (mode 0600). Default: replace the current key file, keeping
+        /// the old one next to it as `<file>.old`.
+        #[arg(long)]
+        new_key_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ZoneCommand {
     /// Create a zone; prints only its id.
     Create {
@@ -203,6 +231,15 @@ impl Cli {
             Command::Zone(command) => zone(&database_url, command).await,
             Command::Token(command) => token(&database_url, command).await,
             Command::Migrate => migrate(&database_url).await,
+            Command::Audit(AuditCommand::Verify) => audit_verify(&database_url).await,
+            Command::MasterKey(MasterKeyCommand::Rotate {
+                master_key_file,
+                new_key_file,
+            }) => {
+                let current_file =
+                    master_key_file.unwrap_or_else(|| self.global.data_dir.join("master.key"));
+                rotate_master_key(&database_url, &current_file, new_key_file).await
+            }
             Command::Copy { from, to } => copy(&from, &to).await,
         }
     }
@@ -316,6 +353,81 @@ async fn open(url: &str) -> anyhow::Result<store::DynStore> {
     store::connect(url)
         .await
         .with_context(|| format!("cannot open database {}", store::redact_url(url)))
+}
+
+async fn audit_verify(database_url: &str) -> anyhow::Result<()> {
+    let store = open(database_url).await?;
+    let mut sealed_now = 0;
+    loop {
+        let sealed = store.seal_audit(5_000).await?;
+        sealed_now += sealed;
+        if sealed < 5_000 {
+            break;
+        }
+    }
+    let report = store::verify_chain(store.as_ref()).await?;
+    let head = report
+        .head
+        .as_ref()
+        .map_or("none".to_string(), |(seq, hash)| format!("#{seq} {hash}"));
+    match report.problem {
+        None => {
+            println!(
+                "audit log intact: {} events chained (sealed {sealed_now} just now, {} still unsealed); head {head}",
+                report.sealed, report.unsealed
+            );
+            Ok(())
+        }
+        Some(problem) => anyhow::bail!(
+            "audit log TAMPERED: {problem} ({} events before it verified)",
+            report.sealed
+        ),
+    }
+}
+
+async fn rotate_master_key(
+    database_url: &str,
+    current_file: &Path,
+    new_key_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let current = master_key_file::load(current_file, false)?
+        .context("no current master key: set CLIENTCA_MASTER_KEY or --master-key-file")?;
+    let from_env = std::env::var(master_key_file::ENV_VAR).is_ok();
+    let target = match (&new_key_file, from_env) {
+        (Some(path), _) => path.clone(),
+        (None, true) => anyhow::bail!(
+            "the current key comes from {}: say where the new one goes with --new-key-file",
+            master_key_file::ENV_VAR
+        ),
+        (None, false) => current_file.with_extension("key.new"),
+    };
+    // The new key is on disk before the database expects it, so a crash in between loses nothing.
+    let new = master_key_file::create(&target)?;
+    let store = open(database_url).await?;
+    let config = Config {
+        master_key: Some(current),
+        ..Config::default()
+    };
+    let authority = Authority::new(store, config).await?;
+    let count = authority
+        .rotate_master_key(&new, Actor::new(ActorKind::Cli))
+        .await?;
+    if new_key_file.is_none() {
+        std::fs::rename(current_file, current_file.with_extension("key.old"))?;
+        std::fs::rename(&target, current_file)?;
+        println!(
+            "re-sealed {count} CA key(s); {} now holds the new key, the old one is in {}",
+            current_file.display(),
+            current_file.with_extension("key.old").display()
+        );
+    } else {
+        println!(
+            "re-sealed {count} CA key(s); the new key is in {}",
+            target.display()
+        );
+    }
+    println!("restart every server with the new key");
+    Ok(())
 }
 
 async fn migrate(database_url: &str) -> anyhow::Result<()> {

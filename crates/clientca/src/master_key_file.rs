@@ -35,6 +35,15 @@ pub fn load(path: &Path, create: bool) -> anyhow::Result<Option<MasterKey>> {
     if !create {
         return Ok(None);
     }
+    create_key_file(path).map(Some)
+}
+
+/// Generate a key into a new file (mode 0600; refuses to overwrite).
+pub fn create(path: &Path) -> anyhow::Result<MasterKey> {
+    create_key_file(path)
+}
+
+fn create_key_file(path: &Path) -> anyhow::Result<MasterKey> {
     let key = MasterKey::generate()?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -48,5 +57,5 @@ pub fn load(path: &Path, create: bool) -> anyhow::Result<Option<MasterKey>> {
     writeln!(file, "{}", key.to_hex())?;
     file.sync_all()?;
     tracing::info!(path = %path.display(), "generated a new master key; back it up: CA keys cannot be recovered without it");
-    Ok(Some(key))
+    Ok(key)
 }

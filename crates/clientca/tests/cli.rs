@@ -252,3 +252,204 @@ fn a_wrong_master_key_is_refused_with_a_clear_message() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("master key does not match"), "{stderr}");
 }
+
+fn issue_through(serve: &Serve, token: &str, zone: &str) -> serde_json::Value {
+    let csr = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../pki/tests/fixtures/rsa2048.csr"
+    ))
+    .unwrap();
+    let url = format!(
+        "{}/client/v4/zones/{zone}/client_certificates",
+        serve.base_url
+    );
+    send(
+        reqwest::Method::POST,
+        &url,
+        token,
+        Some(serde_json::json!({"csr": csr, "validity_days": 7})),
+    )
+}
+
+#[test]
+fn master_key_rotation_reseals_ca_keys_and_retires_the_old_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve(dir.path(), &[]);
+    let token = first.token.clone().unwrap();
+    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
+    let zone = zone.split('\t').next().unwrap().to_string();
+    let before = issue_through(&first, &token, &zone);
+    assert_eq!(before["success"], true, "{before}");
+    drop(first);
+    let old_key = std::fs::read_to_string(dir.path().join("data/master.key")).unwrap();
+
+    let rotated = stdout_of(&clientca(dir.path(), &["master-key", "rotate"]));
+    assert!(rotated.contains("re-sealed 1 CA key"), "{rotated}");
+    let new_key = std::fs::read_to_string(dir.path().join("data/master.key")).unwrap();
+    assert_ne!(new_key, old_key);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("data/master.key.old")).unwrap(),
+        old_key
+    );
+    let mode = std::fs::metadata(dir.path().join("data/master.key")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+
+    // The same CA keeps signing under the new key.
+    let second = serve(dir.path(), &[]);
+    let after = issue_through(&second, &token, &zone);
+    assert_eq!(
+        after["result"]["certificate_authority"],
+        before["result"]["certificate_authority"]
+    );
+    drop(second);
+
+    // The old key no longer opens this database.
+    let refused = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .env("CLIENTCA_MASTER_KEY", old_key.trim())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("master key does not match"));
+}
+
+#[test]
+fn audit_verify_reports_an_intact_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve(dir.path(), &[]);
+    let token = first.token.clone().unwrap();
+    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
+    let zone = zone.split('\t').next().unwrap().to_string();
+    issue_through(&first, &token, &zone);
+    drop(first);
+    let verified = stdout_of(&clientca(dir.path(), &["audit", "verify"]));
+    assert!(verified.starts_with("audit log intact:"), "{verified}");
+    assert!(verified.contains("head #"), "{verified}");
+}
+
+#[test]
+fn no_secret_reaches_a_log_line_or_a_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--publish-interval",
+            "200ms",
+        ])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve {
+        child,
+        base_url: String::new(),
+        token: None,
+    };
+    let stderr = serve.child.stderr.take().unwrap();
+    let log_reader = std::thread::spawn(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut log).unwrap();
+        log
+    });
+    let mut lines =
+        std::io::BufRead::lines(std::io::BufReader::new(serve.child.stdout.take().unwrap()));
+    while serve.base_url.is_empty() {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(secret) = line.trim().strip_prefix("export CLOUDFLARE_API_TOKEN=") {
+            serve.token = Some(secret.to_string());
+        }
+        if let Some(address) = line.strip_prefix("listening on ") {
+            serve.base_url = address.to_string();
+        }
+    }
+    let token = serve.token.clone().unwrap();
+    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
+    let zone = zone.split('\t').next().unwrap().to_string();
+    let mut responses = String::new();
+    let created = issue_through(&serve, &token, &zone);
+    responses.push_str(&created.to_string());
+    let item = format!(
+        "{}/client/v4/zones/{zone}/client_certificates/{}",
+        serve.base_url,
+        created["result"]["id"].as_str().unwrap()
+    );
+    responses.push_str(&send(reqwest::Method::DELETE, &item, &token, None).to_string());
+    responses.push_str(
+        &send(
+            reqwest::Method::GET,
+            &format!("{}/client/v4/user/tokens/verify", serve.base_url),
+            &token,
+            None,
+        )
+        .to_string(),
+    );
+    responses.push_str(&send(reqwest::Method::GET, &item, "wrong-token", None).to_string());
+    std::thread::sleep(Duration::from_millis(600));
+    let ca_id = created["result"]["certificate_authority"]["id"]
+        .as_str()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for path in [format!("/ca/{ca_id}.pem"), format!("/ca/{ca_id}/crl.pem")] {
+        let body = runtime.block_on(async {
+            reqwest::get(format!("{}{path}", serve.base_url))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        });
+        responses.push_str(&body);
+    }
+    let _ = Command::new("kill")
+        .args(["-TERM", &serve.child.id().to_string()])
+        .status();
+    let _ = serve.child.wait();
+    let log = log_reader.join().unwrap();
+    assert!(log.len() > 1000, "trace logging produced output");
+
+    let master_key = std::fs::read_to_string(dir.path().join("data/master.key")).unwrap();
+    for (what, text) in [("log", &log), ("responses", &responses)] {
+        assert!(
+            !text.contains("PRIVATE KEY"),
+            "{what} contains a private key"
+        );
+        assert!(
+            !text.contains(master_key.trim()),
+            "{what} contains the master key"
+        );
+    }
+    assert!(!log.contains(&token), "the log contains the API token");
+
+    // The database holds CA keys only sealed: the plaintext PKCS#8 never appears in it.
+    let url = format!("sqlite://{}", dir.path().join("data/clientca.db").display());
+    let (ca_der, sealed) = runtime.block_on(async {
+        let store = store::connect(&url).await.unwrap();
+        let ca = store.get_ca(ca_id).await.unwrap().unwrap();
+        (ca.certificate_der, ca.sealed_private_key)
+    });
+    let key = authority::MasterKey::from_hex(&master_key).unwrap();
+    let pkcs8 = key.open(&sealed, ca_id.as_bytes()).unwrap();
+    assert!(
+        pki::CaSigner::from_parts(&ca_der, &pkcs8).is_ok(),
+        "the sealed key is the CA's"
+    );
+    let mut database = std::fs::read(dir.path().join("data/clientca.db")).unwrap();
+    if let Ok(wal) = std::fs::read(dir.path().join("data/clientca.db-wal")) {
+        database.extend(wal);
+    }
+    assert!(
+        !database.windows(pkcs8.len()).any(|w| w == pkcs8.as_slice()),
+        "plaintext CA key on disk"
+    );
+}

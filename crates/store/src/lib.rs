@@ -4,6 +4,7 @@
 //! and [`PostgresStore`] (several replicas on one database) implement it with the same SQL and
 //! pass the same conformance suite (`tests/conformance.rs`).
 
+mod audit_chain;
 mod copy;
 mod error;
 mod migrations;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use audit_chain::{ChainProblem, ChainReport, GENESIS, seal_hash, verify_chain};
 pub use copy::{CopyReport, copy_deployment};
 pub use error::StoreError;
 pub use model::*;
@@ -45,6 +47,15 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEntry,
     ) -> StoreResult<CaRecord>;
     async fn get_ca(&self, id: &str) -> StoreResult<Option<CaRecord>>;
+    async fn list_cas(&self) -> StoreResult<Vec<CaRecord>>;
+    /// Replace every CA's sealed key and the master-key check value in one transaction (master
+    /// key rotation), with its audit event.
+    async fn reseal_ca_keys(
+        &self,
+        sealed: &[(String, Vec<u8>)],
+        check_value: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
     async fn get_ca_for_account(&self, account_id: &str) -> StoreResult<Option<CaRecord>>;
 
     async fn create_zone(&self, zone: &Zone, audit: &AuditEntry) -> StoreResult<()>;
@@ -119,6 +130,24 @@ pub trait Store: Send + Sync + 'static {
         after_id: i64,
         limit: u32,
     ) -> StoreResult<Vec<AuditEvent>>;
+
+    /// An account's audit events, newest first, and how many there are.
+    async fn audit_page(
+        &self,
+        account_id: &str,
+        offset: u64,
+        limit: u32,
+    ) -> StoreResult<(Vec<AuditEvent>, u64)>;
+    /// Seal up to `limit` unsealed audit events into the hash chain, in id order, under a lock
+    /// (one sealer at a time across replicas); returns how many were sealed.
+    async fn seal_audit(&self, limit: u32) -> StoreResult<u64>;
+    async fn unsealed_audit_events(&self) -> StoreResult<u64>;
+    /// Sealed events with `chain_seq` after `after`, in chain order, with their seals.
+    async fn sealed_audit_events(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<(AuditEvent, AuditSeal)>>;
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
 

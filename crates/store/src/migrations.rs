@@ -25,6 +25,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_list_index.sql"),
         include_str!("../migrations/postgres/0003_list_index.sql"),
     ),
+    (
+        4,
+        "audit chain",
+        include_str!("../migrations/sqlite/0004_audit_chain.sql"),
+        include_str!("../migrations/postgres/0004_audit_chain.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy)]

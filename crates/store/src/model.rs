@@ -361,6 +361,15 @@ pub struct AuditEntry {
 pub struct AuditEvent {
     pub id: i64,
     pub entry: AuditEntry,
+    /// Its place in the hash chain, once sealed (see `audit_chain`).
+    pub seal: Option<AuditSeal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSeal {
+    pub chain_seq: i64,
+    pub prev_hash: String,
+    pub hash: String,
 }
 
 /// One hostname on which client certificates from `ca_id` are required for `zone_id`.

@@ -100,6 +100,17 @@ impl PostgresStore {
             .await?)
     }
 
+    /// One sealer at a time, like publication (a separate key: sealing and publishing may overlap).
+    async fn try_lock_audit_sealing(
+        tx: &mut sqlx::Transaction<'static, Postgres>,
+    ) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT pg_try_advisory_xact_lock(hashtext('clientca audit'), hashtext(current_schema()))",
+        )
+        .fetch_one(&mut **tx)
+        .await?)
+    }
+
     /// Imported audit rows carry explicit ids; move the sequence past them.
     async fn after_audit_import(tx: &mut sqlx::Transaction<'static, Postgres>) -> StoreResult<()> {
         sqlx::query(

@@ -219,8 +219,17 @@ pub(crate) fn audit_event(row: &impl DecodeRow) -> Result<AuditEvent> {
     .into_iter()
     .find(|k| k.as_str() == actor_type)
     .ok_or_else(|| StoreError::Corrupt(format!("unknown actor type {actor_type:?}")))?;
+    let seal = match row.opt_int("chain_seq")? {
+        Some(chain_seq) => Some(AuditSeal {
+            chain_seq,
+            prev_hash: row.opt_text("prev_hash")?.unwrap_or_default(),
+            hash: row.opt_text("hash")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
     Ok(AuditEvent {
         id: row.int("id")?,
+        seal,
         entry: AuditEntry {
             occurred_at: time_at(row, "occurred_at")?,
             actor: Actor {

@@ -20,6 +20,14 @@ pub const SELECT_CA: &str = concat!(
     ca_columns!(),
     " FROM certificate_authorities WHERE id = $1"
 );
+pub const SELECT_CAS: &str = concat!(
+    "SELECT ",
+    ca_columns!(),
+    " FROM certificate_authorities ORDER BY id"
+);
+pub const RESEAL_CA: &str =
+    "UPDATE certificate_authorities SET sealed_private_key = $1 WHERE id = $2";
+pub const REPLACE_SETTING: &str = "UPDATE settings SET value = $1 WHERE key = $2";
 pub const SELECT_CA_FOR_ACCOUNT: &str = concat!(
     "SELECT ",
     ca_columns!(),
@@ -186,7 +194,7 @@ pub const INSERT_AUDIT_COLUMNS: &str = "INSERT INTO audit_events \
 macro_rules! audit_columns {
     () => {
         "id, occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, \
-    action, object_type, object_id, details"
+    action, object_type, object_id, details, chain_seq, prev_hash, hash"
     };
 }
 pub const SELECT_AUDIT: &str = concat!(
@@ -237,8 +245,31 @@ pub const INSERT_CA: &str = "INSERT INTO certificate_authorities \
     (id, account_id, name, certificate_pem, certificate_der, sealed_private_key, not_before, not_after, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 pub const INSERT_AUDIT_WITH_ID: &str = "INSERT INTO audit_events \
-    (id, occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, action, object_type, object_id, details) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    (id, occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, action, object_type, object_id, details, \
+     chain_seq, prev_hash, hash) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+pub const AUDIT_HEAD: &str = "SELECT chain_seq, hash FROM audit_events WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1";
+pub const SELECT_UNSEALED_AUDIT: &str = concat!(
+    "SELECT ",
+    audit_columns!(),
+    " FROM audit_events WHERE hash IS NULL ORDER BY id LIMIT $1"
+);
+pub const COUNT_UNSEALED_AUDIT: &str = "SELECT COUNT(*) FROM audit_events WHERE hash IS NULL";
+pub const SELECT_SEALED_AUDIT: &str = concat!(
+    "SELECT ",
+    audit_columns!(),
+    " FROM audit_events WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2"
+);
+pub const SELECT_AUDIT_PAGE: &str = concat!(
+    "SELECT ",
+    audit_columns!(),
+    " FROM audit_events WHERE account_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
+);
+pub const COUNT_AUDIT_FOR_ACCOUNT: &str = "SELECT COUNT(*) FROM audit_events WHERE account_id = $1";
+/// Followed by `(CAST($n AS BIGINT), …), …` rows, then SEAL_AUDIT_TAIL.
+pub const SEAL_AUDIT_HEAD: &str = "WITH v(id, chain_seq, prev_hash, hash) AS (VALUES ";
+pub const SEAL_AUDIT_TAIL: &str = ") UPDATE audit_events SET chain_seq = v.chain_seq, prev_hash = v.prev_hash, \
+    hash = v.hash FROM v WHERE audit_events.id = v.id";
 pub const SCHEMA_VERSION: &str =
     "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
 

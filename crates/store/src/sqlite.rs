@@ -134,6 +134,12 @@ impl SqliteStore {
         Ok(true)
     }
 
+    async fn try_lock_audit_sealing(
+        _tx: &mut sqlx::Transaction<'static, Sqlite>,
+    ) -> StoreResult<bool> {
+        Ok(true)
+    }
+
     /// AUTOINCREMENT follows explicit ids by itself.
     async fn after_audit_import(_tx: &mut sqlx::Transaction<'static, Sqlite>) -> StoreResult<()> {
         Ok(())

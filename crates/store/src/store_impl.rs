@@ -87,6 +87,43 @@ macro_rules! impl_store {
                 row.as_ref().map(rows::ca).transpose()
             }
 
+            async fn list_cas(&self) -> StoreResult<Vec<CaRecord>> {
+                let rows = sqlx::query(sql::SELECT_CAS)
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.iter().map(rows::ca).collect()
+            }
+
+            async fn reseal_ca_keys(
+                &self,
+                sealed: &[(String, Vec<u8>)],
+                check_value: &str,
+                audit: &AuditEntry,
+            ) -> StoreResult<()> {
+                let mut tx = self.begin_write().await?;
+                for (ca_id, key) in sealed {
+                    let updated = sqlx::query(sql::RESEAL_CA)
+                        .bind(key)
+                        .bind(ca_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if updated != 1 {
+                        return Err(StoreError::Corrupt(format!(
+                            "CA {ca_id} disappeared during rotation"
+                        )));
+                    }
+                }
+                sqlx::query(sql::REPLACE_SETTING)
+                    .bind(check_value)
+                    .bind("master_key_check")
+                    .execute(&mut *tx)
+                    .await?;
+                append_audit(&mut tx, audit).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn get_ca_for_account(&self, account_id: &str) -> StoreResult<Option<CaRecord>> {
                 let row = sqlx::query(sql::SELECT_CA_FOR_ACCOUNT)
                     .bind(account_id)
@@ -458,6 +495,105 @@ macro_rules! impl_store {
                 rows.iter().map(rows::audit_event).collect()
             }
 
+            async fn audit_page(
+                &self,
+                account_id: &str,
+                offset: u64,
+                limit: u32,
+            ) -> StoreResult<(Vec<AuditEvent>, u64)> {
+                let total: i64 = sqlx::query_scalar(sql::COUNT_AUDIT_FOR_ACCOUNT)
+                    .bind(account_id)
+                    .fetch_one(self.reader())
+                    .await?;
+                let rows = sqlx::query(sql::SELECT_AUDIT_PAGE)
+                    .bind(account_id)
+                    .bind(i64::from(limit))
+                    .bind(clamp_i64(offset))
+                    .fetch_all(self.reader())
+                    .await?;
+                let events = rows
+                    .iter()
+                    .map(rows::audit_event)
+                    .collect::<StoreResult<_>>()?;
+                Ok((events, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn seal_audit(&self, limit: u32) -> StoreResult<u64> {
+                let mut tx = self.begin_write().await?;
+                if !Self::try_lock_audit_sealing(&mut tx).await? {
+                    return Ok(0);
+                }
+                let head = sqlx::query(sql::AUDIT_HEAD)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let head = match head {
+                    Some(row) => Some((
+                        row.int("chain_seq")?,
+                        row.opt_text("hash")?.unwrap_or_default(),
+                    )),
+                    None => None,
+                };
+                let unsealed = sqlx::query(sql::SELECT_UNSEALED_AUDIT)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(rows::audit_event)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                if unsealed.is_empty() {
+                    return Ok(0);
+                }
+                let seals = $crate::audit_chain::seal_in_order(head, &unsealed);
+                // 4 parameters a row: 1000 rows stay under every bind limit.
+                for chunk in seals.chunks(1000) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new(sql::SEAL_AUDIT_HEAD);
+                    let mut rows = update.separated(", ");
+                    for (id, seal) in chunk {
+                        rows.push("(CAST(")
+                            .push_bind_unseparated(*id)
+                            .push_unseparated(" AS BIGINT), CAST(")
+                            .push_bind_unseparated(seal.chain_seq)
+                            .push_unseparated(" AS BIGINT), CAST(")
+                            .push_bind_unseparated(seal.prev_hash.clone())
+                            .push_unseparated(" AS TEXT), CAST(")
+                            .push_bind_unseparated(seal.hash.clone())
+                            .push_unseparated(" AS TEXT))");
+                    }
+                    update.push(sql::SEAL_AUDIT_TAIL);
+                    update.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(seals.len() as u64)
+            }
+
+            async fn unsealed_audit_events(&self) -> StoreResult<u64> {
+                let count: i64 = sqlx::query_scalar(sql::COUNT_UNSEALED_AUDIT)
+                    .fetch_one(self.reader())
+                    .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+
+            async fn sealed_audit_events(
+                &self,
+                after: i64,
+                limit: u32,
+            ) -> StoreResult<Vec<(AuditEvent, AuditSeal)>> {
+                let rows = sqlx::query(sql::SELECT_SEALED_AUDIT)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(self.reader())
+                    .await?;
+                rows.iter()
+                    .map(|row| {
+                        let event = rows::audit_event(row)?;
+                        let seal = event.seal.clone().ok_or_else(|| {
+                            StoreError::Corrupt("a sealed event without a seal".into())
+                        })?;
+                        Ok((event, seal))
+                    })
+                    .collect()
+            }
+
             async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
                 Ok(sqlx::query_scalar(sql::SELECT_SETTING)
                     .bind(key)
@@ -733,6 +869,9 @@ macro_rules! impl_store {
                                 .bind(&e.object_type)
                                 .bind(&e.object_id)
                                 .bind(&e.details)
+                                .bind(event.seal.as_ref().map(|seal| seal.chain_seq))
+                                .bind(event.seal.as_ref().map(|seal| seal.prev_hash.clone()))
+                                .bind(event.seal.as_ref().map(|seal| seal.hash.clone()))
                                 .execute(&mut *tx)
                                 .await?;
                         }

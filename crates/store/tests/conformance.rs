@@ -3,6 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use store::*;
+use store::{ChainProblem, GENESIS, verify_chain};
 use test_support::{TestDatabase, backend_tests};
 use time::OffsetDateTime;
 
@@ -23,6 +24,7 @@ backend_tests!(
     settings_keep_the_first_value,
     data_survives_reopening,
     a_deployment_copies_into_an_empty_database_unchanged,
+    the_audit_chain_detects_edited_and_deleted_events,
 );
 
 async fn open(db: &TestDatabase) -> DynStore {
@@ -1193,5 +1195,120 @@ async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) 
     assert!(
         matches!(again, Err(StoreError::Conflict(_))),
         "a non-empty target is refused"
+    );
+}
+
+/// Run raw SQL behind the store's back, as someone with database access would.
+async fn tamper(db: &TestDatabase, statements: &[&str]) {
+    match db.backend {
+        test_support::Backend::Sqlite => {
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect(&db.url)
+                .await
+                .unwrap();
+            for statement in statements {
+                sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        }
+        test_support::Backend::Postgres => {
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&db.url)
+                .await
+                .unwrap();
+            for statement in statements {
+                sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+async fn the_audit_chain_detects_edited_and_deleted_events(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    for i in 0..5 {
+        let cert = certificate(&a, &format!("c{i}"), &format!("{}", 70 + i), i);
+        store
+            .insert_certificate(&cert, &audit("certificate.created", &cert.id))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.unsealed_audit_events().await.unwrap(), 8);
+    assert_eq!(store.seal_audit(3).await.unwrap(), 3);
+    assert_eq!(store.seal_audit(100).await.unwrap(), 5);
+    assert_eq!(store.seal_audit(100).await.unwrap(), 0);
+    // New events after sealing are simply not sealed yet.
+    store
+        .insert_certificate(
+            &certificate(&a, "late", "99", 9),
+            &audit("certificate.created", "late"),
+        )
+        .await
+        .unwrap();
+    let clean = verify_chain(store.as_ref()).await.unwrap();
+    assert_eq!(
+        (clean.sealed, clean.unsealed, clean.problem.clone()),
+        (8, 1, None)
+    );
+    let (head_seq, head_hash) = clean.head.clone().unwrap();
+    assert_eq!(head_seq, 8);
+    let events = store.audit_events(None, 0, 100).await.unwrap();
+    assert_eq!(
+        events[7].seal.as_ref().map(|s| s.hash.clone()),
+        Some(head_hash)
+    );
+    assert_eq!(
+        events[0].seal.as_ref().map(|s| s.prev_hash.as_str()),
+        Some(GENESIS)
+    );
+
+    // The database refuses to change a sealed event...
+    let refused = store
+        .import_rows(&Rows::AuditEvents(vec![events[1].clone()]))
+        .await;
+    assert!(refused.is_err(), "duplicate ids are refused");
+    // ...so an attacker disables the guard first; the chain still notices.
+    let disable = match db.backend {
+        test_support::Backend::Sqlite => "DROP TRIGGER audit_events_no_update",
+        test_support::Backend::Postgres => "ALTER TABLE audit_events DISABLE TRIGGER USER",
+    };
+    tamper(
+        &db,
+        &[
+            disable,
+            "UPDATE audit_events SET details = 'forged' WHERE chain_seq = 4",
+        ],
+    )
+    .await;
+    let edited = verify_chain(store.as_ref()).await.unwrap();
+    assert_eq!(
+        edited.problem,
+        Some(ChainProblem::Altered {
+            chain_seq: 4,
+            id: events[3].id
+        })
+    );
+    assert_eq!(edited.sealed, 3);
+
+    let delete_guard = match db.backend {
+        test_support::Backend::Sqlite => "DROP TRIGGER audit_events_no_delete",
+        test_support::Backend::Postgres => "SELECT 1",
+    };
+    tamper(
+        &db,
+        &[delete_guard, "DELETE FROM audit_events WHERE chain_seq = 4"],
+    )
+    .await;
+    let deleted = verify_chain(store.as_ref()).await.unwrap();
+    assert_eq!(
+        deleted.problem,
+        Some(ChainProblem::Missing { chain_seq: 4 })
     );
 }

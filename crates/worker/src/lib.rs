@@ -7,7 +7,8 @@
 //! all in one transaction, so a crash or restart never loses or repeats a transition, and a
 //! concurrent reactivation either lands before publication or finds the certificate revoked. CRLs
 //! are also re-signed before they expire when nothing changed. With several replicas, one
-//! publishes at a time; the others skip that round.
+//! publishes at a time; the others skip that round. Each round also seals the audit events
+//! appended since the last one into the audit log's hash chain.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +52,9 @@ pub async fn run(
             Ok(settled) => tracing::info!(settled, "published pending transitions"),
             Err(error) => tracing::warn!(%error, "publication failed; retrying next interval"),
         }
+        if let Err(error) = seal_audit_log(&authority).await {
+            tracing::warn!(%error, "sealing the audit log failed; retrying next interval");
+        }
         tokio::select! {
             _ = tokio::time::sleep(config.interval) => {}
             _ = shutdown.wait_for(|stop| *stop) => break,
@@ -58,6 +62,22 @@ pub async fn run(
     }
     tracing::info!("publication worker stopped");
 }
+
+/// Seal every audit event appended since the last round into the hash chain.
+pub async fn seal_audit_log(authority: &Authority) -> Result<u64, Error> {
+    let store = authority.store();
+    let mut sealed = 0;
+    for _ in 0..MAX_BATCHES_PER_ROUND {
+        let batch = store.seal_audit(SEAL_BATCH).await?;
+        sealed += batch;
+        if batch < u64::from(SEAL_BATCH) {
+            break;
+        }
+    }
+    Ok(sealed)
+}
+
+const SEAL_BATCH: u32 = 5_000;
 
 /// One round: publish and settle everything pending now; returns how many transitions completed.
 pub async fn publish_pending(authority: &Authority, config: &WorkerConfig) -> Result<u64, Error> {

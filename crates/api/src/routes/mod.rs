@@ -1,5 +1,6 @@
 //! One module per resource; each handler is thin: extract, call the authority, wrap the answer.
 
+pub mod audit_logs;
 pub mod ca;
 pub mod client_certificates;
 pub mod fallback;

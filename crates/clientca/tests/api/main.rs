@@ -6,6 +6,7 @@ mod certificates;
 mod errors;
 mod helpers;
 mod hostnames;
+mod isolation;
 mod limits;
 mod meta;
 mod pagination;
