@@ -9,7 +9,7 @@ use clientca::{ServeOptions, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use store::{Actor, ActorKind};
-use test_support::TestDatabase;
+use test_support::{TestDatabase, skip_notice, strict};
 
 pub struct TestApp {
     pub server: Server,
@@ -289,4 +289,25 @@ pub fn openssl(args: &[&str], files: &[(&str, &str)]) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
+}
+
+/// `.venv/bin/<tool>` (made by scripts/test), or `None` (skip, unless strict).
+pub fn venv_tool(name: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../.venv/bin")
+        .join(name);
+    if path.exists() {
+        return Some(path);
+    }
+    if strict() {
+        panic!(
+            "CLIENTCA_TEST_STRICT=1 but {} is missing: run scripts/test",
+            path.display()
+        );
+    }
+    skip_notice(
+        &format!("tests needing {name}"),
+        "run scripts/test (it installs the Python tools into .venv)",
+    );
+    None
 }

@@ -11,4 +11,5 @@ mod limits;
 mod meta;
 mod pagination;
 mod revocation;
+mod schemathesis;
 mod sdk;

@@ -7,11 +7,11 @@ use std::time::Duration;
 use authority::Publication;
 use reqwest::Method;
 use serde_json::Value;
-use test_support::{TestDatabase, backend_tests, skip_notice, strict};
+use test_support::{TestDatabase, backend_tests};
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 
-use crate::helpers::{TestApp, fixture, openssl, p256_csr};
+use crate::helpers::{TestApp, fixture, openssl, p256_csr, venv_tool};
 
 backend_tests!(
     revocation_reaches_crl_and_ocsp_only_once_published,
@@ -440,27 +440,6 @@ async fn leaves_point_at_the_public_endpoints_when_configured(db: TestDatabase) 
         )),
         "{text}"
     );
-}
-
-/// `.venv/bin/<tool>` (made by scripts/test), or `None` (skip, unless strict).
-fn venv_tool(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.venv/bin")
-        .join(name);
-    if path.exists() {
-        return Some(path);
-    }
-    if strict() {
-        panic!(
-            "CLIENTCA_TEST_STRICT=1 but {} is missing: run scripts/test",
-            path.display()
-        );
-    }
-    skip_notice(
-        "pkilint checks",
-        "run scripts/test (it installs pkilint into .venv)",
-    );
-    None
 }
 
 fn lint(tool: &PathBuf, extra: &[&str], what: &str, content: &[u8]) {
