@@ -1,4 +1,5 @@
-//! Request extraction with Cloudflare-style errors: credentials, JSON bodies, query strings.
+//! Request extraction with Cloudflare-style errors: credentials, path parameters, JSON bodies,
+//! query strings.
 
 use std::net::SocketAddr;
 
@@ -189,6 +190,30 @@ fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ));
     }
     serde_json::from_value(value).map_err(|e| ApiError::new(ErrorCode::InvalidField, e.to_string()))
+}
+
+/// Path parameters; a segment that does not decode (say `%FF`, not UTF-8) names nothing that
+/// could exist, so it is answered like an unknown route rather than with axum's plain-text 400.
+pub struct PathParams<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for PathParams<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PathParams(value))
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::NoRoute,
+                    format!("No route for that URI: {}", parts.uri.path()),
+                )
+            })
+    }
 }
 
 /// Query parameters as (name, value) pairs, last one winning; undecodable strings are a 400.

@@ -152,6 +152,8 @@ pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
         .route("/ca/{ca_id}/crl.pem", get(ca::crl_pem))
         .route("/ca/{ca_id}/ocsp", axum::routing::post(ca::ocsp_post))
         .route("/ca/{ca_id}/ocsp/{*request}", get(ca::ocsp_get))
+        // An empty GET request is still an OCSP question: it gets malformedRequest, not JSON.
+        .route("/ca/{ca_id}/ocsp/", get(ca::ocsp_get))
         .fallback(fallback::no_route)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

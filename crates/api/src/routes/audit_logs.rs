@@ -1,14 +1,14 @@
 //! `GET /accounts/{account_id}/audit_logs`: the account's audit log, newest first, read-only.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::dto::{Envelope, ResultInfo, timestamp};
 use crate::error::{ApiError, ErrorCode, ErrorEnvelope};
-use crate::extract::{Caller, QueryPairs};
+use crate::extract::{Caller, PathParams, QueryPairs};
 
 const DEFAULT_PER_PAGE: u64 = 50;
 const MAX_PER_PAGE: u64 = 1000;
@@ -71,7 +71,7 @@ pub struct AuditLogParams {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(account_id): Path<String>,
+    PathParams(account_id): PathParams<String>,
     query: QueryPairs,
 ) -> Result<Json<Envelope<Vec<AuditLogEntry>>>, ApiError> {
     let page = query.count("page")?.unwrap_or(1);

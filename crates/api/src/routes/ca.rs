@@ -5,6 +5,7 @@
 //! OCSP problems are answered in OCSP (malformedRequest, unauthorized, …), never as HTTP errors.
 
 use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -17,6 +18,7 @@ use authority::OcspAnswer;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
+use crate::extract::PathParams;
 
 const PEM: &str = "application/x-pem-file";
 const CERT_DER: &str = "application/pkix-cert";
@@ -30,7 +32,7 @@ fn unknown_ca() -> ApiError {
 /// `GET /ca/{ca_id}.pem` (PEM) and `GET /ca/{ca_id}.crt` / `.der` (DER).
 pub async fn certificate(
     State(state): State<AppState>,
-    Path(file): Path<String>,
+    PathParams(file): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let (ca_id, pem) = match file.rsplit_once('.') {
         Some((id, "pem")) => (id, true),
@@ -52,7 +54,7 @@ pub async fn certificate(
 /// `GET /ca/{ca_id}/crl`: the newest CRL, DER.
 pub async fn crl(
     State(state): State<AppState>,
-    Path(ca_id): Path<String>,
+    PathParams(ca_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let crl = state
         .authority
@@ -65,7 +67,7 @@ pub async fn crl(
 /// `GET /ca/{ca_id}/crl.pem`: the newest CRL, PEM.
 pub async fn crl_pem(
     State(state): State<AppState>,
-    Path(ca_id): Path<String>,
+    PathParams(ca_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let crl = state
         .authority
@@ -76,29 +78,29 @@ pub async fn crl_pem(
     Ok(binary(PEM, pem.into_bytes(), Some(crl.next_update)))
 }
 
-/// `POST /ca/{ca_id}/ocsp` with a DER OCSPRequest body.
+/// `POST /ca/{ca_id}/ocsp` with a DER OCSPRequest body. Whatever goes wrong, the answer is an
+/// OCSP response (RFC 6960 §2.3), never a JSON error: a CA id that does not decode names no CA.
 pub async fn ocsp_post(
     State(state): State<AppState>,
-    Path(ca_id): Path<String>,
+    ca_id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
-    let answer = match body {
-        Ok(body) => state.authority.ocsp_answer(&ca_id, &body).await,
-        Err(_) => state.authority.ocsp_answer(&ca_id, &[]).await,
-    };
-    ocsp_response(answer, false)
+    let ca_id = ca_id.map(|Path(id)| id).unwrap_or_default();
+    let body = body.unwrap_or_default();
+    ocsp_response(state.authority.ocsp_answer(&ca_id, &body).await, false)
 }
 
 /// `GET /ca/{ca_id}/ocsp/{request}`: the DER request in base64 (URL-safe or standard, padded
 /// or not), as RFC 6960 Appendix A and RFC 5019 describe.
 pub async fn ocsp_get(
     State(state): State<AppState>,
-    Path((ca_id, encoded)): Path<(String, String)>,
+    params: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
     const LENIENT: GeneralPurposeConfig =
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
     let url_safe = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
     let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+    let (ca_id, encoded) = params.map(|Path(p)| p).unwrap_or_default();
     let decoded = url_safe
         .decode(encoded.trim())
         .or_else(|_| standard.decode(encoded.trim()))

@@ -1,7 +1,7 @@
 //! `/zones/{zone_id}/client_certificates[/{id}]`: the five Client Certificates operations.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -10,7 +10,7 @@ use authority::{CertificateStatus, IssueRequest, ListRequest, Permission, Revoca
 use crate::AppState;
 use crate::dto::{ClientCertificate, Envelope, list_envelope};
 use crate::error::{ApiError, ErrorCode, ErrorEnvelope};
-use crate::extract::{Caller, JsonBody, OptionalJsonBody, QueryPairs};
+use crate::extract::{Caller, JsonBody, OptionalJsonBody, PathParams, QueryPairs};
 
 const TAG: &str = "Client Certificates";
 const DEFAULT_PER_PAGE: u64 = 20;
@@ -77,7 +77,7 @@ pub struct RevokeParams {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Path(zone_id): Path<String>,
+    PathParams(zone_id): PathParams<String>,
     JsonBody(body): JsonBody<CreateClientCertificate>,
 ) -> CertificateResponse {
     let zone = state
@@ -110,7 +110,7 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Path(zone_id): Path<String>,
+    PathParams(zone_id): PathParams<String>,
     query: QueryPairs,
 ) -> Result<Json<Envelope<Vec<ClientCertificate>>>, ApiError> {
     let zone = state
@@ -140,7 +140,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path((zone_id, id)): Path<(String, String)>,
+    PathParams((zone_id, id)): PathParams<(String, String)>,
 ) -> CertificateResponse {
     let zone = state
         .authority
@@ -169,7 +169,7 @@ pub async fn get(
 pub async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
-    Path((zone_id, id)): Path<(String, String)>,
+    PathParams((zone_id, id)): PathParams<(String, String)>,
     query: QueryPairs,
 ) -> CertificateResponse {
     let zone = state
@@ -208,7 +208,7 @@ pub async fn revoke(
 pub async fn reactivate(
     State(state): State<AppState>,
     caller: Caller,
-    Path((zone_id, id)): Path<(String, String)>,
+    PathParams((zone_id, id)): PathParams<(String, String)>,
     OptionalJsonBody(body): OptionalJsonBody<EditClientCertificate>,
 ) -> CertificateResponse {
     let zone = state

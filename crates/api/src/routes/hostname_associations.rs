@@ -2,7 +2,7 @@
 //! from the zone's CA are required.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,7 +11,7 @@ use authority::Permission;
 use crate::AppState;
 use crate::dto::{Envelope, HostnameAssociations};
 use crate::error::{ApiError, ErrorEnvelope};
-use crate::extract::{Caller, JsonBody, QueryPairs};
+use crate::extract::{Caller, JsonBody, PathParams, QueryPairs};
 
 const TAG: &str = "Hostname Associations";
 const PATH: &str = "/zones/{zone_id}/certificate_authorities/hostname_associations";
@@ -48,7 +48,7 @@ pub struct HostnameParams {
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
-    Path(zone_id): Path<String>,
+    PathParams(zone_id): PathParams<String>,
     query: QueryPairs,
 ) -> Result<Json<Envelope<HostnameAssociations>>, ApiError> {
     let zone = state
@@ -78,7 +78,7 @@ pub async fn get(
 pub async fn replace(
     State(state): State<AppState>,
     caller: Caller,
-    Path(zone_id): Path<String>,
+    PathParams(zone_id): PathParams<String>,
     JsonBody(body): JsonBody<ReplaceHostnameAssociations>,
 ) -> Result<Json<Envelope<HostnameAssociations>>, ApiError> {
     let zone = state

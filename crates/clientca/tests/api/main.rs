@@ -10,6 +10,7 @@ mod isolation;
 mod limits;
 mod meta;
 mod pagination;
+mod properties;
 mod revocation;
 mod schemathesis;
 mod sdk;
