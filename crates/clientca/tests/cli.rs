@@ -318,7 +318,7 @@ fn master_key_rotation_reseals_ca_keys_and_retires_the_old_key() {
 }
 
 #[test]
-fn audit_verify_reports_an_intact_chain() {
+fn audit_verify_reports_an_intact_chain_and_catches_an_edit() {
     let dir = tempfile::tempdir().unwrap();
     let first = serve(dir.path(), &[]);
     let token = first.token.clone().unwrap();
@@ -329,6 +329,24 @@ fn audit_verify_reports_an_intact_chain() {
     let verified = stdout_of(&clientca(dir.path(), &["audit", "verify"]));
     assert!(verified.starts_with("audit log intact:"), "{verified}");
     assert!(verified.contains("head #"), "{verified}");
+
+    // Someone with write access disables the guard and rewrites history: verify fails.
+    let url = format!("sqlite://{}", dir.path().join("data/clientca.db").display());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(test_support::run_sql_directly(
+            &url,
+            &[
+                "DROP TRIGGER audit_events_no_update",
+                "UPDATE audit_events SET actor_id = 'someone-else' WHERE chain_seq = 1",
+            ],
+        ));
+    let tampered = clientca(dir.path(), &["audit", "verify"]);
+    assert!(!tampered.status.success());
+    let message = String::from_utf8_lossy(&tampered.stderr);
+    assert!(message.contains("audit log TAMPERED"), "{message}");
 }
 
 #[test]

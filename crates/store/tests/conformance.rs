@@ -1200,34 +1200,7 @@ async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) 
 
 /// Run raw SQL behind the store's back, as someone with database access would.
 async fn tamper(db: &TestDatabase, statements: &[&str]) {
-    match db.backend {
-        test_support::Backend::Sqlite => {
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect(&db.url)
-                .await
-                .unwrap();
-            for statement in statements {
-                sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
-        }
-        test_support::Backend::Postgres => {
-            let pool = sqlx::postgres::PgPoolOptions::new()
-                .max_connections(1)
-                .connect(&db.url)
-                .await
-                .unwrap();
-            for statement in statements {
-                sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
-                    .execute(&pool)
-                    .await
-                    .unwrap();
-            }
-        }
-    }
+    test_support::run_sql_directly(&db.url, statements).await;
 }
 
 async fn the_audit_chain_detects_edited_and_deleted_events(db: TestDatabase) {

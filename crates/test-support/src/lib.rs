@@ -79,6 +79,37 @@ impl TestDatabase {
     }
 }
 
+/// Run raw SQL behind clientca's back, as someone with write access to the database would.
+pub async fn run_sql_directly(url: &str, statements: &[&str]) {
+    if url.starts_with("sqlite:") {
+        let pool = sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .expect("open SQLite");
+        for statement in statements {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .expect("open PostgreSQL");
+        for statement in statements {
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+        }
+        pool.close().await;
+    }
+}
+
 async fn connect_admin(base: &str) -> sqlx::PgPool {
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
