@@ -93,3 +93,54 @@ fn readme_lists_every_error_code() {
     assert_eq!(unique.len(), codes.len(), "error codes must be unique");
     assert!(codes.iter().all(|c| *c >= 1000));
 }
+
+/// Every `$ref` in the document names a component that exists (a dangling one breaks clients'
+/// code generators and schemathesis alike).
+#[test]
+fn every_reference_resolves() {
+    fn walk(value: &serde_json::Value, refs: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                    refs.push(target.clone());
+                }
+                map.values().for_each(|v| walk(v, refs));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, refs)),
+            _ => {}
+        }
+    }
+    let document = serde_json::to_value(api::openapi()).unwrap();
+    let mut refs = Vec::new();
+    walk(&document, &mut refs);
+    assert!(!refs.is_empty());
+    for target in refs {
+        let pointer = target.strip_prefix('#').expect("local reference");
+        assert!(
+            document.pointer(pointer).is_some(),
+            "dangling $ref {target}"
+        );
+    }
+}
+
+#[test]
+fn documented_revocation_reasons_are_the_ones_accepted() {
+    let document = serde_json::to_value(api::openapi()).unwrap();
+    let parameters =
+        document["paths"]["/zones/{zone_id}/client_certificates/{client_certificate_id}"]["delete"]
+            ["parameters"]
+            .as_array()
+            .unwrap();
+    let reason = parameters.iter().find(|p| p["name"] == "reason").unwrap();
+    let documented: Vec<&str> = reason["schema"]["enum"]
+        .as_array()
+        .expect("an enum of names")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let accepted: Vec<&str> = pki::RevocationReason::ALL
+        .iter()
+        .map(|r| r.as_str())
+        .collect();
+    assert_eq!(documented, accepted);
+}

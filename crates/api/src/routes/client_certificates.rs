@@ -41,6 +41,7 @@ pub struct EditClientCertificate {
 #[allow(dead_code)] // documents the query string for OpenAPI; parsing is done by `list_request`
 pub struct ListParams {
     /// `all` (default), `active`, `pending_revocation`, `revoked` or `pending_reactivation`.
+    #[param(value_type = Option<StatusFilter>, inline)]
     status: Option<String>,
     /// Page number, ≥ 1 (default 1).
     page: Option<u64>,
@@ -56,9 +57,45 @@ pub struct ListParams {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documents the query string for OpenAPI; parsed in `revoke`
 pub struct RevokeParams {
-    /// RFC 5280 reason: `unspecified` (default), `keyCompromise`, `cACompromise`,
-    /// `affiliationChanged`, `superseded`, `cessationOfOperation`, `privilegeWithdrawn`, `aACompromise`.
+    /// RFC 5280 reason (default `unspecified`); names match case-insensitively.
+    #[param(value_type = Option<RevocationReasonName>, inline)]
     reason: Option<String>,
+}
+
+// Documents the values only; `list_request` parses the text.
+/// Which certificates to list.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum StatusFilter {
+    All,
+    Active,
+    PendingRevocation,
+    Revoked,
+    PendingReactivation,
+}
+
+// Documents the values only; the text is parsed as `pki::RevocationReason`.
+/// Why the certificate is revoked: an RFC 5280 CRLReason name.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub enum RevocationReasonName {
+    #[serde(rename = "unspecified")]
+    Unspecified,
+    #[serde(rename = "keyCompromise")]
+    KeyCompromise,
+    #[serde(rename = "cACompromise")]
+    CaCompromise,
+    #[serde(rename = "affiliationChanged")]
+    AffiliationChanged,
+    #[serde(rename = "superseded")]
+    Superseded,
+    #[serde(rename = "cessationOfOperation")]
+    CessationOfOperation,
+    #[serde(rename = "privilegeWithdrawn")]
+    PrivilegeWithdrawn,
+    #[serde(rename = "aACompromise")]
+    AaCompromise,
 }
 
 #[utoipa::path(
