@@ -33,14 +33,7 @@ proptest! {
         cut in any::<prop::sample::Index>(),
         truncate in any::<bool>(),
     ) {
-        let mut der = valid_der();
-        for (index, value) in &mutations {
-            let i = index.index(der.len());
-            der[i] = *value;
-        }
-        if truncate {
-            der.truncate(cut.index(der.len()));
-        }
+        let der = common::mutate(valid_der(), &mutations, cut, truncate);
         let _ = VerifiedCsr::parse_der(&der);
     }
 }

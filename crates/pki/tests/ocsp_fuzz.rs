@@ -1,6 +1,8 @@
 //! Property tests: no OCSP request, however hostile, makes the parser panic, and a parse that
 //! succeeds yields the items the bytes describe.
 
+mod common;
+
 use pki::OcspRequest;
 use proptest::prelude::*;
 
@@ -38,14 +40,7 @@ proptest! {
         cut in any::<prop::sample::Index>(),
         truncate in any::<bool>(),
     ) {
-        let mut der = valid_der();
-        for (index, value) in &mutations {
-            let i = index.index(der.len());
-            der[i] = *value;
-        }
-        if truncate {
-            der.truncate(cut.index(der.len()));
-        }
+        let der = common::mutate(valid_der(), &mutations, cut, truncate);
         if let Ok(request) = OcspRequest::parse(&der) {
             // Whatever survives the mutation is still a well-formed question.
             prop_assert!(!request.items().is_empty());

@@ -81,32 +81,26 @@ impl TestDatabase {
 
 /// Run raw SQL behind clientca's back, as someone with write access to the database would.
 pub async fn run_sql_directly(url: &str, statements: &[&str]) {
+    macro_rules! run_all {
+        ($pool:expr) => {{
+            let pool = $pool
+                .max_connections(1)
+                .connect(url)
+                .await
+                .expect("open database");
+            for statement in statements {
+                sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                    .execute(&pool)
+                    .await
+                    .unwrap_or_else(|e| panic!("{statement}: {e}"));
+            }
+            pool.close().await;
+        }};
+    }
     if url.starts_with("sqlite:") {
-        let pool = sqlx::sqlite::SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect(url)
-            .await
-            .expect("open SQLite");
-        for statement in statements {
-            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
-                .execute(&pool)
-                .await
-                .unwrap_or_else(|e| panic!("{statement}: {e}"));
-        }
-        pool.close().await;
+        run_all!(sqlx::sqlite::SqlitePoolOptions::new())
     } else {
-        let pool = sqlx::postgres::PgPoolOptions::new()
-            .max_connections(1)
-            .connect(url)
-            .await
-            .expect("open PostgreSQL");
-        for statement in statements {
-            sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
-                .execute(&pool)
-                .await
-                .unwrap_or_else(|e| panic!("{statement}: {e}"));
-        }
-        pool.close().await;
+        run_all!(sqlx::postgres::PgPoolOptions::new())
     }
 }
 

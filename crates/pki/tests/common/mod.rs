@@ -32,3 +32,21 @@ pub fn test_ca() -> (pki::CaSigner, pki::NewCa) {
         pki::CaSigner::from_parts(&ca.certificate_der, &ca.private_key_pkcs8_der).expect("signer");
     (signer, ca)
 }
+
+/// `der` with a few bytes overwritten and, when `truncate`, cut short: the shape of most
+/// corrupted or hostile inputs, for the parsers' property tests.
+pub fn mutate(
+    mut der: Vec<u8>,
+    mutations: &[(proptest::sample::Index, u8)],
+    cut: proptest::sample::Index,
+    truncate: bool,
+) -> Vec<u8> {
+    for (index, value) in mutations {
+        let i = index.index(der.len());
+        der[i] = *value;
+    }
+    if truncate {
+        der.truncate(cut.index(der.len()));
+    }
+    der
+}
