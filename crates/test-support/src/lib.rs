@@ -2,7 +2,7 @@
 //!
 //! PostgreSQL tests need `CLIENTCA_TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:5432/test`).
 //! Without it they are skipped with one line on stderr, unless `CLIENTCA_TEST_STRICT=1` (set by
-//! `scripts/test` in CI), in which case a missing or unreachable server fails the test instead.
+//! `.ci/run`), in which case they fail instead. A server that is set but unreachable always fails.
 //! Strict mode also makes tests that need the Python SDK fail rather than skip.
 
 use std::sync::Mutex;
