@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use store::{Actor, ActorKind};
 
 use crate::duration::parse_duration;
-use crate::{ServeOptions, master_key_file};
+use crate::{ServeOptions, master_key_file, open_database};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +48,17 @@ impl GlobalArgs {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("clientca.db").display()))
     }
+
+    pub fn default_master_key_file(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+}
+
+/// `path` with `suffix` appended to its file name (`master.key` → `master.key.old`).
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -237,7 +248,7 @@ impl Cli {
                 new_key_file,
             }) => {
                 let current_file =
-                    master_key_file.unwrap_or_else(|| self.global.data_dir.join("master.key"));
+                    master_key_file.unwrap_or_else(|| self.global.default_master_key_file());
                 rotate_master_key(&database_url, &current_file, new_key_file).await
             }
             Command::Copy { from, to } => copy(&from, &to).await,
@@ -249,7 +260,7 @@ async fn serve(global: &GlobalArgs, database_url: String, args: ServeArgs) -> an
     let key_path = args
         .master_key_file
         .clone()
-        .unwrap_or_else(|| global.data_dir.join("master.key"));
+        .unwrap_or_else(|| global.default_master_key_file());
     let master_key = master_key_file::load(&key_path, true)?.context("no master key")?;
     let options = ServeOptions {
         database_url,
@@ -349,23 +360,10 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-async fn open(url: &str) -> anyhow::Result<store::DynStore> {
-    store::connect(url)
-        .await
-        .with_context(|| format!("cannot open database {}", store::redact_url(url)))
-}
-
 async fn audit_verify(database_url: &str) -> anyhow::Result<()> {
-    let store = open(database_url).await?;
-    let mut sealed_now = 0;
-    loop {
-        let sealed = store.seal_audit(5_000).await?;
-        sealed_now += sealed;
-        if sealed < 5_000 {
-            break;
-        }
-    }
-    let report = store::verify_chain(store.as_ref()).await?;
+    let authority = admin_authority(database_url).await?;
+    let sealed_now = worker::seal_audit_log(&authority).await?;
+    let report = store::verify_chain(authority.store().as_ref()).await?;
     let head = report
         .head
         .as_ref()
@@ -399,11 +397,11 @@ async fn rotate_master_key(
             "the current key comes from {}: say where the new one goes with --new-key-file",
             master_key_file::ENV_VAR
         ),
-        (None, false) => current_file.with_extension("key.new"),
+        (None, false) => with_suffix(current_file, ".new"),
     };
     // The new key is on disk before the database expects it, so a crash in between loses nothing.
     let new = master_key_file::create(&target)?;
-    let store = open(database_url).await?;
+    let store = open_database(database_url).await?;
     let config = Config {
         master_key: Some(current),
         ..Config::default()
@@ -413,12 +411,13 @@ async fn rotate_master_key(
         .rotate_master_key(&new, Actor::new(ActorKind::Cli))
         .await?;
     if new_key_file.is_none() {
-        std::fs::rename(current_file, current_file.with_extension("key.old"))?;
+        let old = with_suffix(current_file, ".old");
+        std::fs::rename(current_file, &old)?;
         std::fs::rename(&target, current_file)?;
         println!(
             "re-sealed {count} CA key(s); {} now holds the new key, the old one is in {}",
             current_file.display(),
-            current_file.with_extension("key.old").display()
+            old.display()
         );
     } else {
         println!(
@@ -431,7 +430,7 @@ async fn rotate_master_key(
 }
 
 async fn migrate(database_url: &str) -> anyhow::Result<()> {
-    let store = open(database_url).await?;
+    let store = open_database(database_url).await?;
     println!(
         "{} schema at version {}",
         store.backend(),
@@ -441,8 +440,8 @@ async fn migrate(database_url: &str) -> anyhow::Result<()> {
 }
 
 async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
-    let source = open(from).await?;
-    let target = open(to).await?;
+    let source = open_database(from).await?;
+    let target = open_database(to).await?;
     let bars = indicatif::MultiProgress::new();
     let style =
         indicatif::ProgressStyle::with_template("{prefix:>24} {bar:40} {pos}/{len} rows {elapsed}")
@@ -477,7 +476,7 @@ async fn copy(from: &str, to: &str) -> anyhow::Result<()> {
 
 /// Administration needs the database only: no master key, since no CA key is touched.
 async fn admin_authority(database_url: &str) -> anyhow::Result<Arc<Authority>> {
-    Ok(Authority::new(open(database_url).await?, Config::default()).await?)
+    Ok(Authority::new(open_database(database_url).await?, Config::default()).await?)
 }
 
 async fn zone(database_url: &str, command: ZoneCommand) -> anyhow::Result<()> {

@@ -41,16 +41,16 @@ pub struct Server {
     worker: JoinHandle<()>,
 }
 
+/// Connect to (and migrate) the database at `url`; the error names it without its password.
+pub async fn open_database(url: &str) -> anyhow::Result<store::DynStore> {
+    store::connect(url)
+        .await
+        .with_context(|| format!("cannot open database {}", store::redact_url(url)))
+}
+
 /// Open the database, check the master key, bootstrap if empty, and start serving.
 pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
-    let store = store::connect(&options.database_url)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot open database {}",
-                store::redact_url(&options.database_url)
-            )
-        })?;
+    let store = open_database(&options.database_url).await?;
     let config = Config {
         master_key: Some(options.master_key),
         policy: options.policy,
@@ -97,7 +97,8 @@ impl Server {
         format!("http://{}{}", self.addr, api::API_PREFIX)
     }
 
-    /// Stop accepting, finish in-flight requests and the current worker batch, then return.
+    /// Stop accepting, give in-flight requests a grace period, let the worker end its current
+    /// round, then return.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
         self.http.await.context("HTTP task failed")??;

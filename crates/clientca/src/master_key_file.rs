@@ -11,8 +11,8 @@ use authority::MasterKey;
 
 pub const ENV_VAR: &str = "CLIENTCA_MASTER_KEY";
 
-/// Load the key; when `create` and neither source exists, generate the file.
-pub fn load(path: &Path, create: bool) -> anyhow::Result<Option<MasterKey>> {
+/// Load the key; when `create_if_missing` and neither source exists, generate the file.
+pub fn load(path: &Path, create_if_missing: bool) -> anyhow::Result<Option<MasterKey>> {
     if let Ok(hex) = std::env::var(ENV_VAR) {
         return Ok(Some(MasterKey::from_hex(&hex).with_context(|| {
             format!("{ENV_VAR} is not a valid master key")
@@ -32,18 +32,14 @@ pub fn load(path: &Path, create: bool) -> anyhow::Result<Option<MasterKey>> {
             format!("{} is not a valid master key", path.display())
         })?));
     }
-    if !create {
+    if !create_if_missing {
         return Ok(None);
     }
-    create_key_file(path).map(Some)
+    create(path).map(Some)
 }
 
 /// Generate a key into a new file (mode 0600; refuses to overwrite).
 pub fn create(path: &Path) -> anyhow::Result<MasterKey> {
-    create_key_file(path)
-}
-
-fn create_key_file(path: &Path) -> anyhow::Result<MasterKey> {
     let key = MasterKey::generate()?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
