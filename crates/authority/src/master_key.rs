@@ -9,7 +9,6 @@ use store::Store;
 
 const FORMAT_VERSION: u8 = 1;
 const KEY_LEN: usize = 32;
-const CHECK_SETTING: &str = "master_key_check";
 const CHECK_PLAINTEXT: &[u8] = b"clientca master key check";
 const CHECK_CONTEXT: &[u8] = b"master-key-check";
 
@@ -114,7 +113,7 @@ pub(crate) async fn verify_against_store(
 ) -> Result<(), crate::Error> {
     let candidate = check_value(key)?;
     let stored = store
-        .put_setting_if_absent(CHECK_SETTING, &candidate)
+        .put_setting_if_absent(store::MASTER_KEY_CHECK_SETTING, &candidate)
         .await?;
     let sealed = hex::decode(stored).map_err(|_| MasterKeyError::WrongKey)?;
     match key.open(&sealed, CHECK_CONTEXT) {

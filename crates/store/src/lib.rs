@@ -28,7 +28,11 @@ pub use sqlite::SqliteStore;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything clientca persists. Every mutation appends its audit event in the same transaction.
+/// The setting that holds a value only the right master key produces (see `reseal_ca_keys`).
+pub const MASTER_KEY_CHECK_SETTING: &str = "master_key_check";
+
+/// Everything clientca persists. Every change made on someone's behalf (issue, revoke, publish,
+/// administration) appends its audit event in the same transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which backend this is ("sqlite" or "postgres"), for logs and health output.

@@ -317,6 +317,13 @@ pub enum ActorKind {
 }
 
 impl ActorKind {
+    pub const ALL: [ActorKind; 4] = [
+        ActorKind::Token,
+        ActorKind::Cli,
+        ActorKind::System,
+        ActorKind::Worker,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ActorKind::Token => "token",
@@ -324,6 +331,16 @@ impl ActorKind {
             ActorKind::System => "system",
             ActorKind::Worker => "worker",
         }
+    }
+}
+
+impl FromStr for ActorKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ActorKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| format!("unknown actor type {s:?}"))
     }
 }
 

@@ -32,11 +32,6 @@ impl PostgresStore {
     pub async fn connect(url: &str) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|_| StoreError::UnsupportedUrl(crate::redact_url(url)))?;
-        Self::connect_with(options).await
-    }
-
-    /// Connect with explicit options (tests use this to isolate each run in its own schema).
-    pub async fn connect_with(options: PgConnectOptions) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)

@@ -65,7 +65,7 @@ fn opt_time_at(row: &impl DecodeRow, column: &str) -> Result<Option<OffsetDateTi
     row.opt_int(column)?.map(from_unix).transpose()
 }
 
-fn parsed<T: FromStr<Err = String>>(row: &impl DecodeRow, column: &str) -> Result<T> {
+pub(crate) fn parsed<T: FromStr<Err = String>>(row: &impl DecodeRow, column: &str) -> Result<T> {
     row.text(column)?.parse().map_err(StoreError::Corrupt)
 }
 
@@ -186,10 +186,7 @@ pub(crate) fn ocsp(row: &impl DecodeRow, prefix: &str) -> Result<OcspRecord> {
     Ok(OcspRecord {
         ca_id: row.text(&column("ca_id"))?,
         serial_number: row.text(&column("serial_number"))?,
-        status: row
-            .text(&column("status"))?
-            .parse()
-            .map_err(StoreError::Corrupt)?,
+        status: parsed(row, &column("status"))?,
         this_update: time_at(row, &column("this_update"))?,
         next_update: time_at(row, &column("next_update"))?,
         der: row.bytes(&column("der"))?,
@@ -209,16 +206,7 @@ pub(crate) fn serial_status(row: &impl DecodeRow) -> Result<SerialStatus> {
 }
 
 pub(crate) fn audit_event(row: &impl DecodeRow) -> Result<AuditEvent> {
-    let actor_type = row.text("actor_type")?;
-    let kind = [
-        ActorKind::Token,
-        ActorKind::Cli,
-        ActorKind::System,
-        ActorKind::Worker,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == actor_type)
-    .ok_or_else(|| StoreError::Corrupt(format!("unknown actor type {actor_type:?}")))?;
+    let kind: ActorKind = parsed(row, "actor_type")?;
     let seal = match row.opt_int("chain_seq")? {
         Some(chain_seq) => Some(AuditSeal {
             chain_seq,

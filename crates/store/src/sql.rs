@@ -1,5 +1,5 @@
 //! SQL shared by both backends. `$n` placeholders work on SQLite and PostgreSQL alike; the
-//! statements stick to the common dialect (ON CONFLICT, LIMIT/OFFSET, no RETURNING needed).
+//! statements stick to the common dialect (ON CONFLICT, LIMIT/OFFSET, RETURNING — SQLite ≥ 3.35).
 
 pub const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)";
 pub const SELECT_ACCOUNT: &str = "SELECT id, name, created_at FROM accounts WHERE id = $1";
@@ -12,9 +12,15 @@ macro_rules! ca_columns {
                           not_before, not_after, created_at"
     };
 }
-pub const INSERT_CA_IF_ABSENT: &str = "INSERT INTO certificate_authorities \
-    (id, account_id, name, certificate_pem, certificate_der, sealed_private_key, not_before, not_after, created_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (account_id) DO NOTHING";
+macro_rules! insert_ca {
+    () => {
+        "INSERT INTO certificate_authorities \
+        (id, account_id, name, certificate_pem, certificate_der, sealed_private_key, not_before, not_after, created_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    };
+}
+pub const INSERT_CA: &str = insert_ca!();
+pub const INSERT_CA_IF_ABSENT: &str = concat!(insert_ca!(), " ON CONFLICT (account_id) DO NOTHING");
 pub const SELECT_CA: &str = concat!(
     "SELECT ",
     ca_columns!(),
@@ -121,9 +127,18 @@ pub const PAGE_START: &str = "SELECT seq FROM certificates WHERE zone_id = $1 AN
     ORDER BY seq DESC LIMIT 1 OFFSET $3";
 pub const PAGE_START_WITH_STATUS: &str = "SELECT seq FROM certificates \
     WHERE zone_id = $1 AND seq < $2 AND status = $4 ORDER BY seq DESC LIMIT 1 OFFSET $3";
-pub const ADJUST_COUNT: &str = "INSERT INTO certificate_counts (zone_id, status, block, count) \
-    VALUES ($1, $2, $3, $4) ON CONFLICT (zone_id, status, block) \
-    DO UPDATE SET count = certificate_counts.count + excluded.count";
+macro_rules! add_to_existing_count {
+    () => {
+        " ON CONFLICT (zone_id, status, block) \
+        DO UPDATE SET count = certificate_counts.count + excluded.count"
+    };
+}
+pub const ADJUST_COUNT: &str = concat!(
+    "INSERT INTO certificate_counts (zone_id, status, block, count) VALUES ($1, $2, $3, $4)",
+    add_to_existing_count!()
+);
+/// Appended to an `INSERT INTO certificate_counts … SELECT`: adds to a block's existing count.
+pub const ADD_TO_EXISTING_COUNT: &str = add_to_existing_count!();
 macro_rules! select_for_status_change {
     () => {
         "SELECT status, seq FROM certificates WHERE zone_id = $1 AND id = $2"
@@ -241,9 +256,6 @@ pub const EXPORT_HOSTNAMES: &str = "SELECT zone_id, ca_id, hostname, \
     zone_id || '/' || ca_id || '/' || hostname AS cursor FROM hostname_associations \
     WHERE zone_id || '/' || ca_id || '/' || hostname > $1 ORDER BY cursor LIMIT $2";
 pub const INSERT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)";
-pub const INSERT_CA: &str = "INSERT INTO certificate_authorities \
-    (id, account_id, name, certificate_pem, certificate_der, sealed_private_key, not_before, not_after, created_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 pub const INSERT_AUDIT_WITH_ID: &str = "INSERT INTO audit_events \
     (id, occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, action, object_type, object_id, details, \
      chain_seq, prev_hash, hash) \

@@ -145,7 +145,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Run SQLite's own consistency check (used by crash-safety tests and `clientca` operators).
+    /// Run SQLite's own consistency check (used by the crash-safety test).
     pub async fn integrity_check(&self) -> StoreResult<String> {
         Ok(sqlx::query_scalar("PRAGMA integrity_check")
             .fetch_one(&self.write)
@@ -201,8 +201,10 @@ async fn commit_together(write: &Pool<Sqlite>, jobs: &[CreateJob]) -> StoreResul
     let audits: Vec<_> = jobs.iter().map(|job| &job.audit).collect();
     let mut command = sqlx::QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
     push_certificate_insert(&mut command, &certs);
-    // The list counts, per status and for all statuses ('*'), of the rows just inserted.
-    for status_column in ["status", "'*'"] {
+    // The list counts of the rows just inserted (their seq is known only now), per status and for
+    // all statuses — what `CountMoves::count` does for the other write paths.
+    let all_statuses = format!("'{}'", sql::ALL_STATUSES);
+    for status_column in ["status", all_statuses.as_str()] {
         command.push(format!(
             "; INSERT INTO certificate_counts (zone_id, status, block, count) \
              SELECT zone_id, {status_column}, seq / {block}, COUNT(*) FROM certificates WHERE id IN (",
@@ -213,9 +215,9 @@ async fn commit_together(write: &Pool<Sqlite>, jobs: &[CreateJob]) -> StoreResul
             ids.push_bind(job.cert.id.clone());
         }
         command.push(format!(
-            ") GROUP BY zone_id, {status_column}, seq / {block} ON CONFLICT (zone_id, status, block) \
-             DO UPDATE SET count = certificate_counts.count + excluded.count",
-            block = sql::LIST_BLOCK
+            ") GROUP BY zone_id, {status_column}, seq / {block}{upsert}",
+            block = sql::LIST_BLOCK,
+            upsert = sql::ADD_TO_EXISTING_COUNT
         ));
     }
     command.push("; ");

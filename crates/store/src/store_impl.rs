@@ -1,8 +1,11 @@
 //! The one `Store` implementation, instantiated for each backend.
 //!
-//! Both backends run the same SQL (see `sql.rs`); what differs — pools, how a write transaction
-//! begins, connection setup — lives in inherent methods of `SqliteStore` / `PostgresStore`:
-//! `fn reader(&self) -> &Pool<DB>` and `async fn begin_write(&self) -> Transaction<DB>`.
+//! Both backends run the same SQL (see `sql.rs`); what differs lives in inherent items of
+//! `SqliteStore` / `PostgresStore`: the pools (`reader`, `write_pool`), how a write transaction
+//! begins (`begin_write`), the locking variants of two selects and the statistics command (consts),
+//! how a create is made durable (`insert_certificate_durably`: SQLite's group committer),
+//! cross-replica locks (`try_lock_publication`, `try_lock_audit_sealing`) and what a bulk import
+//! must fix up afterwards (`after_certificate_import`, `after_audit_import`).
 //! A macro rather than generics because sqlx's generic executor bounds would have to be spelled
 //! out for every column type on every method, which buries the queries this file is about.
 
@@ -20,12 +23,7 @@ macro_rules! impl_store {
                 audit: &AuditEntry,
             ) -> StoreResult<()> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(sql::INSERT_ACCOUNT)
-                    .bind(&account.id)
-                    .bind(&account.name)
-                    .bind(to_unix(account.created_at))
-                    .execute(&mut *tx)
-                    .await?;
+                insert_account(&mut tx, account).await?;
                 append_audit(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
@@ -53,20 +51,7 @@ macro_rules! impl_store {
                 audit: &AuditEntry,
             ) -> StoreResult<CaRecord> {
                 let mut tx = self.begin_write().await?;
-                let inserted = sqlx::query(sql::INSERT_CA_IF_ABSENT)
-                    .bind(&ca.id)
-                    .bind(&ca.account_id)
-                    .bind(&ca.name)
-                    .bind(&ca.certificate_pem)
-                    .bind(&ca.certificate_der)
-                    .bind(&ca.sealed_private_key)
-                    .bind(to_unix(ca.not_before))
-                    .bind(to_unix(ca.not_after))
-                    .bind(to_unix(ca.created_at))
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if inserted == 1 {
+                if insert_ca(&mut tx, sql::INSERT_CA_IF_ABSENT, ca).await? == 1 {
                     insert_crl(&mut tx, initial_crl).await?;
                     append_audit(&mut tx, audit).await?;
                 }
@@ -116,7 +101,7 @@ macro_rules! impl_store {
                 }
                 sqlx::query(sql::REPLACE_SETTING)
                     .bind(check_value)
-                    .bind("master_key_check")
+                    .bind($crate::MASTER_KEY_CHECK_SETTING)
                     .execute(&mut *tx)
                     .await?;
                 append_audit(&mut tx, audit).await?;
@@ -134,13 +119,7 @@ macro_rules! impl_store {
 
             async fn create_zone(&self, zone: &Zone, audit: &AuditEntry) -> StoreResult<()> {
                 let mut tx = self.begin_write().await?;
-                sqlx::query(sql::INSERT_ZONE)
-                    .bind(&zone.id)
-                    .bind(&zone.account_id)
-                    .bind(&zone.name)
-                    .bind(to_unix(zone.created_at))
-                    .execute(&mut *tx)
-                    .await?;
+                insert_zone(&mut tx, zone).await?;
                 append_audit(&mut tx, audit).await?;
                 tx.commit().await?;
                 Ok(())
@@ -335,10 +314,7 @@ macro_rules! impl_store {
                 let Some(current) = current else {
                     return Ok(StatusChangeOutcome::NotFound);
                 };
-                let status: CertificateStatus = current
-                    .text("status")?
-                    .parse()
-                    .map_err(StoreError::Corrupt)?;
+                let status: CertificateStatus = rows::parsed(&current, "status")?;
                 let changed = change.from.contains(&status);
                 if changed {
                     sqlx::query(sql::CHANGE_STATUS)
@@ -719,10 +695,7 @@ macro_rules! impl_store {
                         (Rows::HostnameAssociations(associations), cursor)
                     }
                     Table::Crls => {
-                        let crls = sqlx::query(sql::EXPORT_CRLS)
-                            .bind(after)
-                            .bind(limit)
-                            .fetch_all(self.reader())
+                        let crls = page(sql::EXPORT_CRLS)
                             .await?
                             .iter()
                             .map(rows::crl)
@@ -786,39 +759,17 @@ macro_rules! impl_store {
                     }
                     Rows::Accounts(accounts) => {
                         for account in accounts {
-                            sqlx::query(sql::INSERT_ACCOUNT)
-                                .bind(&account.id)
-                                .bind(&account.name)
-                                .bind(to_unix(account.created_at))
-                                .execute(&mut *tx)
-                                .await?;
+                            insert_account(&mut tx, account).await?;
                         }
                     }
                     Rows::CertificateAuthorities(cas) => {
                         for ca in cas {
-                            sqlx::query(sql::INSERT_CA)
-                                .bind(&ca.id)
-                                .bind(&ca.account_id)
-                                .bind(&ca.name)
-                                .bind(&ca.certificate_pem)
-                                .bind(&ca.certificate_der)
-                                .bind(&ca.sealed_private_key)
-                                .bind(to_unix(ca.not_before))
-                                .bind(to_unix(ca.not_after))
-                                .bind(to_unix(ca.created_at))
-                                .execute(&mut *tx)
-                                .await?;
+                            insert_ca(&mut tx, sql::INSERT_CA, ca).await?;
                         }
                     }
                     Rows::Zones(zones) => {
                         for zone in zones {
-                            sqlx::query(sql::INSERT_ZONE)
-                                .bind(&zone.id)
-                                .bind(&zone.account_id)
-                                .bind(&zone.name)
-                                .bind(to_unix(zone.created_at))
-                                .execute(&mut *tx)
-                                .await?;
+                            insert_zone(&mut tx, zone).await?;
                         }
                     }
                     Rows::ApiTokens(tokens) => {
@@ -898,6 +849,54 @@ macro_rules! impl_store {
             }
         }
 
+        async fn insert_account(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            account: &Account,
+        ) -> StoreResult<()> {
+            sqlx::query(sql::INSERT_ACCOUNT)
+                .bind(&account.id)
+                .bind(&account.name)
+                .bind(to_unix(account.created_at))
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        async fn insert_zone(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            zone: &Zone,
+        ) -> StoreResult<()> {
+            sqlx::query(sql::INSERT_ZONE)
+                .bind(&zone.id)
+                .bind(&zone.account_id)
+                .bind(&zone.name)
+                .bind(to_unix(zone.created_at))
+                .execute(&mut **tx)
+                .await?;
+            Ok(())
+        }
+
+        /// `statement` is `INSERT_CA` or `INSERT_CA_IF_ABSENT`; returns the rows inserted.
+        async fn insert_ca(
+            tx: &mut sqlx::Transaction<'static, $db>,
+            statement: &'static str,
+            ca: &CaRecord,
+        ) -> StoreResult<u64> {
+            Ok(sqlx::query(statement)
+                .bind(&ca.id)
+                .bind(&ca.account_id)
+                .bind(&ca.name)
+                .bind(&ca.certificate_pem)
+                .bind(&ca.certificate_der)
+                .bind(&ca.sealed_private_key)
+                .bind(to_unix(ca.not_before))
+                .bind(to_unix(ca.not_after))
+                .bind(to_unix(ca.created_at))
+                .execute(&mut **tx)
+                .await?
+                .rows_affected())
+        }
+
         async fn insert_token(
             tx: &mut sqlx::Transaction<'static, $db>,
             new: &NewApiToken,
@@ -942,7 +941,7 @@ macro_rules! impl_store {
                 let inserted = insert.build().fetch_all(&mut **tx).await?;
                 let mut counts = CountMoves::default();
                 for row in &inserted {
-                    let status = row.text("status")?.parse().map_err(StoreError::Corrupt)?;
+                    let status = rows::parsed(row, "status")?;
                     counts.count(&row.text("zone_id")?, row.int("seq")?, status);
                 }
                 apply_count_moves(tx, counts).await?;

@@ -28,14 +28,6 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// A database of `backend`, or `None` when PostgreSQL is not configured and not required.
-    pub async fn new(backend: Backend) -> Option<Self> {
-        match backend {
-            Backend::Sqlite => Some(Self::sqlite()),
-            Backend::Postgres => Self::postgres().await,
-        }
-    }
-
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("clientca.db").display());
@@ -81,6 +73,13 @@ impl TestDatabase {
 
 /// Run raw SQL behind clientca's back, as someone with write access to the database would.
 pub async fn run_sql_directly(url: &str, statements: &[&str]) {
+    if let Err(error) = try_run_sql_directly(url, statements).await {
+        panic!("{error}");
+    }
+}
+
+/// As [`run_sql_directly`], but a refused statement is returned (`"<statement>: <error>"`).
+pub async fn try_run_sql_directly(url: &str, statements: &[&str]) -> Result<(), String> {
     macro_rules! run_all {
         ($pool:expr) => {{
             let pool = $pool
@@ -88,13 +87,18 @@ pub async fn run_sql_directly(url: &str, statements: &[&str]) {
                 .connect(url)
                 .await
                 .expect("open database");
+            let mut outcome = Ok(());
             for statement in statements {
-                sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+                let result = sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
                     .execute(&pool)
-                    .await
-                    .unwrap_or_else(|e| panic!("{statement}: {e}"));
+                    .await;
+                if let Err(error) = result {
+                    outcome = Err(format!("{statement}: {error}"));
+                    break;
+                }
             }
             pool.close().await;
+            outcome
         }};
     }
     if url.starts_with("sqlite:") {
