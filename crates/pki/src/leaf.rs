@@ -97,12 +97,16 @@ pub fn issue_leaf(ca: &CaSigner, request: LeafRequest<'_>) -> Result<IssuedLeaf,
     }
     // X.509 times have second precision; truncating here keeps the stored dates equal to the DER.
     let not_before = request.now.replace_nanosecond(0).unwrap_or(request.now);
-    let not_after = not_before + Duration::days(i64::from(request.validity_days));
+    let outlives_ca = || IssueError::OutlivesCa {
+        validity_days: request.validity_days,
+        ca_not_after: ca.not_after(),
+    };
+    // Checked: a validity past year 9999 would overflow the date (and outlives any CA).
+    let not_after = not_before
+        .checked_add(Duration::days(i64::from(request.validity_days)))
+        .ok_or_else(outlives_ca)?;
     if not_after > ca.not_after() {
-        return Err(IssueError::OutlivesCa {
-            validity_days: request.validity_days,
-            ca_not_after: ca.not_after(),
-        });
+        return Err(outlives_ca());
     }
 
     let public_key = SubjectPublicKeyInfo::from_der(request.csr.public_key_der())

@@ -124,6 +124,11 @@ fn leaf_never_outlives_its_ca_and_needs_a_positive_validity() {
         issue_leaf(&signer, request(7306)),
         Err(IssueError::OutlivesCa { .. })
     ));
+    // Past year 9999: refused, not a date overflow.
+    assert!(matches!(
+        issue_leaf(&signer, request(u32::MAX)),
+        Err(IssueError::OutlivesCa { .. })
+    ));
     assert_eq!(
         issue_leaf(&signer, request(0)).unwrap_err(),
         IssueError::ZeroValidity
