@@ -1,12 +1,10 @@
 //! Administration: accounts, zones and credentials (the CLI and first-start bootstrap use these).
 
-use store::{
-    Account, Actor, ActorKind, ApiToken, AuditEntry, NewApiToken, Permission, TokenScope, Zone,
-};
+use store::{Account, Actor, ActorKind, ApiToken, NewApiToken, Permission, TokenScope, Zone};
 use time::Duration;
 
 use crate::tokens::{new_legacy_key, new_token_secret, secret_hash};
-use crate::{Authority, Error, ids};
+use crate::{Authority, Error, WithDetails, audit_entry, ids};
 
 const BOOTSTRAP_SETTING: &str = "bootstrap_claim";
 
@@ -59,7 +57,7 @@ impl Authority {
             name: name.to_string(),
             created_at: crate::now(),
         };
-        let audit = admin_audit(
+        let audit = audit_entry(
             actor,
             "account.created",
             "account",
@@ -101,7 +99,7 @@ impl Authority {
             name,
             created_at: crate::now(),
         };
-        let audit = admin_audit(
+        let audit = audit_entry(
             actor,
             "zone.created",
             "zone",
@@ -187,7 +185,7 @@ impl Authority {
             token: token.clone(),
             secret_hash: secret_hash(&secret),
         };
-        let audit = admin_audit(
+        let audit = audit_entry(
             actor,
             "token.created",
             "token",
@@ -195,7 +193,7 @@ impl Authority {
             Some(&account_id),
             None,
         )
-        .with_permission(token.permission);
+        .with_details(format!("permission={}", token.permission.as_str()));
         self.store.create_token(&new, &audit).await?;
         Ok((token, secret))
     }
@@ -208,7 +206,7 @@ impl Authority {
             .into_iter()
             .find(|t| t.id == id)
             .ok_or_else(|| Error::NotFound(format!("token {id}")))?;
-        let audit = admin_audit(
+        let audit = audit_entry(
             actor,
             "token.revoked",
             "token",
@@ -263,36 +261,5 @@ impl Authority {
             token,
             secret,
         }))
-    }
-}
-
-fn admin_audit(
-    actor: Actor,
-    action: &str,
-    object_type: &str,
-    object_id: &str,
-    account_id: Option<&str>,
-    zone_id: Option<&str>,
-) -> AuditEntry {
-    AuditEntry {
-        occurred_at: crate::now(),
-        actor,
-        action: action.into(),
-        object_type: object_type.into(),
-        object_id: object_id.into(),
-        account_id: account_id.map(str::to_string),
-        zone_id: zone_id.map(str::to_string),
-        details: None,
-    }
-}
-
-trait WithPermission {
-    fn with_permission(self, permission: Permission) -> Self;
-}
-
-impl WithPermission for AuditEntry {
-    fn with_permission(mut self, permission: Permission) -> Self {
-        self.details = Some(format!("permission={}", permission.as_str()));
-        self
     }
 }

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use pki::CaSigner;
-use store::{Actor, ActorKind, AuditEntry, CaRecord};
+use store::{Actor, ActorKind, CaRecord};
 use time::Duration;
 use tokio::sync::Mutex;
 
 use crate::master_key::MasterKeyError;
-use crate::{Authority, Error, ids};
+use crate::{Authority, Error, WithDetails, audit_entry, ids};
 
 /// A CA ready to sign, with the identity the API reports.
 pub(crate) struct LoadedCa {
@@ -103,16 +103,15 @@ impl Authority {
             let pkcs8 = current.open(&ca.sealed_private_key, ca.id.as_bytes())?;
             resealed.push((ca.id.clone(), new.seal(&pkcs8, ca.id.as_bytes())?));
         }
-        let audit = AuditEntry {
-            occurred_at: crate::now(),
+        let audit = audit_entry(
             actor,
-            action: "master_key.rotated".into(),
-            object_type: "master_key".into(),
-            object_id: "master_key".into(),
-            account_id: None,
-            zone_id: None,
-            details: Some(format!("certificate_authorities={}", resealed.len())),
-        };
+            "master_key.rotated",
+            "master_key",
+            "master_key",
+            None,
+            None,
+        )
+        .with_details(format!("certificate_authorities={}", resealed.len()));
         let check = crate::master_key::check_value(new)?;
         self.store.reseal_ca_keys(&resealed, &check, &audit).await?;
         Ok(resealed.len())
@@ -158,16 +157,14 @@ impl Authority {
             not_after: generated.not_after,
             created_at: now,
         };
-        let audit = AuditEntry {
-            occurred_at: now,
-            actor: Actor::new(ActorKind::System),
-            action: "certificate_authority.created".into(),
-            object_type: "certificate_authority".into(),
-            object_id: record.id.clone(),
-            account_id: Some(account_id.to_string()),
-            zone_id: None,
-            details: None,
-        };
+        let audit = audit_entry(
+            Actor::new(ActorKind::System),
+            "certificate_authority.created",
+            "certificate_authority",
+            &record.id,
+            Some(account_id),
+            None,
+        );
         let winner = self
             .store
             .insert_ca_if_absent(&record, &initial_crl, &audit)

@@ -6,7 +6,7 @@ use store::{
     StatusChangeOutcome, StoreError, Zone,
 };
 
-use crate::{Authority, Error, ids};
+use crate::{Authority, Error, WithDetails, audit_entry, ids};
 
 /// Serial collisions among 126 random bits do not happen; retrying is for defence in depth.
 const SERIAL_ATTEMPTS: usize = 3;
@@ -102,8 +102,13 @@ impl Authority {
                 revocation_reason: None,
                 updated_at: now,
             };
-            let audit = zone_audit(zone, &record.id, "certificate.created", actor.clone())
-                .with_details(format!("serial_number={}", record.serial_number));
+            let audit = zone_audit(
+                zone,
+                ("certificate", &record.id),
+                "certificate.created",
+                actor.clone(),
+            )
+            .with_details(format!("serial_number={}", record.serial_number));
             match self.store.insert_certificate(&record, &audit).await {
                 Ok(()) => return Ok(record),
                 Err(StoreError::Conflict(_)) => continue,
@@ -177,8 +182,13 @@ impl Authority {
             ],
             to: CertificateStatus::PendingRevocation,
             revocation_reason: Some(reason.as_str().to_string()),
-            audit: zone_audit(zone, id, "certificate.revocation_requested", actor)
-                .with_details(format!("reason={}", reason.as_str())),
+            audit: zone_audit(
+                zone,
+                ("certificate", id),
+                "certificate.revocation_requested",
+                actor,
+            )
+            .with_details(format!("reason={}", reason.as_str())),
         };
         match self.store.change_status(&change).await? {
             StatusChangeOutcome::Changed(record) | StatusChangeOutcome::Unchanged(record) => {
@@ -205,7 +215,12 @@ impl Authority {
             from: &[CertificateStatus::PendingRevocation],
             to: CertificateStatus::PendingReactivation,
             revocation_reason: None,
-            audit: zone_audit(zone, id, "certificate.reactivation_requested", actor),
+            audit: zone_audit(
+                zone,
+                ("certificate", id),
+                "certificate.reactivation_requested",
+                actor,
+            ),
         };
         match self.store.change_status(&change).await? {
             StatusChangeOutcome::Changed(record) => Ok(record),
@@ -255,24 +270,21 @@ impl Authority {
         normalised.sort();
         normalised.dedup();
         if let Some(id) = ca_id
-            && id.len() != 36
+            && !ids::is_uuid(id)
         {
             return Err(Error::UnknownCertificateAuthority(id.to_string()));
         }
         let ca = self.ca_for_account(&zone.account_id).await?;
         check_ca_id(ca_id, &ca.record.id)?;
-        let audit = zone_audit(zone, &zone.id, "hostname_associations.replaced", actor)
-            .with_details(format!("hostnames={}", normalised.join(",")));
+        let audit = zone_audit(
+            zone,
+            ("zone", &zone.id),
+            "hostname_associations.replaced",
+            actor,
+        )
+        .with_details(format!("hostnames={}", normalised.join(",")));
         self.store
-            .replace_hostname_associations(
-                &zone.id,
-                &ca.record.id,
-                &normalised,
-                &AuditEntry {
-                    object_type: "zone".into(),
-                    ..audit
-                },
-            )
+            .replace_hostname_associations(&zone.id, &ca.record.id, &normalised, &audit)
             .await?;
         Ok(normalised)
     }
@@ -309,28 +321,17 @@ fn normalise_line_endings(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-fn zone_audit(zone: &Zone, object_id: &str, action: &str, actor: Actor) -> AuditEntry {
-    AuditEntry {
-        occurred_at: crate::now(),
+/// An audit event in the zone's (and so the account's) log.
+fn zone_audit(zone: &Zone, object: (&str, &str), action: &str, actor: Actor) -> AuditEntry {
+    let (object_type, object_id) = object;
+    audit_entry(
         actor,
-        action: action.into(),
-        object_type: "certificate".into(),
-        object_id: object_id.to_string(),
-        account_id: Some(zone.account_id.clone()),
-        zone_id: Some(zone.id.clone()),
-        details: None,
-    }
-}
-
-trait WithDetails {
-    fn with_details(self, details: String) -> Self;
-}
-
-impl WithDetails for AuditEntry {
-    fn with_details(mut self, details: String) -> Self {
-        self.details = Some(details);
-        self
-    }
+        action,
+        object_type,
+        object_id,
+        Some(&zone.account_id),
+        Some(&zone.id),
+    )
 }
 
 #[cfg(test)]

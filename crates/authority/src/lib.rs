@@ -127,9 +127,37 @@ impl Authority {
     pub fn store(&self) -> &DynStore {
         &self.store
     }
+}
 
-    pub fn policy(&self) -> &Policy {
-        &self.config.policy
+/// An audit event happening now. `account_id` and `zone_id` say whose audit log shows it.
+pub(crate) fn audit_entry(
+    actor: store::Actor,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    account_id: Option<&str>,
+    zone_id: Option<&str>,
+) -> store::AuditEntry {
+    store::AuditEntry {
+        occurred_at: now(),
+        actor,
+        action: action.into(),
+        object_type: object_type.into(),
+        object_id: object_id.into(),
+        account_id: account_id.map(str::to_string),
+        zone_id: zone_id.map(str::to_string),
+        details: None,
+    }
+}
+
+pub(crate) trait WithDetails {
+    fn with_details(self, details: String) -> Self;
+}
+
+impl WithDetails for store::AuditEntry {
+    fn with_details(mut self, details: String) -> Self {
+        self.details = Some(details);
+        self
     }
 }
 

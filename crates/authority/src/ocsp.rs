@@ -1,6 +1,6 @@
 //! The OCSP responder: answers from the certificates' current published state.
 //!
-//! Every request reads the serial's status from the store (one indexed lookup), so an answer is
+//! Every request reads the serial's status from the store (one indexed lookup per certificate asked about), so an answer is
 //! never staler than the database, on any replica. Signing is what is cached: a nonce-less
 //! single-certificate request reuses the worker's pre-signed answer or a cached one for the same
 //! (CA, serial, CertID hash, status) until it nears its nextUpdate.

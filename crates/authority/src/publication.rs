@@ -8,7 +8,7 @@ use pki::{
 };
 use store::{
     Actor, ActorKind, CertificateStatus, CrlRecord, OcspRecord, PublishReport, PublishRequest,
-    Publisher, RevokedSerial, SettlingSerial,
+    Publisher, RevokedSerial, SettlingSerial, StoreError,
 };
 use time::OffsetDateTime;
 
@@ -81,12 +81,9 @@ impl Authority {
         Ok(Some(crl))
     }
 
-    /// A CA's certificate, or `None` for an unknown CA.
+    /// A CA's certificate (from the CA cache), or `None` for an unknown CA.
     pub async fn ca_certificate(&self, ca_id: &str) -> Result<Option<store::CaRecord>, Error> {
-        if !crate::ids::is_uuid(ca_id) {
-            return Ok(None);
-        }
-        Ok(self.store.get_ca(ca_id).await?)
+        Ok(self.ca_by_id(ca_id).await?.map(|ca| ca.record.clone()))
     }
 
     pub(crate) fn publication_urls(&self, ca_id: &str) -> Option<CaUrls> {
@@ -117,7 +114,7 @@ impl Authority {
                 Ok(RevokedEntry {
                     // Stored serials are always ours; a corrupt one is an internal error.
                     serial: SerialNumber::from_decimal(&r.serial_number).ok_or_else(|| {
-                        Error::InvalidArgument(format!(
+                        StoreError::Corrupt(format!(
                             "stored serial {:?} is invalid",
                             r.serial_number
                         ))

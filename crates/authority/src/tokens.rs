@@ -13,7 +13,7 @@ use store::{ApiToken, Store};
 use crate::Error;
 use crate::master_key::MasterKeyError;
 
-/// Entries beyond this are dropped wholesale: a flood of random tokens must not grow memory.
+/// At most this many entries: a flood of random tokens must not grow memory.
 const MAX_CACHED: usize = 10_000;
 
 /// A new API token secret: 40 URL-safe characters (240 random bits), Cloudflare's token length.
@@ -69,7 +69,11 @@ impl TokenCache {
         let token = store.find_token_by_secret_hash(hash).await?;
         let mut entries = self.lock();
         if entries.len() >= MAX_CACHED {
-            entries.clear();
+            // Expired entries go first; only a cache full of live entries is dropped whole.
+            entries.retain(|_, (fetched, _)| fetched.elapsed() < self.ttl);
+            if entries.len() >= MAX_CACHED {
+                entries.clear();
+            }
         }
         entries.insert(hash.to_string(), (Instant::now(), token.clone()));
         Ok(token)
