@@ -37,7 +37,7 @@ pub struct ResultInfo {
     pub per_page: u64,
     /// Items on this page.
     pub count: u64,
-    /// Items in the filtered set after `offset`/`limit`.
+    /// Items in the whole (filtered) set; for certificates, after `offset`/`limit`.
     pub total_count: u64,
     pub total_pages: u64,
 }

@@ -218,6 +218,11 @@ impl ApiError {
         }
     }
 
+    /// 404 for a path nothing answers (or one that names nothing that could exist).
+    pub fn no_route(path: &str) -> Self {
+        Self::new(ErrorCode::NoRoute, format!("No route for that URI: {path}"))
+    }
+
     /// 429 with the whole seconds to wait, rounded up.
     pub fn rate_limited(wait: std::time::Duration) -> Self {
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

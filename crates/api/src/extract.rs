@@ -207,12 +207,7 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| PathParams(value))
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorCode::NoRoute,
-                    format!("No route for that URI: {}", parts.uri.path()),
-                )
-            })
+            .map_err(|_| ApiError::no_route(parts.uri.path()))
     }
 }
 
@@ -226,6 +221,27 @@ impl QueryPairs {
             .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// `page` (1 or more, default 1) and `per_page` (default `default_per_page`, clamped into
+    /// `per_page_range`).
+    pub fn paging(
+        &self,
+        default_per_page: u64,
+        per_page_range: std::ops::RangeInclusive<u64>,
+    ) -> Result<(u64, u64), ApiError> {
+        let page = self.count("page")?.unwrap_or(1);
+        if page == 0 {
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
+                "page must be 1 or more",
+            ));
+        }
+        let per_page = self
+            .count("per_page")?
+            .unwrap_or(default_per_page)
+            .clamp(*per_page_range.start(), *per_page_range.end());
+        Ok((page, per_page))
     }
 
     /// A non-negative integer; integral floats such as `2.0` are accepted (the SDKs type page

@@ -48,7 +48,8 @@ pub const API_PREFIX: &str = "/client/v4";
 #[derive(Clone)]
 pub struct AppState {
     pub authority: Arc<Authority>,
-    openapi: Arc<serde_json::Value>,
+    /// The OpenAPI document, serialised once.
+    openapi: axum::body::Bytes,
     rate_limits: Arc<rate_limit::RateLimits>,
 }
 
@@ -131,7 +132,9 @@ pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
     let (api, openapi) = api_routes().split_for_parts();
     let state = AppState {
         authority,
-        openapi: Arc::new(serde_json::to_value(&openapi).unwrap_or_default()),
+        openapi: serde_json::to_vec(&openapi)
+            .expect("the OpenAPI document serialises")
+            .into(),
         rate_limits: Arc::new(rate_limit::RateLimits::new(config.rate_limits)),
     };
     // A slow client (trickling a body) or a stuck handler ends with 408, in the envelope.
@@ -152,8 +155,7 @@ pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
         .route("/ca/{ca_id}/crl.pem", get(ca::crl_pem))
         .route("/ca/{ca_id}/ocsp", axum::routing::post(ca::ocsp_post))
         .route("/ca/{ca_id}/ocsp/{*request}", get(ca::ocsp_get))
-        // An empty GET request is still an OCSP question: it gets malformedRequest, not JSON.
-        .route("/ca/{ca_id}/ocsp/", get(ca::ocsp_get))
+        .route("/ca/{ca_id}/ocsp/", get(ca::ocsp_get_empty))
         .fallback(fallback::no_route)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

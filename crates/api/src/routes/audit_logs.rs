@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::dto::{Envelope, ResultInfo, timestamp};
-use crate::error::{ApiError, ErrorCode, ErrorEnvelope};
+use crate::error::{ApiError, ErrorEnvelope};
 use crate::extract::{Caller, PathParams, QueryPairs};
 
 const DEFAULT_PER_PAGE: u64 = 50;
@@ -74,17 +74,7 @@ pub async fn list(
     PathParams(account_id): PathParams<String>,
     query: QueryPairs,
 ) -> Result<Json<Envelope<Vec<AuditLogEntry>>>, ApiError> {
-    let page = query.count("page")?.unwrap_or(1);
-    if page == 0 {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            "page must be 1 or more",
-        ));
-    }
-    let per_page = query
-        .count("per_page")?
-        .unwrap_or(DEFAULT_PER_PAGE)
-        .clamp(1, MAX_PER_PAGE);
+    let (page, per_page) = query.paging(DEFAULT_PER_PAGE, 1..=MAX_PER_PAGE)?;
     let offset = (page - 1).saturating_mul(per_page);
     let (events, total) = state
         .authority

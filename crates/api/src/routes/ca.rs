@@ -1,8 +1,10 @@
 //! Public revocation endpoints, like any CA's publication point: no token needed.
 //!
-//! `GET /ca/{ca_id}.pem|.crt` the CA certificate, `GET /ca/{ca_id}/crl[.pem]` its newest CRL,
+//! `GET /ca/{ca_id}.pem|.crt|.der|.cer` the CA certificate, `GET /ca/{ca_id}/crl[.pem]` its newest CRL,
 //! `POST /ca/{ca_id}/ocsp` and `GET /ca/{ca_id}/ocsp/{base64 request}` its OCSP responder.
 //! OCSP problems are answered in OCSP (malformedRequest, unauthorized, …), never as HTTP errors.
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -15,6 +17,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use time::OffsetDateTime;
 
 use authority::OcspAnswer;
+use store::CrlRecord;
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
@@ -29,7 +32,7 @@ fn unknown_ca() -> ApiError {
     ApiError::new(ErrorCode::NoRoute, "no such certificate authority")
 }
 
-/// `GET /ca/{ca_id}.pem` (PEM) and `GET /ca/{ca_id}.crt` / `.der` (DER).
+/// `GET /ca/{ca_id}.pem` (PEM) and `GET /ca/{ca_id}.crt` / `.der` / `.cer` (DER).
 pub async fn certificate(
     State(state): State<AppState>,
     PathParams(file): PathParams<String>,
@@ -45,9 +48,9 @@ pub async fn certificate(
         .await?
         .ok_or_else(unknown_ca)?;
     Ok(if pem {
-        binary(PEM, ca.certificate_pem.into_bytes(), None)
+        binary(PEM, ca.certificate_pem.into(), None)
     } else {
-        binary(CERT_DER, ca.certificate_der, None)
+        binary(CERT_DER, ca.certificate_der.into(), None)
     })
 }
 
@@ -61,7 +64,9 @@ pub async fn crl(
         .latest_crl(&ca_id)
         .await?
         .ok_or_else(unknown_ca)?;
-    Ok(binary(CRL_DER, crl.der.clone(), Some(crl.next_update)))
+    let next_update = crl.next_update;
+    let der = Bytes::from_owner(Shared(crl, |crl: &CrlRecord| crl.der.as_slice()));
+    Ok(binary(CRL_DER, der, Some(next_update)))
 }
 
 /// `GET /ca/{ca_id}/crl.pem`: the newest CRL, PEM.
@@ -75,7 +80,7 @@ pub async fn crl_pem(
         .await?
         .ok_or_else(unknown_ca)?;
     let pem = pki::to_pem("X509 CRL", &crl.der);
-    Ok(binary(PEM, pem.into_bytes(), Some(crl.next_update)))
+    Ok(binary(PEM, pem.into(), Some(crl.next_update)))
 }
 
 /// `POST /ca/{ca_id}/ocsp` with a DER OCSPRequest body. Whatever goes wrong, the answer is an
@@ -108,11 +113,21 @@ pub async fn ocsp_get(
     ocsp_response(state.authority.ocsp_answer(&ca_id, &decoded).await, true)
 }
 
+/// `GET /ca/{ca_id}/ocsp/`: an empty request is still an OCSP question (malformedRequest).
+pub async fn ocsp_get_empty(
+    State(state): State<AppState>,
+    ca_id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let ca_id = ca_id.map(|Path(id)| id).unwrap_or_default();
+    ocsp_response(state.authority.ocsp_answer(&ca_id, &[]).await, true)
+}
+
 fn ocsp_response(answer: OcspAnswer, cacheable: bool) -> Response {
     let expires = (cacheable && !answer.unique)
         .then_some(answer.next_update)
         .flatten();
-    let mut response = binary(OCSP_RESPONSE, answer.der.as_ref().clone(), expires);
+    let der = Bytes::from_owner(Shared(answer.der, |der: &Vec<u8>| der.as_slice()));
+    let mut response = binary(OCSP_RESPONSE, der, expires);
     if answer.unique {
         response
             .headers_mut()
@@ -121,8 +136,17 @@ fn ocsp_response(answer: OcspAnswer, cacheable: bool) -> Response {
     response
 }
 
+/// Bytes inside a shared record, served without copying them (a CRL can be tens of MB).
+struct Shared<T>(Arc<T>, fn(&T) -> &[u8]);
+
+impl<T> AsRef<[u8]> for Shared<T> {
+    fn as_ref(&self) -> &[u8] {
+        (self.1)(&self.0)
+    }
+}
+
 /// A binary answer; with `expires`, cacheable by intermediaries until then (RFC 5019 §6).
-fn binary(content_type: &'static str, body: Vec<u8>, expires: Option<OffsetDateTime>) -> Response {
+fn binary(content_type: &'static str, body: Bytes, expires: Option<OffsetDateTime>) -> Response {
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

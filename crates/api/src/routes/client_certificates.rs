@@ -273,17 +273,7 @@ fn list_request(query: &QueryPairs) -> Result<ListRequest, ApiError> {
             )
         })?),
     };
-    let page = query.count("page")?.unwrap_or(1);
-    if page == 0 {
-        return Err(ApiError::new(
-            ErrorCode::InvalidQuery,
-            "page must be 1 or more",
-        ));
-    }
-    let per_page = query
-        .count("per_page")?
-        .unwrap_or(DEFAULT_PER_PAGE)
-        .clamp(MIN_PER_PAGE, MAX_PER_PAGE);
+    let (page, per_page) = query.paging(DEFAULT_PER_PAGE, MIN_PER_PAGE..=MAX_PER_PAGE)?;
     Ok(ListRequest {
         status,
         page,

@@ -5,10 +5,7 @@ use axum::http::{Method, Uri};
 use crate::error::{ApiError, ErrorCode};
 
 pub async fn no_route(uri: Uri) -> ApiError {
-    ApiError::new(
-        ErrorCode::NoRoute,
-        format!("No route for that URI: {}", uri.path()),
-    )
+    ApiError::no_route(uri.path())
 }
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

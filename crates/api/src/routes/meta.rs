@@ -2,6 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -25,6 +27,9 @@ pub async fn healthz(State(state): State<AppState>) -> (axum::http::StatusCode, 
 }
 
 /// `GET /client/v4/openapi.json`
-pub async fn openapi(State(state): State<AppState>) -> Json<Value> {
-    Json(state.openapi.as_ref().clone())
+pub async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        state.openapi.clone(),
+    )
 }
