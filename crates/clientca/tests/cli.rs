@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{BIN, Serve, serve as serve_with, stdout_of};
+use common::{Serve, serve as serve_with, stdout_of};
 
 fn clientca(dir: &Path, args: &[&str]) -> Output {
     common::clientca(dir, &[], args)
@@ -242,12 +242,12 @@ fn serve_bootstraps_once_shuts_down_on_sigterm_and_resumes_pending_work() {
 fn a_wrong_master_key_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     drop(serve(dir.path(), &[]));
-    let output = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("CLIENTCA_MASTER_KEY", "ab".repeat(32))
-        .output()
-        .unwrap();
+    let wrong_key = "ab".repeat(32);
+    let output = common::clientca(
+        dir.path(),
+        &[("CLIENTCA_MASTER_KEY", &wrong_key)],
+        &["serve", "--listen", "127.0.0.1:0"],
+    );
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("master key does not match"), "{stderr}");
@@ -307,12 +307,11 @@ fn master_key_rotation_reseals_ca_keys_and_retires_the_old_key() {
     drop(second);
 
     // The old key no longer opens this database.
-    let refused = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .current_dir(dir.path())
-        .env("CLIENTCA_MASTER_KEY", old_key.trim())
-        .output()
-        .unwrap();
+    let refused = common::clientca(
+        dir.path(),
+        &[("CLIENTCA_MASTER_KEY", old_key.trim())],
+        &["serve", "--listen", "127.0.0.1:0"],
+    );
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("master key does not match"));
 }
@@ -324,7 +323,7 @@ fn audit_verify_reports_an_intact_chain_and_catches_an_edit() {
     let token = first.token.clone().unwrap();
     let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
     let zone = zone.split('\t').next().unwrap().to_string();
-    issue_through(&first, &token, &zone);
+    assert_eq!(issue_through(&first, &token, &zone)["success"], true);
     drop(first);
     let verified = stdout_of(&clientca(dir.path(), &["audit", "verify"]));
     assert!(verified.starts_with("audit log intact:"), "{verified}");
@@ -352,7 +351,7 @@ fn audit_verify_reports_an_intact_chain_and_catches_an_edit() {
 #[test]
 fn no_secret_reaches_a_log_line_or_a_response() {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(BIN)
+    let child = common::command(dir.path(), &[("RUST_LOG", "trace")])
         .args([
             "serve",
             "--listen",
@@ -360,8 +359,6 @@ fn no_secret_reaches_a_log_line_or_a_response() {
             "--publish-interval",
             "200ms",
         ])
-        .current_dir(dir.path())
-        .env("RUST_LOG", "trace")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

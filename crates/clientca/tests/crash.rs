@@ -269,6 +269,10 @@ async fn acknowledged_writes_survive_sigkill_and_transitions_complete_once(db: T
         .expect("drivers are done")
         .into_inner()
         .unwrap();
+    assert!(
+        !ledger.created.is_empty() && !ledger.revoked.is_empty(),
+        "the drivers got creates and revocations acknowledged between the kills"
+    );
     let by_id: HashMap<&str, &Value> = listed
         .iter()
         .map(|c| (c["id"].as_str().unwrap(), c))

@@ -34,6 +34,23 @@ fn check_fields(cert: &Value, csr: &str, validity_days: i64, ca_pem: &str) {
     let (_, x509) = X509Certificate::from_der(&der).unwrap();
 
     assert_eq!(cert["fingerprint_sha256"], pki::fingerprint_sha256(&der));
+    // ...and independently: OpenSSL's `SHA256 Fingerprint=AB:CD:…`.
+    let by_openssl = openssl(
+        &[
+            "x509",
+            "-in",
+            "leaf.pem",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+        ],
+        &[("leaf.pem", pem_text)],
+    );
+    let by_openssl = by_openssl.trim().rsplit('=').next().unwrap();
+    assert_eq!(
+        cert["fingerprint_sha256"],
+        by_openssl.replace(':', "").to_ascii_lowercase()
+    );
     assert_eq!(cert["serial_number"], x509.serial.to_str_radix(10));
     let issued = OffsetDateTime::parse(cert["issued_on"].as_str().unwrap(), &Rfc3339).unwrap();
     let expires = OffsetDateTime::parse(cert["expires_on"].as_str().unwrap(), &Rfc3339).unwrap();

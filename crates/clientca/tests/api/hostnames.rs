@@ -61,16 +61,20 @@ async fn hostname_associations_are_replaced_and_validated(db: TestDatabase) {
         .unwrap()
         .unwrap()
         .id;
-    let explicit = json!({"hostnames": [], "mtls_certificate_id": ca_id});
+    let explicit = json!({"hostnames": ["mtls.example.com"], "mtls_certificate_id": ca_id});
     assert_eq!(
         app.call(Method::PUT, &path, Some(explicit))
             .await
             .assert_ok(),
-        &json!({"hostnames": []})
+        &json!({"hostnames": ["mtls.example.com"]})
     );
     let with_ca = format!("{path}?mtls_certificate_id={ca_id}");
     assert_eq!(
         app.call(Method::GET, &with_ca, None).await.assert_ok(),
-        &json!({"hostnames": []})
+        &json!({"hostnames": ["mtls.example.com"]})
     );
+    let other_ca = format!("{path}?mtls_certificate_id={}", uuid::Uuid::new_v4());
+    app.call(Method::GET, &other_ca, None)
+        .await
+        .assert_error(400, 1105);
 }
