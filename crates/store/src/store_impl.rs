@@ -242,25 +242,18 @@ macro_rules! impl_store {
                 };
                 // Skip inside the block on the index alone, then read just the page's rows.
                 let upper = (block + 1) * sql::LIST_BLOCK;
-                let first: Option<i64> = match query.status {
-                    None => {
-                        sqlx::query_scalar(sql::PAGE_START)
-                            .bind(&query.zone_id)
-                            .bind(upper)
-                            .bind(clamp_i64(skip))
-                            .fetch_optional(self.reader())
-                            .await?
-                    }
-                    Some(status) => {
-                        sqlx::query_scalar(sql::PAGE_START_WITH_STATUS)
-                            .bind(&query.zone_id)
-                            .bind(upper)
-                            .bind(clamp_i64(skip))
-                            .bind(status.as_str())
-                            .fetch_optional(self.reader())
-                            .await?
-                    }
+                let statement = match query.status {
+                    None => sql::PAGE_START,
+                    Some(_) => sql::PAGE_START_WITH_STATUS,
                 };
+                let mut page_start = sqlx::query_scalar(statement)
+                    .bind(&query.zone_id)
+                    .bind(upper)
+                    .bind(clamp_i64(skip));
+                if let Some(status) = query.status {
+                    page_start = page_start.bind(status.as_str());
+                }
+                let first: Option<i64> = page_start.fetch_optional(self.reader()).await?;
                 let Some(first) = first else {
                     return Ok(CertificatePage {
                         items: Vec::new(),
@@ -451,23 +444,15 @@ macro_rules! impl_store {
                 after_id: i64,
                 limit: u32,
             ) -> StoreResult<Vec<AuditEvent>> {
-                let rows = match account_id {
-                    None => {
-                        sqlx::query(sql::SELECT_AUDIT)
-                            .bind(after_id)
-                            .bind(i64::from(limit))
-                            .fetch_all(self.reader())
-                            .await?
-                    }
-                    Some(account_id) => {
-                        sqlx::query(sql::SELECT_AUDIT_FOR_ACCOUNT)
-                            .bind(after_id)
-                            .bind(i64::from(limit))
-                            .bind(account_id)
-                            .fetch_all(self.reader())
-                            .await?
-                    }
+                let statement = match account_id {
+                    None => sql::SELECT_AUDIT,
+                    Some(_) => sql::SELECT_AUDIT_FOR_ACCOUNT,
                 };
+                let mut select = sqlx::query(statement).bind(after_id).bind(i64::from(limit));
+                if let Some(account_id) = account_id {
+                    select = select.bind(account_id);
+                }
+                let rows = select.fetch_all(self.reader()).await?;
                 rows.iter().map(rows::audit_event).collect()
             }
 
