@@ -22,7 +22,8 @@ use crate::serial::SerialNumber;
 
 /// Certificates one request may ask about (a bound on signing work per request).
 pub const MAX_ITEMS: usize = 16;
-/// RFC 8954 suggests 1–32 octets; longer nonces are refused rather than echoed.
+/// RFC 8954 suggests 1–32 octets; we echo up to 128 octets of encoded extension value (generous
+/// to clients that wrap or pad) and refuse longer ones rather than echo them.
 const MAX_NONCE_LEN: usize = 128;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +53,7 @@ pub fn ocsp_failure(kind: OcspFailure) -> Vec<u8> {
         OcspFailure::TryLater => OcspResponse::try_later(),
         OcspFailure::Unauthorized => OcspResponse::unauthorized(),
     };
-    // Three fixed bytes of DER; encoding cannot fail.
+    // Five fixed bytes of DER (an OCSPResponse with only a status); encoding cannot fail.
     response.to_der().unwrap_or_default()
 }
 
