@@ -281,7 +281,7 @@ fn start_server(
 }
 
 fn memory_line(pid: u32, idle_kib: u64) -> String {
-    let (current, peak) = server::rss_kib(pid);
+    let (current, peak) = rss::of_process(pid);
     format!(
         "server_rss idle={} MiB current={} MiB peak={} MiB",
         idle_kib / 1024,
@@ -292,7 +292,7 @@ fn memory_line(pid: u32, idle_kib: u64) -> String {
 
 async fn idle_rss(pid: u32) -> u64 {
     tokio::time::sleep(Duration::from_secs(1)).await;
-    server::rss_kib(pid).0
+    rss::of_process(pid).0
 }
 
 fn certificates_url(server: &Server) -> anyhow::Result<String> {
@@ -347,7 +347,7 @@ async fn post(
         call = call.header(name.trim(), value.trim());
     }
     let idle = pid
-        .map(server::rss_kib)
+        .map(rss::of_process)
         .map(|(current, _)| current)
         .unwrap_or(0);
     let report = load::run(

@@ -1,18 +1,19 @@
-//! Resident-set figures from /proc (Linux).
+//! Resident-set figures from /proc (Linux); 0 where /proc is unavailable.
 
-/// The process's peak resident set size so far (VmHWM), in KiB; 0 where /proc is unavailable.
+/// This process's peak resident set size so far (VmHWM), in KiB.
 pub fn peak_kib() -> u64 {
-    status_field("VmHWM:")
+    status_field("self", "VmHWM:")
 }
 
-/// The process's current resident set size (VmRSS), in KiB.
-#[allow(dead_code)]
-pub fn current_kib() -> u64 {
-    status_field("VmRSS:")
+/// Resident memory of process `pid` in KiB: (current VmRSS, peak VmHWM).
+pub fn of_process(pid: u32) -> (u64, u64) {
+    let pid = pid.to_string();
+    (status_field(&pid, "VmRSS:"), status_field(&pid, "VmHWM:"))
 }
 
-fn status_field(name: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A KiB field of `/proc/<process>/status`.
+fn status_field(process: &str, name: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{process}/status"))
         .ok()
         .and_then(|status| {
             status

@@ -65,20 +65,6 @@ impl Server {
     }
 }
 
-/// Resident memory of a process in KiB: (current VmRSS, peak VmHWM).
-pub fn rss_kib(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
 /// The release `clientca` next to this benchmark binary.
 pub fn default_binary() -> PathBuf {
     std::env::current_exe()
