@@ -134,11 +134,11 @@ impl CaSigner {
                 _ => None,
             })
             .ok_or_else(|| CaError::BadCertificate("no subject key identifier".into()))?;
-        let algorithm = key.algorithm();
+        let (signature_name, signature_algorithm) = signature_scheme(key.algorithm());
         let signer = Self {
             not_after,
-            signature_name: signature_name(algorithm),
-            signature_algorithm: algorithm_identifier(algorithm),
+            signature_name,
+            signature_algorithm,
             key_identifier,
             subject_der: certificate.subject().as_raw().to_vec(),
             public_key_bits: key.public_key_raw().to_vec(),
@@ -169,36 +169,24 @@ impl CaSigner {
     }
 }
 
-/// The AlgorithmIdentifier of signatures made by a key of `algorithm` (RFC 5758/8410 forms:
-/// no parameters for ECDSA and Ed25519, NULL for RSA).
-fn algorithm_identifier(algorithm: &'static rcgen::SignatureAlgorithm) -> AlgorithmIdentifierOwned {
-    let (oid, null_parameters) = if algorithm == &rcgen::PKCS_ECDSA_P256_SHA256 {
-        (ECDSA_WITH_SHA_256, false)
+/// The name the API reports and the AlgorithmIdentifier (RFC 5758/8410 forms: no parameters for
+/// ECDSA and Ed25519, NULL for RSA) of signatures made by a key of `algorithm`. A PKCS#8 RSA key
+/// always loads as RSA with SHA-256.
+fn signature_scheme(
+    algorithm: &'static rcgen::SignatureAlgorithm,
+) -> (&'static str, AlgorithmIdentifierOwned) {
+    let (name, oid, null_parameters) = if algorithm == &rcgen::PKCS_ECDSA_P256_SHA256 {
+        ("ECDSAWithSHA256", ECDSA_WITH_SHA_256, false)
     } else if algorithm == &rcgen::PKCS_ECDSA_P384_SHA384 {
-        (ECDSA_WITH_SHA_384, false)
+        ("ECDSAWithSHA384", ECDSA_WITH_SHA_384, false)
     } else if algorithm == &rcgen::PKCS_ED25519 {
-        (ID_ED_25519, false)
+        ("Ed25519", ID_ED_25519, false)
     } else {
-        (SHA_256_WITH_RSA_ENCRYPTION, true)
+        ("SHA256WithRSA", SHA_256_WITH_RSA_ENCRYPTION, true)
     };
-    AlgorithmIdentifierOwned {
+    let identifier = AlgorithmIdentifierOwned {
         oid,
         parameters: null_parameters.then(|| der::asn1::Null.into()),
-    }
-}
-
-fn signature_name(algorithm: &'static rcgen::SignatureAlgorithm) -> &'static str {
-    if algorithm == &rcgen::PKCS_ECDSA_P256_SHA256 {
-        "ECDSAWithSHA256"
-    } else if algorithm == &rcgen::PKCS_ECDSA_P384_SHA384 {
-        "ECDSAWithSHA384"
-    } else if algorithm == &rcgen::PKCS_ED25519 {
-        "Ed25519"
-    } else if algorithm == &rcgen::PKCS_RSA_SHA384 {
-        "SHA384WithRSA"
-    } else if algorithm == &rcgen::PKCS_RSA_SHA512 {
-        "SHA512WithRSA"
-    } else {
-        "SHA256WithRSA"
-    }
+    };
+    (name, identifier)
 }
