@@ -32,16 +32,6 @@ async fn authority(db: &TestDatabase, key: &MasterKey, ttl: StdDuration) -> Arc<
     Authority::new(store, config).await.unwrap()
 }
 
-fn csr(common_name: &str) -> String {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::default();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, common_name);
-    params.serialize_request(&key).unwrap().pem().unwrap()
-}
-
 fn token_request(target: TokenTarget, permission: Permission) -> NewTokenRequest {
     NewTokenRequest {
         target,
@@ -260,7 +250,7 @@ async fn replicas_share_one_ca_per_account(db: TestDatabase) {
     let zone = first.create_zone("example.com", None, cli()).await.unwrap();
     let issue = |authority: Arc<Authority>, zone: Zone| async move {
         let request = IssueRequest {
-            csr: csr("device"),
+            csr: test_support::csr_with_common_name("device"),
             validity_days: 30,
         };
         authority
@@ -289,7 +279,7 @@ async fn listing_windows_offset_and_limit_then_pages(db: TestDatabase) {
     let mut ids = Vec::new();
     for i in 0..12 {
         let request = IssueRequest {
-            csr: csr(&format!("device-{i}")),
+            csr: test_support::csr_with_common_name(&format!("device-{i}")),
             validity_days: 1,
         };
         ids.push(
@@ -351,7 +341,7 @@ async fn revocation_is_idempotent_and_final(db: TestDatabase) {
         .await
         .unwrap();
     let request = IssueRequest {
-        csr: csr("device"),
+        csr: test_support::csr_with_common_name("device"),
         validity_days: 10,
     };
     let cert = authority

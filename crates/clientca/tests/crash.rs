@@ -45,16 +45,6 @@ fn random(bound: u64) -> u64 {
     (uuid::Uuid::new_v4().as_u128() % u128::from(bound.max(1))) as u64
 }
 
-fn csr() -> String {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::default();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "crash-test");
-    params.serialize_request(&key).unwrap().pem().unwrap()
-}
-
 async fn call(
     client: &Client,
     method: Method,
@@ -113,7 +103,8 @@ async fn drive(client: Client, base: String, token: String, ledger: Arc<Mutex<Le
         };
         match op {
             Op::Create => {
-                let body = json!({"csr": csr(), "validity_days": 30});
+                let csr = test_support::csr_with_common_name("crash-test");
+                let body = json!({"csr": csr, "validity_days": 30});
                 match call(&client, Method::POST, &base, &token, Some(body)).await {
                     Some(answer) if answer["success"] == true => {
                         let result = &answer["result"];

@@ -34,16 +34,6 @@ async fn call(
     )
 }
 
-fn csr(common_name: &str) -> String {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::default();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, common_name);
-    params.serialize_request(&key).unwrap().pem().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_on_one_database_complete_every_transition_once() {
     let Some(db) = TestDatabase::postgres().await else {
@@ -88,7 +78,8 @@ async fn two_replicas_on_one_database_complete_every_transition_once() {
     for i in 0..CERTIFICATES {
         let (client, url, token) = (client.clone(), base[i % 2].clone(), token.clone());
         creates.spawn(async move {
-            let body = json!({"csr": csr(&format!("device-{i}")), "validity_days": 30});
+            let csr = test_support::csr_with_common_name(&format!("device-{i}"));
+            let body = json!({"csr": csr, "validity_days": 30});
             call(&client, Method::POST, url, &token, Some(body)).await
         });
     }

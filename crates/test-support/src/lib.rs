@@ -71,6 +71,20 @@ impl TestDatabase {
     }
 }
 
+/// A PEM CSR for a fresh P-256 key with only a common name.
+pub fn csr_with_common_name(common_name: &str) -> String {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("P-256 key");
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    params
+        .serialize_request(&key)
+        .and_then(|request| request.pem())
+        .expect("CSR")
+}
+
 /// Run raw SQL behind clientca's back, as someone with write access to the database would.
 pub async fn run_sql_directly(url: &str, statements: &[&str]) {
     if let Err(error) = try_run_sql_directly(url, statements).await {
