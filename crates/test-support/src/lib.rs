@@ -73,12 +73,17 @@ impl TestDatabase {
 
 /// A PEM CSR for a fresh P-256 key with only a common name.
 pub fn csr_with_common_name(common_name: &str) -> String {
+    p256_csr(&[(rcgen::DnType::CommonName, common_name)])
+}
+
+/// A PEM CSR for a fresh P-256 key with exactly `subject`.
+pub fn p256_csr(subject: &[(rcgen::DnType, &str)]) -> String {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("P-256 key");
     let mut params = rcgen::CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, common_name);
+    for (attribute, value) in subject {
+        params.distinguished_name.push(attribute.clone(), *value);
+    }
     params
         .serialize_request(&key)
         .and_then(|request| request.pem())

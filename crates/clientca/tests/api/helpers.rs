@@ -251,16 +251,10 @@ pub async fn answer(response: reqwest::Response) -> Answer {
 
 /// A fresh CSR with a P-256 key.
 pub fn p256_csr(common_name: &str) -> String {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let mut params = rcgen::CertificateParams::default();
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, common_name);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "Acme Devices");
-    params.serialize_request(&key).unwrap().pem().unwrap()
+    test_support::p256_csr(&[
+        (rcgen::DnType::CommonName, common_name),
+        (rcgen::DnType::OrganizationName, "Acme Devices"),
+    ])
 }
 
 /// A CSR fixture from the pki crate (RSA keys cannot be generated with ring).
