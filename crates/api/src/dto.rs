@@ -104,10 +104,10 @@ impl From<CertificateRecord> for ClientCertificate {
     fn from(record: CertificateRecord) -> Self {
         Self {
             certificate_authority: CertificateAuthorityRef {
-                id: record.ca_id,
+                id: record.ca_id.to_string(),
                 name: record.ca_name,
             },
-            id: record.id,
+            id: record.id.to_string(),
             certificate: record.certificate_pem,
             common_name: record.common_name,
             country: record.country,
@@ -118,7 +118,7 @@ impl From<CertificateRecord> for ClientCertificate {
             location: record.location,
             organization: record.organization,
             organizational_unit: record.organizational_unit,
-            serial_number: record.serial_number,
+            serial_number: record.serial_number.to_decimal(),
             signature: record.signature,
             ski: record.ski,
             state: record.state,

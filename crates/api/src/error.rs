@@ -11,192 +11,68 @@ use utoipa::ToSchema;
 
 use authority::Error;
 
-/// One row per error code clientca answers with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    Internal,
-    InvalidJson,
-    UnsupportedContentType,
-    BodyTooLarge,
-    InvalidQuery,
-    InvalidField,
-    InvalidCsr,
-    InvalidValidity,
-    CertificateNotFound,
-    CertificateRevoked,
-    InvalidHostname,
-    UnknownCertificateAuthority,
-    InvalidArgument,
-    RequestTimeout,
-    RateLimited,
-    NoRoute,
-    MethodNotAllowed,
-    MalformedAuthorization,
-    MissingCredentials,
-    InvalidLegacyKey,
-    ZoneNotAccessible,
-    MissingPermission,
-    InvalidToken,
-    ExpiredToken,
+/// Declares `ErrorCode`, its `ALL` list and its exhaustive `row` match from one table, so a code
+/// cannot exist without its number, status and meaning, nor be missing from `ALL`.
+macro_rules! error_codes {
+    ($($variant:ident = ($number:literal, $status:literal, $meaning:literal),)*) => {
+        /// One row per error code clientca answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of README.md's table.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// (code, HTTP status, what it means) — the row README.md reproduces.
+            pub fn row(self) -> (u32, u16, &'static str) {
+                match self {
+                    $(ErrorCode::$variant => ($number, $status, $meaning),)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    Internal = (1000, 500, "internal error (details are logged, never returned)"),
+    InvalidJson = (1001, 400, "the body is not valid JSON, or not a JSON object"),
+    UnsupportedContentType = (1002, 415, "a body was sent without Content-Type: application/json"),
+    BodyTooLarge = (1003, 413, "the body exceeds the size limit"),
+    InvalidQuery = (1004, 400, "a query parameter has an invalid value"),
+    InvalidField = (1005, 400, "a body field is missing or has the wrong type"),
+    InvalidCsr = (1100, 400, "the CSR is malformed, badly signed, or outside key/subject policy"),
+    InvalidValidity = (1101, 400, "validity_days is not an integer in range, or outlives the CA"),
+    CertificateNotFound = (1102, 404, "no such client certificate in this zone"),
+    CertificateRevoked = (1103, 400, "a revoked certificate cannot be reactivated"),
+    InvalidHostname = (1104, 400, "a hostname association is not a valid hostname"),
+    UnknownCertificateAuthority = (1105, 400, "mtls_certificate_id does not name this zone's CA"),
+    InvalidArgument = (1106, 400, "an argument has an invalid value (e.g. revocation reason)"),
+    RequestTimeout = (1007, 408, "the request was not received and handled within the time limit"),
+    RateLimited = (1008, 429, "too many requests for this token or address; see Retry-After"),
+    NoRoute = (7000, 404, "no route for that URI"),
+    MethodNotAllowed = (7001, 405, "method not allowed for that URI"),
+    MalformedAuthorization = (6111, 400, "the Authorization header is not `Bearer <token>`"),
+    MissingCredentials = (9106, 400, "no Authorization or X-Auth-Email/X-Auth-Key headers"),
+    InvalidLegacyKey = (9103, 401, "unknown X-Auth-Key or X-Auth-Email"),
+    ZoneNotAccessible = (9109, 403, "the credential does not reach this zone (or it does not exist)"),
+    MissingPermission = (9110, 403, "the credential lacks the permission (ssl:read / ssl:edit)"),
+    InvalidToken = (10000, 401, "invalid or revoked API token"),
+    ExpiredToken = (10001, 401, "the API token has expired"),
 }
 
 impl ErrorCode {
-    /// (code, HTTP status, what it means) — the table README.md reproduces.
-    pub const TABLE: [(ErrorCode, u32, u16, &'static str); 24] = [
-        (
-            ErrorCode::Internal,
-            1000,
-            500,
-            "internal error (details are logged, never returned)",
-        ),
-        (
-            ErrorCode::InvalidJson,
-            1001,
-            400,
-            "the body is not valid JSON, or not a JSON object",
-        ),
-        (
-            ErrorCode::UnsupportedContentType,
-            1002,
-            415,
-            "a body was sent without Content-Type: application/json",
-        ),
-        (
-            ErrorCode::BodyTooLarge,
-            1003,
-            413,
-            "the body exceeds the size limit",
-        ),
-        (
-            ErrorCode::InvalidQuery,
-            1004,
-            400,
-            "a query parameter has an invalid value",
-        ),
-        (
-            ErrorCode::InvalidField,
-            1005,
-            400,
-            "a body field is missing or has the wrong type",
-        ),
-        (
-            ErrorCode::InvalidCsr,
-            1100,
-            400,
-            "the CSR is malformed, badly signed, or outside key/subject policy",
-        ),
-        (
-            ErrorCode::InvalidValidity,
-            1101,
-            400,
-            "validity_days is not an integer in range, or outlives the CA",
-        ),
-        (
-            ErrorCode::CertificateNotFound,
-            1102,
-            404,
-            "no such client certificate in this zone",
-        ),
-        (
-            ErrorCode::CertificateRevoked,
-            1103,
-            400,
-            "a revoked certificate cannot be reactivated",
-        ),
-        (
-            ErrorCode::InvalidHostname,
-            1104,
-            400,
-            "a hostname association is not a valid hostname",
-        ),
-        (
-            ErrorCode::UnknownCertificateAuthority,
-            1105,
-            400,
-            "mtls_certificate_id does not name this zone's CA",
-        ),
-        (
-            ErrorCode::InvalidArgument,
-            1106,
-            400,
-            "an argument has an invalid value (e.g. revocation reason)",
-        ),
-        (
-            ErrorCode::RequestTimeout,
-            1007,
-            408,
-            "the request was not received and handled within the time limit",
-        ),
-        (
-            ErrorCode::RateLimited,
-            1008,
-            429,
-            "too many requests for this token or address; see Retry-After",
-        ),
-        (ErrorCode::NoRoute, 7000, 404, "no route for that URI"),
-        (
-            ErrorCode::MethodNotAllowed,
-            7001,
-            405,
-            "method not allowed for that URI",
-        ),
-        (
-            ErrorCode::MalformedAuthorization,
-            6111,
-            400,
-            "the Authorization header is not `Bearer <token>`",
-        ),
-        (
-            ErrorCode::MissingCredentials,
-            9106,
-            400,
-            "no Authorization or X-Auth-Email/X-Auth-Key headers",
-        ),
-        (
-            ErrorCode::InvalidLegacyKey,
-            9103,
-            401,
-            "unknown X-Auth-Key or X-Auth-Email",
-        ),
-        (
-            ErrorCode::ZoneNotAccessible,
-            9109,
-            403,
-            "the credential does not reach this zone (or it does not exist)",
-        ),
-        (
-            ErrorCode::MissingPermission,
-            9110,
-            403,
-            "the credential lacks the permission (ssl:read / ssl:edit)",
-        ),
-        (
-            ErrorCode::InvalidToken,
-            10000,
-            401,
-            "invalid or revoked API token",
-        ),
-        (
-            ErrorCode::ExpiredToken,
-            10001,
-            401,
-            "the API token has expired",
-        ),
-    ];
-
-    fn row(self) -> (u32, u16) {
-        Self::TABLE
-            .iter()
-            .find(|(code, ..)| *code == self)
-            .map_or((1000, 500), |(_, number, status, _)| (*number, *status))
-    }
-
     pub fn number(self) -> u32 {
         self.row().0
     }
 
     pub fn status(self) -> StatusCode {
         StatusCode::from_u16(self.row().1).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    pub fn meaning(self) -> &'static str {
+        self.row().2
     }
 }
 
@@ -297,12 +173,16 @@ impl From<Error> for ApiError {
             Error::InvalidValidity(_) => ErrorCode::InvalidValidity,
             Error::CertificateRevoked => ErrorCode::CertificateRevoked,
             Error::InvalidHostname(_) => ErrorCode::InvalidHostname,
-            Error::InvalidArgument(_) | Error::InvalidReason(_) => ErrorCode::InvalidArgument,
+            Error::InvalidArgument(_) | Error::InvalidReason(_) | Error::InvalidId(_) => {
+                ErrorCode::InvalidArgument
+            }
             Error::NotFound(_) => ErrorCode::NoRoute,
             Error::MasterKey(_)
             | Error::Ca(_)
             | Error::Issue(_)
             | Error::Crl(_)
+            | Error::Ocsp(_)
+            | Error::OpenDatabase { .. }
             | Error::SerialExhausted
             | Error::Store(_) => {
                 tracing::error!(error = %error, "request failed");
@@ -313,5 +193,30 @@ impl From<Error> for ApiError {
             }
         };
         ApiError::new(code, error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn codes_have_distinct_numbers_and_error_statuses() {
+        let numbers: HashSet<u32> = ErrorCode::ALL.iter().map(|c| c.number()).collect();
+        assert_eq!(
+            numbers.len(),
+            ErrorCode::ALL.len(),
+            "two codes share a number"
+        );
+        for code in ErrorCode::ALL {
+            let status = code.status();
+            assert!(
+                status.is_client_error() || status.is_server_error(),
+                "{code:?}"
+            );
+            assert_eq!(status.as_u16(), code.row().1, "{code:?} has a real status");
+        }
     }
 }

@@ -9,8 +9,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use authority::{Credentials, Error as AuthError, Principal};
-use store::{Actor, ActorKind};
+use authority::{Actor, ActorKind, Credentials, Error as AuthError, Principal};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
@@ -56,7 +55,7 @@ where
         };
         state
             .rate_limits
-            .check_token(principal.token_id())
+            .check_token(principal.token_id().as_str())
             .map_err(ApiError::rate_limited)?;
         let actor = Actor {
             kind: ActorKind::Token,

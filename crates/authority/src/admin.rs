@@ -1,10 +1,13 @@
 //! Administration: accounts, zones and credentials (the CLI and first-start bootstrap use these).
 
-use store::{Account, Actor, ActorKind, ApiToken, NewApiToken, Permission, TokenScope, Zone};
+use store::{
+    Account, AccountId, Actor, ActorKind, ApiToken, AuditAction, AuditEntry, NewApiToken,
+    Permission, TokenId, TokenScope, Zone, ZoneId,
+};
 use time::Duration;
 
 use crate::tokens::{new_legacy_key, new_token_secret, secret_hash};
-use crate::{Authority, Error, WithDetails, audit_entry, ids};
+use crate::{Authority, Error};
 
 const BOOTSTRAP_SETTING: &str = "bootstrap_claim";
 
@@ -12,9 +15,9 @@ const BOOTSTRAP_SETTING: &str = "bootstrap_claim";
 #[derive(Debug, Clone)]
 pub enum TokenTarget {
     /// Every zone of the account.
-    Account(String),
+    Account(AccountId),
     /// Only these zones (all in one account).
-    Zones(Vec<String>),
+    Zones(Vec<ZoneId>),
 }
 
 #[derive(Debug, Clone)]
@@ -37,34 +40,25 @@ pub struct Bootstrap {
 }
 
 impl Authority {
+    /// Create an account (a tenant), with the given id or a new one.
     pub async fn create_account(
         &self,
         name: &str,
-        id: Option<&str>,
+        id: Option<&AccountId>,
         actor: Actor,
     ) -> Result<Account, Error> {
-        let id = match id {
-            Some(id) if ids::is_hex_id(id) => id.to_string(),
-            Some(id) => {
-                return Err(Error::InvalidArgument(format!(
-                    "account id {id:?} must be 32 lowercase hex characters"
-                )));
-            }
-            None => ids::new_hex_id(),
-        };
         let account = Account {
-            id,
+            id: id.cloned().unwrap_or_else(AccountId::random),
             name: name.to_string(),
             created_at: crate::now(),
         };
-        let audit = audit_entry(
+        let audit = AuditEntry::new(
+            account.created_at,
             actor,
-            "account.created",
-            "account",
-            &account.id,
-            Some(&account.id),
-            None,
-        );
+            AuditAction::AccountCreated,
+            account.id.as_str(),
+        )
+        .in_account(&account.id);
         self.store.create_account(&account, &audit).await?;
         Ok(account)
     }
@@ -74,7 +68,7 @@ impl Authority {
     pub async fn create_zone(
         &self,
         name: &str,
-        account_id: Option<&str>,
+        account_id: Option<&AccountId>,
         actor: Actor,
     ) -> Result<Zone, Error> {
         let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
@@ -94,19 +88,19 @@ impl Authority {
             None => self.default_account(actor.clone()).await?.id,
         };
         let zone = Zone {
-            id: ids::new_hex_id(),
-            account_id: account_id.clone(),
+            id: ZoneId::random(),
+            account_id,
             name,
             created_at: crate::now(),
         };
-        let audit = audit_entry(
+        let audit = AuditEntry::new(
+            zone.created_at,
             actor,
-            "zone.created",
-            "zone",
-            &zone.id,
-            Some(&account_id),
-            Some(&zone.id),
-        );
+            AuditAction::ZoneCreated,
+            zone.id.as_str(),
+        )
+        .in_account(&zone.account_id)
+        .in_zone(&zone.id);
         self.store.create_zone(&zone, &audit).await?;
         Ok(zone)
     }
@@ -169,7 +163,7 @@ impl Authority {
             None => new_token_secret()?,
         };
         let token = ApiToken {
-            id: ids::new_hex_id(),
+            id: TokenId::random(),
             name: request
                 .name
                 .unwrap_or_else(|| format!("{} token", request.permission.as_str())),
@@ -185,35 +179,21 @@ impl Authority {
             token: token.clone(),
             secret_hash: secret_hash(&secret),
         };
-        let audit = audit_entry(
-            actor,
-            "token.created",
-            "token",
-            &token.id,
-            Some(&account_id),
-            None,
-        )
-        .with_details(format!("permission={}", token.permission.as_str()));
+        let audit = AuditEntry::new(now, actor, AuditAction::TokenCreated, token.id.as_str())
+            .in_account(&account_id)
+            .with_details(format!("permission={}", token.permission.as_str()));
         self.store.create_token(&new, &audit).await?;
         Ok((token, secret))
     }
 
-    pub async fn revoke_token(&self, id: &str, actor: Actor) -> Result<(), Error> {
+    pub async fn revoke_token(&self, id: &TokenId, actor: Actor) -> Result<(), Error> {
         let token = self
             .store
-            .list_tokens()
+            .get_token(id)
             .await?
-            .into_iter()
-            .find(|t| t.id == id)
             .ok_or_else(|| Error::NotFound(format!("token {id}")))?;
-        let audit = audit_entry(
-            actor,
-            "token.revoked",
-            "token",
-            id,
-            Some(&token.account_id),
-            None,
-        );
+        let audit = AuditEntry::new(crate::now(), actor, AuditAction::TokenRevoked, id.as_str())
+            .in_account(&token.account_id);
         if !self.store.revoke_token(id, &audit).await? {
             return Err(Error::InvalidArgument(format!(
                 "token {id} is already revoked"
@@ -223,13 +203,27 @@ impl Authority {
         Ok(())
     }
 
+    pub async fn accounts(&self) -> Result<Vec<Account>, Error> {
+        Ok(self.store.list_accounts().await?)
+    }
+
+    pub async fn zones(&self) -> Result<Vec<Zone>, Error> {
+        Ok(self.store.list_zones().await?)
+    }
+
+    /// Every credential (never its secret, which is not stored).
+    pub async fn tokens(&self) -> Result<Vec<ApiToken>, Error> {
+        Ok(self.store.list_tokens().await?)
+    }
+
     /// On a database with no accounts, create an account, a zone and an edit token — once, even
     /// when several replicas start together.
     pub async fn bootstrap_if_empty(&self) -> Result<Option<Bootstrap>, Error> {
         if self.store.count_rows(store::Table::Accounts).await? > 0 {
             return Ok(None);
         }
-        let claim = ids::new_hex_id();
+        // Any value unique to this process: whoever stores it first bootstraps.
+        let claim = AccountId::random().to_string();
         if self
             .store
             .put_setting_if_absent(BOOTSTRAP_SETTING, &claim)

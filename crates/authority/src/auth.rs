@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use store::{ApiToken, Permission, TokenScope, Zone};
+use store::{AccountId, ApiToken, AuditEvent, Permission, TokenId, TokenScope, Zone, ZoneId};
 use time::OffsetDateTime;
 
 use crate::tokens::secret_hash;
@@ -25,7 +25,7 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub fn token_id(&self) -> &str {
+    pub fn token_id(&self) -> &TokenId {
         &self.token.id
     }
 
@@ -42,7 +42,7 @@ impl Principal {
 /// Zones never change once created, so a hit never goes stale; misses are not cached.
 #[derive(Default)]
 pub(crate) struct ZoneCache {
-    zones: RwLock<HashMap<String, Zone>>,
+    zones: RwLock<HashMap<ZoneId, Zone>>,
 }
 
 impl Authority {
@@ -90,7 +90,7 @@ impl Authority {
     pub async fn authorize_zone(
         &self,
         principal: &Principal,
-        zone_id: &str,
+        zone_id: &ZoneId,
         needed: Permission,
     ) -> Result<Zone, Error> {
         let zone = self.zone(zone_id).await?.ok_or(Error::ZoneNotAccessible)?;
@@ -110,21 +110,18 @@ impl Authority {
     pub async fn audit_log(
         &self,
         principal: &Principal,
-        account_id: &str,
+        account_id: &AccountId,
         offset: u64,
         limit: u32,
-    ) -> Result<(Vec<store::AuditEvent>, u64), Error> {
-        if principal.token.account_id != account_id || principal.token.scope != TokenScope::Account
+    ) -> Result<(Vec<AuditEvent>, u64), Error> {
+        if principal.token.account_id != *account_id || principal.token.scope != TokenScope::Account
         {
             return Err(Error::ZoneNotAccessible);
         }
         Ok(self.store.audit_page(account_id, offset, limit).await?)
     }
 
-    pub(crate) async fn zone(&self, zone_id: &str) -> Result<Option<Zone>, Error> {
-        if !crate::ids::is_hex_id(zone_id) {
-            return Ok(None);
-        }
+    pub(crate) async fn zone(&self, zone_id: &ZoneId) -> Result<Option<Zone>, Error> {
         if let Some(zone) = self.read_zones().get(zone_id) {
             return Ok(Some(zone.clone()));
         }
@@ -139,7 +136,7 @@ impl Authority {
         Ok(zone)
     }
 
-    fn read_zones(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Zone>> {
+    fn read_zones(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ZoneId, Zone>> {
         self.zones.zones.read().unwrap_or_else(|p| p.into_inner())
     }
 }

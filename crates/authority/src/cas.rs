@@ -4,24 +4,24 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use pki::CaSigner;
-use store::{Actor, ActorKind, CaRecord};
+use store::{AccountId, Actor, ActorKind, AuditAction, AuditEntry, CaId, CaRecord};
 use time::Duration;
 use tokio::sync::Mutex;
 
 use crate::master_key::MasterKeyError;
-use crate::{Authority, Error, WithDetails, audit_entry, ids};
+use crate::{Authority, Error};
 
 /// A CA ready to sign, with the identity the API reports.
 pub(crate) struct LoadedCa {
-    pub record: CaRecord,
-    pub signer: CaSigner,
+    pub(crate) record: CaRecord,
+    pub(crate) signer: CaSigner,
 }
 
 #[derive(Default)]
 pub(crate) struct CaCache {
-    by_account: RwLock<HashMap<String, Arc<LoadedCa>>>,
-    /// Account id of each loaded CA id (CAs never move between accounts).
-    account_of: RwLock<HashMap<String, String>>,
+    by_account: RwLock<HashMap<AccountId, Arc<LoadedCa>>>,
+    /// Account of each loaded CA (CAs never move between accounts).
+    account_of: RwLock<HashMap<CaId, AccountId>>,
     /// Serialises creation inside this process; the store's UNIQUE(account_id) settles races
     /// between processes.
     creating: Mutex<()>,
@@ -29,7 +29,10 @@ pub(crate) struct CaCache {
 
 impl Authority {
     /// The account's CA, creating it on first use.
-    pub(crate) async fn ca_for_account(&self, account_id: &str) -> Result<Arc<LoadedCa>, Error> {
+    pub(crate) async fn ca_for_account(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Arc<LoadedCa>, Error> {
         if let Some(ca) = self.cached_ca(account_id) {
             return Ok(ca);
         }
@@ -46,20 +49,17 @@ impl Authority {
             .account_of
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(loaded.record.id.clone(), account_id.to_string());
+            .insert(loaded.record.id.clone(), account_id.clone());
         self.cas
             .by_account
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(account_id.to_string(), Arc::clone(&loaded));
+            .insert(account_id.clone(), Arc::clone(&loaded));
         Ok(loaded)
     }
 
     /// A CA by its id, ready to sign; `None` when no such CA exists.
-    pub(crate) async fn ca_by_id(&self, ca_id: &str) -> Result<Option<Arc<LoadedCa>>, Error> {
-        if !crate::ids::is_uuid(ca_id) {
-            return Ok(None);
-        }
+    pub(crate) async fn ca_by_id(&self, ca_id: &CaId) -> Result<Option<Arc<LoadedCa>>, Error> {
         let known = self
             .cas
             .account_of
@@ -78,7 +78,7 @@ impl Authority {
     }
 
     /// The account's CA record if it has one, without creating it.
-    pub async fn existing_ca(&self, account_id: &str) -> Result<Option<CaRecord>, Error> {
+    pub async fn existing_ca(&self, account_id: &AccountId) -> Result<Option<CaRecord>, Error> {
         if let Some(ca) = self.cached_ca(account_id) {
             return Ok(Some(ca.record.clone()));
         }
@@ -100,16 +100,15 @@ impl Authority {
         crate::master_key::verify_against_store(current, self.store.as_ref()).await?;
         let mut resealed = Vec::new();
         for ca in self.store.list_cas().await? {
-            let pkcs8 = current.open(&ca.sealed_private_key, ca.id.as_bytes())?;
-            resealed.push((ca.id.clone(), new.seal(&pkcs8, ca.id.as_bytes())?));
+            let pkcs8 = current.open(&ca.sealed_private_key, ca.id.as_str().as_bytes())?;
+            let sealed = new.seal(&pkcs8, ca.id.as_str().as_bytes())?;
+            resealed.push((ca.id, sealed));
         }
-        let audit = audit_entry(
+        let audit = AuditEntry::new(
+            crate::now(),
             actor,
-            "master_key.rotated",
+            AuditAction::MasterKeyRotated,
             "master_key",
-            "master_key",
-            None,
-            None,
         )
         .with_details(format!("certificate_authorities={}", resealed.len()));
         let check = crate::master_key::check_value(new)?;
@@ -117,7 +116,7 @@ impl Authority {
         Ok(resealed.len())
     }
 
-    fn cached_ca(&self, account_id: &str) -> Option<Arc<LoadedCa>> {
+    fn cached_ca(&self, account_id: &AccountId) -> Option<Arc<LoadedCa>> {
         self.cas
             .by_account
             .read()
@@ -126,30 +125,33 @@ impl Authority {
             .cloned()
     }
 
-    async fn create_ca(&self, account_id: &str) -> Result<CaRecord, Error> {
+    async fn create_ca(&self, account_id: &AccountId) -> Result<CaRecord, Error> {
         let key = self
             .config
             .master_key
             .as_ref()
             .ok_or(MasterKeyError::Missing)?;
         let policy = &self.config.policy;
-        let name = policy.ca_name_template.replace("{account_id}", account_id);
+        let name = policy
+            .ca_name_template
+            .replace("{account_id}", account_id.as_str());
         let now = crate::now();
         let generated = pki::generate_managed_ca(
             &name,
             now,
             Duration::days(i64::from(policy.ca_validity_days)),
         )?;
-        let id = ids::new_ca_id();
+        let id = CaId::random();
         let signer = pki::CaSigner::from_parts(
             &generated.certificate_der,
             &generated.private_key_pkcs8_der,
         )?;
         let initial_crl = self.sign_crl_record(&id, &signer, 1, &[], now)?;
         let record = CaRecord {
-            sealed_private_key: key.seal(&generated.private_key_pkcs8_der, id.as_bytes())?,
+            sealed_private_key: key
+                .seal(&generated.private_key_pkcs8_der, id.as_str().as_bytes())?,
             id,
-            account_id: account_id.to_string(),
+            account_id: account_id.clone(),
             name,
             certificate_pem: generated.certificate_pem,
             certificate_der: generated.certificate_der,
@@ -157,20 +159,19 @@ impl Authority {
             not_after: generated.not_after,
             created_at: now,
         };
-        let audit = audit_entry(
+        let audit = AuditEntry::new(
+            now,
             Actor::new(ActorKind::System),
-            "certificate_authority.created",
-            "certificate_authority",
-            &record.id,
-            Some(account_id),
-            None,
-        );
+            AuditAction::CertificateAuthorityCreated,
+            record.id.as_str(),
+        )
+        .in_account(account_id);
         let winner = self
             .store
             .insert_ca_if_absent(&record, &initial_crl, &audit)
             .await?;
         if winner.id == record.id {
-            tracing::info!(ca_id = %winner.id, account_id, "created managed CA");
+            tracing::info!(ca_id = %winner.id, %account_id, "created managed CA");
         }
         Ok(winner)
     }
@@ -181,7 +182,7 @@ impl Authority {
             .master_key
             .as_ref()
             .ok_or(MasterKeyError::Missing)?;
-        let pkcs8 = key.open(&record.sealed_private_key, record.id.as_bytes())?;
+        let pkcs8 = key.open(&record.sealed_private_key, record.id.as_str().as_bytes())?;
         let signer = CaSigner::from_parts(&record.certificate_der, &pkcs8)?;
         Ok(LoadedCa { record, signer })
     }

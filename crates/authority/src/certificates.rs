@@ -2,11 +2,11 @@
 
 use pki::{IssueError, LeafRequest, PublicationUrls, RevocationReason, SerialNumber, VerifiedCsr};
 use store::{
-    Actor, AuditEntry, CertificateQuery, CertificateRecord, CertificateStatus, StatusChange,
-    StatusChangeOutcome, StoreError, Zone,
+    Actor, AuditAction, AuditEntry, CaId, CertificateId, CertificateQuery, CertificateRecord,
+    CertificateStatus, StatusChange, StatusChangeOutcome, StoreError, Zone,
 };
 
-use crate::{Authority, Error, WithDetails, audit_entry, ids};
+use crate::{Authority, Error};
 
 /// Serial collisions among 126 random bits do not happen; retrying is for defence in depth.
 const SERIAL_ATTEMPTS: usize = 3;
@@ -78,11 +78,11 @@ impl Authority {
             })?;
             let subject = csr.subject();
             let record = CertificateRecord {
-                id: ids::new_certificate_id(),
+                id: CertificateId::new_v7(),
                 zone_id: zone.id.clone(),
                 ca_id: ca.record.id.clone(),
                 ca_name: ca.record.name.clone(),
-                serial_number: leaf.serial.to_decimal(),
+                serial_number: leaf.serial,
                 status: CertificateStatus::Active,
                 certificate_pem: leaf.pem,
                 csr: normalise_line_endings(&request.csr),
@@ -104,11 +104,14 @@ impl Authority {
             };
             let audit = zone_audit(
                 zone,
-                ("certificate", &record.id),
-                "certificate.created",
+                AuditAction::CertificateCreated,
+                &record.id,
                 actor.clone(),
             )
-            .with_details(format!("serial_number={}", record.serial_number));
+            .with_details(format!(
+                "serial_number={}",
+                record.serial_number.to_decimal()
+            ));
             match self.store.insert_certificate(&record, &audit).await {
                 Ok(()) => return Ok(record),
                 Err(StoreError::Conflict(_)) => continue,
@@ -118,10 +121,11 @@ impl Authority {
         Err(Error::SerialExhausted)
     }
 
-    pub async fn certificate(&self, zone: &Zone, id: &str) -> Result<CertificateRecord, Error> {
-        if !ids::is_uuid(id) {
-            return Err(Error::CertificateNotFound);
-        }
+    pub async fn certificate(
+        &self,
+        zone: &Zone,
+        id: &CertificateId,
+    ) -> Result<CertificateRecord, Error> {
         self.store
             .get_certificate(&zone.id, id)
             .await?
@@ -166,29 +170,21 @@ impl Authority {
     pub async fn revoke_certificate(
         &self,
         zone: &Zone,
-        id: &str,
+        id: &CertificateId,
         reason: RevocationReason,
         actor: Actor,
     ) -> Result<CertificateRecord, Error> {
-        if !ids::is_uuid(id) {
-            return Err(Error::CertificateNotFound);
-        }
         let change = StatusChange {
             zone_id: zone.id.clone(),
-            certificate_id: id.to_string(),
+            certificate_id: id.clone(),
             from: &[
                 CertificateStatus::Active,
                 CertificateStatus::PendingReactivation,
             ],
             to: CertificateStatus::PendingRevocation,
-            revocation_reason: Some(reason.as_str().to_string()),
-            audit: zone_audit(
-                zone,
-                ("certificate", id),
-                "certificate.revocation_requested",
-                actor,
-            )
-            .with_details(format!("reason={}", reason.as_str())),
+            revocation_reason: Some(reason),
+            audit: zone_audit(zone, AuditAction::CertificateRevocationRequested, id, actor)
+                .with_details(format!("reason={reason}")),
         };
         match self.store.change_status(&change).await? {
             StatusChangeOutcome::Changed(record) | StatusChangeOutcome::Unchanged(record) => {
@@ -203,22 +199,19 @@ impl Authority {
     pub async fn reactivate_certificate(
         &self,
         zone: &Zone,
-        id: &str,
+        id: &CertificateId,
         actor: Actor,
     ) -> Result<CertificateRecord, Error> {
-        if !ids::is_uuid(id) {
-            return Err(Error::CertificateNotFound);
-        }
         let change = StatusChange {
             zone_id: zone.id.clone(),
-            certificate_id: id.to_string(),
+            certificate_id: id.clone(),
             from: &[CertificateStatus::PendingRevocation],
             to: CertificateStatus::PendingReactivation,
             revocation_reason: None,
             audit: zone_audit(
                 zone,
-                ("certificate", id),
-                "certificate.reactivation_requested",
+                AuditAction::CertificateReactivationRequested,
+                id,
                 actor,
             ),
         };
@@ -239,7 +232,7 @@ impl Authority {
     pub async fn hostname_associations(
         &self,
         zone: &Zone,
-        ca_id: Option<&str>,
+        ca_id: Option<&CaId>,
     ) -> Result<Vec<String>, Error> {
         let Some(ca) = self.existing_ca(&zone.account_id).await? else {
             return match ca_id {
@@ -254,7 +247,7 @@ impl Authority {
     pub async fn replace_hostname_associations(
         &self,
         zone: &Zone,
-        ca_id: Option<&str>,
+        ca_id: Option<&CaId>,
         hostnames: &[String],
         actor: Actor,
     ) -> Result<Vec<String>, Error> {
@@ -269,17 +262,12 @@ impl Authority {
             .collect::<Result<Vec<_>, _>>()?;
         normalised.sort();
         normalised.dedup();
-        if let Some(id) = ca_id
-            && !ids::is_uuid(id)
-        {
-            return Err(Error::UnknownCertificateAuthority(id.to_string()));
-        }
         let ca = self.ca_for_account(&zone.account_id).await?;
         check_ca_id(ca_id, &ca.record.id)?;
         let audit = zone_audit(
             zone,
-            ("zone", &zone.id),
-            "hostname_associations.replaced",
+            AuditAction::HostnameAssociationsReplaced,
+            &zone.id,
             actor,
         )
         .with_details(format!("hostnames={}", normalised.join(",")));
@@ -290,7 +278,7 @@ impl Authority {
     }
 }
 
-fn check_ca_id(requested: Option<&str>, actual: &str) -> Result<(), Error> {
+fn check_ca_id(requested: Option<&CaId>, actual: &CaId) -> Result<(), Error> {
     match requested {
         Some(id) if id != actual => Err(Error::UnknownCertificateAuthority(id.to_string())),
         _ => Ok(()),
@@ -322,16 +310,15 @@ fn normalise_line_endings(text: &str) -> String {
 }
 
 /// An audit event in the zone's (and so the account's) log.
-fn zone_audit(zone: &Zone, object: (&str, &str), action: &str, actor: Actor) -> AuditEntry {
-    let (object_type, object_id) = object;
-    audit_entry(
-        actor,
-        action,
-        object_type,
-        object_id,
-        Some(&zone.account_id),
-        Some(&zone.id),
-    )
+fn zone_audit(
+    zone: &Zone,
+    action: AuditAction,
+    object_id: impl ToString,
+    actor: Actor,
+) -> AuditEntry {
+    AuditEntry::new(crate::now(), actor, action, object_id.to_string())
+        .in_account(&zone.account_id)
+        .in_zone(&zone.id)
 }
 
 #[cfg(test)]

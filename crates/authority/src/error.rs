@@ -1,4 +1,4 @@
-use store::StoreError;
+use store::{InvalidId, StoreError};
 
 use crate::master_key::MasterKeyError;
 
@@ -24,7 +24,7 @@ pub enum Error {
     CertificateNotFound,
     #[error("the certificate authority {0:?} is not known for this zone")]
     UnknownCertificateAuthority(String),
-    #[error("{0}")]
+    #[error(transparent)]
     InvalidCsr(#[from] pki::CsrError),
     #[error("{0}")]
     InvalidValidity(String),
@@ -34,20 +34,44 @@ pub enum Error {
     InvalidHostname(String),
     #[error("{0}")]
     InvalidArgument(String),
-    #[error("{0}")]
+    #[error(transparent)]
     InvalidReason(#[from] pki::UnknownReason),
+    #[error(transparent)]
+    InvalidId(#[from] InvalidId),
     #[error("{0} not found")]
     NotFound(String),
-    #[error("{0}")]
+    #[error(transparent)]
     MasterKey(#[from] MasterKeyError),
     #[error("certificate authority failure: {0}")]
-    Ca(#[from] pki::CaError),
+    Ca(pki::CaError),
     #[error("issuance failure: {0}")]
     Issue(pki::IssueError),
     #[error("CRL signing failure: {0}")]
-    Crl(#[from] pki::CrlError),
+    Crl(pki::CrlError),
+    #[error("OCSP signing failure: {0}")]
+    Ocsp(pki::OcspError),
     #[error("could not allocate a unique serial number")]
     SerialExhausted,
-    #[error("storage failure: {0}")]
+    #[error("cannot open database {url}: {error}")]
+    OpenDatabase { url: String, error: StoreError },
+    #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<pki::CaError> for Error {
+    fn from(error: pki::CaError) -> Self {
+        Error::Ca(error)
+    }
+}
+
+impl From<pki::CrlError> for Error {
+    fn from(error: pki::CrlError) -> Self {
+        Error::Crl(error)
+    }
+}
+
+impl From<pki::OcspError> for Error {
+    fn from(error: pki::OcspError) -> Self {
+        Error::Ocsp(error)
+    }
 }

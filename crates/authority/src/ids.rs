@@ -1,34 +1,29 @@
-//! Identifier formats: accounts, zones and tokens use 32 lowercase hex characters (Cloudflare's
-//! form); certificates and CAs use hyphenated UUIDs (36 characters).
+//! Ids arriving from outside (URL paths, query strings, bodies) turned into typed ids, each
+//! malformed one answered exactly like a well-formed id that names nothing: a caller learns
+//! nothing from the shape of what it sends.
 
-use uuid::Uuid;
+use store::{AccountId, CaId, CertificateId, ZoneId};
 
-/// A new 32-hex id for an account, zone or token.
-pub fn new_hex_id() -> String {
-    Uuid::new_v4().simple().to_string()
+use crate::Error;
+
+/// A zone id from a path; a malformed one is a zone out of reach.
+pub fn zone(raw: &str) -> Result<ZoneId, Error> {
+    ZoneId::parse(raw).ok_or(Error::ZoneNotAccessible)
 }
 
-/// A new certificate id. UUIDv7 sorts by creation time, which keeps index inserts local and makes
-/// the list order's id tie-break follow creation order.
-pub fn new_certificate_id() -> String {
-    Uuid::now_v7().hyphenated().to_string()
+/// A certificate id from a path; a malformed one names no certificate.
+pub fn certificate(raw: &str) -> Result<CertificateId, Error> {
+    CertificateId::parse(raw).ok_or(Error::CertificateNotFound)
 }
 
-pub fn new_ca_id() -> String {
-    Uuid::new_v4().hyphenated().to_string()
+/// An account id from a path; a malformed one is an account out of reach.
+pub fn account(raw: &str) -> Result<AccountId, Error> {
+    AccountId::parse(raw).ok_or(Error::ZoneNotAccessible)
 }
 
-/// Whether `id` has the shape of a certificate or CA id (a hyphenated UUID). Anything else cannot
-/// exist, so lookups answer "not found" without asking the store.
-pub fn is_uuid(id: &str) -> bool {
-    id.len() == 36 && Uuid::try_parse(id).is_ok()
-}
-
-pub fn is_hex_id(id: &str) -> bool {
-    id.len() == 32
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+/// A CA id from a request (`mtls_certificate_id`); a malformed one names no CA of the zone.
+pub fn certificate_authority(raw: &str) -> Result<CaId, Error> {
+    CaId::parse(raw).ok_or_else(|| Error::UnknownCertificateAuthority(raw.to_string()))
 }
 
 #[cfg(test)]
@@ -36,15 +31,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn id_shapes() {
-        assert!(is_hex_id(&new_hex_id()));
-        assert!(!is_hex_id(&"A".repeat(32)));
-        assert!(!is_hex_id("abc"));
-        assert_eq!(new_certificate_id().len(), 36);
-        assert_eq!(new_ca_id().len(), 36);
-        assert!(is_uuid(&new_certificate_id()));
-        assert!(!is_uuid("nope") && !is_uuid(&new_hex_id()) && !is_uuid("\0"));
-        let (first, second) = (new_certificate_id(), new_certificate_id());
-        assert!(first < second, "v7 ids increase: {first} {second}");
+    fn malformed_ids_get_the_answers_of_ids_that_name_nothing() {
+        for raw in ["", "not-a-zone", "../../etc", &"F".repeat(32)] {
+            assert!(matches!(zone(raw), Err(Error::ZoneNotAccessible)), "{raw}");
+            assert!(
+                matches!(account(raw), Err(Error::ZoneNotAccessible)),
+                "{raw}"
+            );
+            assert!(matches!(certificate(raw), Err(Error::CertificateNotFound)));
+            assert!(matches!(
+                certificate_authority(raw),
+                Err(Error::UnknownCertificateAuthority(id)) if id == raw
+            ));
+        }
+        assert!(zone(ZoneId::random().as_str()).is_ok());
+        assert!(certificate(CertificateId::new_v7().as_str()).is_ok());
     }
 }

@@ -1,13 +1,15 @@
 //! clientca's application layer: what the API, the CLI and the worker ask of the system.
 //!
 //! It owns the rules (who may do what, which state changes are allowed, how a certificate is
-//! issued) and the in-memory caches (decrypted CA keys, token lookups, zones). It knows neither
-//! HTTP nor SQL: requests come in as plain values, persistence goes through [`store::Store`].
+//! issued and its revocation published) and the in-memory caches (decrypted CA keys, token
+//! lookups, zones, CRLs, OCSP answers). It knows neither HTTP nor SQL: requests come in as plain
+//! values with typed ids, persistence goes through the store, which only this crate sees.
 
 mod admin;
 mod auth;
 mod cas;
 mod certificates;
+mod deployment;
 mod error;
 pub mod ids;
 mod master_key;
@@ -23,12 +25,18 @@ use store::DynStore;
 pub use admin::{Bootstrap, NewTokenRequest, TokenTarget};
 pub use auth::{Credentials, Principal};
 pub use certificates::{IssueRequest, ListRequest, ListedCertificates};
+pub use deployment::{CopyReport, Health, Table, copy_deployment};
 pub use error::Error;
 pub use master_key::{MasterKey, MasterKeyError};
 pub use ocsp::OcspAnswer;
 pub use pki::RevocationReason;
-pub use store::PublishReport;
-pub use store::{ApiToken, CertificateRecord, CertificateStatus, Permission, TokenScope, Zone};
+pub use publication::{PublishReport, PublishedCrl};
+pub use store::{Account, InvalidId, redact_url};
+pub use store::{
+    AccountId, Actor, ActorKind, ApiToken, AuditAction, AuditEvent, AuditObject, CaId, CaRecord,
+    CertificateId, CertificateRecord, CertificateStatus, ChainProblem, ChainReport, CrlRecord,
+    Permission, TokenId, TokenScope, Zone, ZoneId,
+};
 
 /// Limits and defaults for issuance.
 #[derive(Debug, Clone)]
@@ -107,8 +115,8 @@ pub struct Authority {
 }
 
 impl Authority {
-    /// Build the authority. With a master key, first check it against the database so a wrong
-    /// key is refused at start rather than at the first issuance.
+    /// Build the authority on an open store. With a master key, first check it against the
+    /// database so a wrong key is refused at start rather than at the first issuance.
     pub async fn new(store: DynStore, config: Config) -> Result<Arc<Self>, Error> {
         if let Some(key) = &config.master_key {
             master_key::verify_against_store(key, store.as_ref()).await?;
@@ -124,40 +132,9 @@ impl Authority {
         }))
     }
 
-    pub fn store(&self) -> &DynStore {
-        &self.store
-    }
-}
-
-/// An audit event happening now. `account_id` and `zone_id` say whose audit log shows it.
-pub(crate) fn audit_entry(
-    actor: store::Actor,
-    action: &str,
-    object_type: &str,
-    object_id: &str,
-    account_id: Option<&str>,
-    zone_id: Option<&str>,
-) -> store::AuditEntry {
-    store::AuditEntry {
-        occurred_at: now(),
-        actor,
-        action: action.into(),
-        object_type: object_type.into(),
-        object_id: object_id.into(),
-        account_id: account_id.map(str::to_string),
-        zone_id: zone_id.map(str::to_string),
-        details: None,
-    }
-}
-
-pub(crate) trait WithDetails {
-    fn with_details(self, details: String) -> Self;
-}
-
-impl WithDetails for store::AuditEntry {
-    fn with_details(mut self, details: String) -> Self {
-        self.details = Some(details);
-        self
+    /// Open (and migrate) the database `url` names, then build the authority on it.
+    pub async fn open(url: &str, config: Config) -> Result<Arc<Self>, Error> {
+        Self::new(deployment::connect(url).await?, config).await
     }
 }
 

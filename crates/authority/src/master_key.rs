@@ -5,7 +5,7 @@
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
-use store::Store;
+use store::DeploymentStore;
 
 const FORMAT_VERSION: u8 = 1;
 const KEY_LEN: usize = 32;
@@ -109,7 +109,7 @@ pub(crate) fn check_value(key: &MasterKey) -> Result<String, MasterKeyError> {
 /// Record a check value on first use; afterwards refuse a key that cannot open it.
 pub(crate) async fn verify_against_store(
     key: &MasterKey,
-    store: &dyn Store,
+    store: &dyn DeploymentStore,
 ) -> Result<(), crate::Error> {
     let candidate = check_value(key)?;
     let stored = store

@@ -8,12 +8,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use pki::{OcspFailure, OcspItem, OcspRequest, OcspStatus, ocsp_failure, sign_ocsp_response};
-use store::{CertificateStatus, SerialStatus};
+use pki::{
+    OcspFailure, OcspItem, OcspRequest, OcspStatus, SerialNumber, ocsp_failure, sign_ocsp_response,
+};
+use store::{CaId, CertificateStatus, SerialStatus};
 use time::{Duration, OffsetDateTime};
 
 use crate::Authority;
-use crate::publication::parse_reason;
 
 const MAX_CACHED: usize = 100_000;
 /// Answers this close to their nextUpdate are re-signed rather than served.
@@ -29,6 +30,11 @@ pub struct OcspAnswer {
 }
 
 impl OcspAnswer {
+    /// For a CA this responder does not know (or an id that cannot name one).
+    pub fn unauthorized() -> Self {
+        Self::failure(OcspFailure::Unauthorized)
+    }
+
     fn failure(kind: OcspFailure) -> Self {
         Self {
             der: Arc::new(ocsp_failure(kind)),
@@ -40,8 +46,8 @@ impl OcspAnswer {
 
 #[derive(Clone, PartialEq, Eq, Hash)]
 struct AnswerKey {
-    ca_id: String,
-    serial: String,
+    ca_id: CaId,
+    serial: SerialNumber,
     hash_algorithm: String,
     status: Option<CertificateStatus>,
 }
@@ -75,7 +81,7 @@ impl AnswerCache {
 impl Authority {
     /// Answer a DER OCSPRequest for the CA `ca_id`. Always an OCSPResponse: malformed input gets
     /// `malformedRequest`, an unknown CA `unauthorized`, a storage failure `tryLater`.
-    pub async fn ocsp_answer(&self, ca_id: &str, request_der: &[u8]) -> OcspAnswer {
+    pub async fn ocsp_answer(&self, ca_id: &CaId, request_der: &[u8]) -> OcspAnswer {
         let request = match OcspRequest::parse(request_der) {
             Ok(request) => request,
             Err(_) => return OcspAnswer::failure(OcspFailure::MalformedRequest),
@@ -94,7 +100,7 @@ impl Authority {
         for item in request.items() {
             let serial = item.serial().filter(|_| item.issued_by(&ca.signer));
             let lookup = match serial {
-                Some(serial) => match self.store.serial_status(ca_id, &serial.to_decimal()).await {
+                Some(serial) => match self.store.serial_status(ca_id, serial).await {
                     Ok(lookup) => lookup,
                     Err(error) => {
                         tracing::warn!(%error, "OCSP: status lookup failed");
@@ -110,8 +116,8 @@ impl Authority {
         let cacheable = !request.has_nonce() && request.items().len() == 1;
         let key = match (&lookups[..], cacheable) {
             ([(Some(serial), lookup)], true) => Some(AnswerKey {
-                ca_id: ca_id.to_string(),
-                serial: serial.to_decimal(),
+                ca_id: ca_id.clone(),
+                serial: *serial,
                 hash_algorithm: request.items()[0].hash_algorithm(),
                 status: lookup.as_ref().map(|l| settled(l.status)),
             }),
@@ -167,7 +173,7 @@ fn published_status(lookup: Option<&SerialStatus>) -> OcspStatus {
         None => OcspStatus::Unknown,
         Some(status) if status.status == CertificateStatus::Revoked => OcspStatus::Revoked {
             at: status.revoked_at.unwrap_or(OffsetDateTime::UNIX_EPOCH),
-            reason: parse_reason(status.revocation_reason.as_deref()),
+            reason: status.revocation_reason.unwrap_or_default(),
         },
         Some(_) => OcspStatus::Good,
     }

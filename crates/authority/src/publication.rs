@@ -1,61 +1,207 @@
-//! Publishing revocation: the worker's pass, the CRLs it signs, and serving them.
+//! Publishing revocation: the worker's pass, the CRLs and OCSP answers it signs, and serving
+//! CRLs. The policy lives here — which CAs get a new CRL, how CRLs are numbered and how many are
+//! kept, what the audit log says; the store runs the one transaction this policy drives
+//! (`store::PublicationTx`), so what is published is exactly what settles.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock, RwLock};
 
-use pki::{
-    CaSigner, OcspItem, OcspRequest, OcspStatus, RevocationReason, RevokedEntry, SerialNumber,
-};
+use pki::{CaSigner, OcspItem, OcspRequest, OcspStatus, RevokedEntry};
 use store::{
-    Actor, ActorKind, CertificateStatus, CrlRecord, OcspRecord, PublishReport, PublishRequest,
-    Publisher, RevokedSerial, SettlingSerial, StoreError,
+    Actor, ActorKind, AuditAction, AuditEntry, CaId, CertificateStatus, CrlRecord, OcspRecord,
+    PendingTransition, PublicationTx, RevokedSerial, Settlement, StoreError,
 };
 use time::OffsetDateTime;
 
+use crate::cas::LoadedCa;
 use crate::{Authority, Error};
+
+/// CRLs kept per CA: the newest, and the one before it (relying parties may still be fetching it).
+const CRLS_KEPT: i64 = 2;
+
+/// What one publication pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishReport {
+    /// Another process held the publication lock; nothing was done.
+    pub skipped: bool,
+    /// Transitions settled.
+    pub settled: u64,
+    /// (CA id, CRL number) of every CRL signed.
+    pub crls: Vec<(CaId, i64)>,
+}
 
 /// The public endpoints of one CA, as written into its leaves.
 pub(crate) struct CaUrls {
-    pub crl: String,
-    pub ocsp: String,
-    pub ca_issuers: String,
+    pub(crate) crl: String,
+    pub(crate) ocsp: String,
+    pub(crate) ca_issuers: String,
+}
+
+/// A CA's newest CRL as served: DER, and PEM made once, on the first request for it.
+#[derive(Debug)]
+pub struct PublishedCrl {
+    record: CrlRecord,
+    pem: OnceLock<String>,
+}
+
+impl PublishedCrl {
+    pub fn der(&self) -> &[u8] {
+        &self.record.der
+    }
+
+    pub fn pem(&self) -> &str {
+        self.pem
+            .get_or_init(|| pki::to_pem("X509 CRL", &self.record.der))
+    }
+
+    pub fn crl_number(&self) -> i64 {
+        self.record.crl_number
+    }
+
+    /// Until when relying parties may use it.
+    pub fn next_update(&self) -> OffsetDateTime {
+        self.record.next_update
+    }
 }
 
 /// The newest CRL of each CA, checked against the store's number before use.
 #[derive(Default)]
 pub(crate) struct CrlCache {
-    latest: RwLock<HashMap<String, Arc<CrlRecord>>>,
+    latest: RwLock<HashMap<CaId, Arc<PublishedCrl>>>,
 }
 
 impl Authority {
     /// One publication pass: settle up to `limit` pending transitions after publishing them,
-    /// and re-sign CRLs past half their validity.
+    /// and re-sign CRLs past half their validity. One transaction: a failure anywhere leaves
+    /// everything as it was, and the next pass does it again with the next CRL number.
     pub async fn publish(&self, limit: u32) -> Result<PublishReport, Error> {
-        let now = crate::now();
-        let validity = self.config.publication.crl_validity;
-        let request = PublishRequest {
-            limit,
-            refresh_before: now + validity / 2,
-            actor: Actor::new(ActorKind::Worker),
-            now,
+        let Some(mut tx) = self.store.begin_publication().await? else {
+            return Ok(PublishReport {
+                skipped: true,
+                ..PublishReport::default()
+            });
         };
-        Ok(self
-            .store
-            .publish(
-                &request,
-                &SigningPublisher {
-                    authority: self,
+        match self.publish_in(tx.as_mut(), limit).await {
+            Ok(report) => {
+                tx.commit().await?;
+                Ok(report)
+            }
+            Err(error) => {
+                // Roll back now: that is what releases the publication lock and the pending rows.
+                let _ = tx.rollback().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn publish_in(
+        &self,
+        tx: &mut dyn PublicationTx,
+        limit: u32,
+    ) -> Result<PublishReport, Error> {
+        let now = crate::now();
+        let pending = tx.take_pending(limit).await?;
+        let refresh_before = now + self.config.publication.crl_validity / 2;
+        let stale = tx.cas_with_crl_expiring_before(refresh_before).await?;
+        // Every CA a transition touches, and every CA whose CRL is past half its life.
+        let cas: BTreeSet<&CaId> = pending
+            .iter()
+            .map(|p| &p.ca_id)
+            .chain(stale.iter())
+            .collect();
+        let mut report = PublishReport::default();
+        for ca_id in cas {
+            let ca = self.ca_by_id(ca_id).await?.ok_or_else(|| {
+                StoreError::Corrupt(format!("certificate authority {ca_id} is missing"))
+            })?;
+            let ours: Vec<&PendingTransition> =
+                pending.iter().filter(|p| &p.ca_id == ca_id).collect();
+            let mut revoked = tx.revoked_serials(ca_id).await?;
+            revoked.extend(
+                ours.iter()
+                    .filter(|p| p.status == CertificateStatus::PendingRevocation)
+                    .map(|p| RevokedSerial {
+                        serial_number: p.serial_number,
+                        revoked_at: p.revoked_at.unwrap_or(now),
+                        revocation_reason: p.revocation_reason,
+                    }),
+            );
+            let number = tx.latest_crl_number(ca_id).await?.unwrap_or(0) + 1;
+            // Signing a large CRL is seconds of CPU: keep it off the async workers.
+            let crl = tokio::task::block_in_place(|| {
+                self.sign_crl_record(ca_id, &ca.signer, number, &revoked, now)
+            })?;
+            tx.insert_crl(&crl).await?;
+            tx.prune_crls(ca_id, number - (CRLS_KEPT - 1)).await?;
+            report.crls.push((ca_id.clone(), number));
+            let answers = self.sign_settled_answers(&ca, &ours, now)?;
+            tx.store_ocsp_answers(&answers).await?;
+        }
+        let settlements: Vec<Settlement<'_>> = pending
+            .iter()
+            .filter_map(|transition| {
+                let action = match transition.status.settled()? {
+                    CertificateStatus::Revoked => AuditAction::CertificateRevoked,
+                    _ => AuditAction::CertificateReactivated,
+                };
+                let crl_number = report
+                    .crls
+                    .iter()
+                    .find(|(ca, _)| *ca == transition.ca_id)
+                    .map(|(_, number)| *number)?;
+                let audit = AuditEntry::new(
                     now,
-                },
-            )
-            .await?)
+                    Actor::new(ActorKind::Worker),
+                    action,
+                    transition.certificate_id.as_str(),
+                )
+                .in_account(&transition.account_id)
+                .in_zone(&transition.zone_id)
+                .with_details(format!("crl_number={crl_number}"));
+                Some(Settlement { transition, audit })
+            })
+            .collect();
+        report.settled = tx.settle(&settlements, now).await?;
+        Ok(report)
+    }
+
+    /// Pre-signed OCSP answers (SHA-1 CertID, no nonce) for serials about to settle.
+    fn sign_settled_answers(
+        &self,
+        ca: &LoadedCa,
+        settling: &[&PendingTransition],
+        now: OffsetDateTime,
+    ) -> Result<Vec<OcspRecord>, Error> {
+        let next_update = now + self.config.publication.ocsp_validity;
+        settling
+            .iter()
+            .filter_map(|p| Some((p, p.status.settled()?)))
+            .map(|(p, settles_to)| {
+                let status = match settles_to {
+                    CertificateStatus::Revoked => OcspStatus::Revoked {
+                        at: p.revoked_at.unwrap_or(now),
+                        reason: p.revocation_reason.unwrap_or_default(),
+                    },
+                    _ => OcspStatus::Good,
+                };
+                let item = OcspItem::for_serial(&ca.signer, p.serial_number)?;
+                let request = OcspRequest::for_items(vec![item]);
+                let der =
+                    pki::sign_ocsp_response(&ca.signer, &request, &[status], now, next_update)?;
+                Ok(OcspRecord {
+                    ca_id: p.ca_id.clone(),
+                    serial_number: p.serial_number,
+                    status: settles_to,
+                    this_update: now,
+                    next_update,
+                    der,
+                })
+            })
+            .collect()
     }
 
     /// The newest CRL of a CA, or `None` for an unknown CA.
-    pub async fn latest_crl(&self, ca_id: &str) -> Result<Option<Arc<CrlRecord>>, Error> {
-        if !crate::ids::is_uuid(ca_id) {
-            return Ok(None);
-        }
+    pub async fn latest_crl(&self, ca_id: &CaId) -> Result<Option<Arc<PublishedCrl>>, Error> {
         let Some(number) = self.store.latest_crl_number(ca_id).await? else {
             return Ok(None);
         };
@@ -65,28 +211,31 @@ impl Authority {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(ca_id)
-            && cached.crl_number == number
+            && cached.crl_number() == number
         {
             return Ok(Some(Arc::clone(cached)));
         }
-        let Some(crl) = self.store.latest_crl(ca_id).await? else {
+        let Some(record) = self.store.latest_crl(ca_id).await? else {
             return Ok(None);
         };
-        let crl = Arc::new(crl);
+        let crl = Arc::new(PublishedCrl {
+            record,
+            pem: OnceLock::new(),
+        });
         self.crl_cache
             .latest
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(ca_id.to_string(), Arc::clone(&crl));
+            .insert(ca_id.clone(), Arc::clone(&crl));
         Ok(Some(crl))
     }
 
     /// A CA's certificate (from the CA cache), or `None` for an unknown CA.
-    pub async fn ca_certificate(&self, ca_id: &str) -> Result<Option<store::CaRecord>, Error> {
+    pub async fn ca_certificate(&self, ca_id: &CaId) -> Result<Option<store::CaRecord>, Error> {
         Ok(self.ca_by_id(ca_id).await?.map(|ca| ca.record.clone()))
     }
 
-    pub(crate) fn publication_urls(&self, ca_id: &str) -> Option<CaUrls> {
+    pub(crate) fn publication_urls(&self, ca_id: &CaId) -> Option<CaUrls> {
         let base = self
             .config
             .publication
@@ -102,115 +251,29 @@ impl Authority {
 
     pub(crate) fn sign_crl_record(
         &self,
-        ca_id: &str,
+        ca_id: &CaId,
         signer: &CaSigner,
         crl_number: i64,
         revoked: &[RevokedSerial],
         now: OffsetDateTime,
     ) -> Result<CrlRecord, Error> {
-        let entries = revoked
+        let entries: Vec<RevokedEntry> = revoked
             .iter()
-            .map(|r| {
-                Ok(RevokedEntry {
-                    // Stored serials are always ours; a corrupt one is an internal error.
-                    serial: SerialNumber::from_decimal(&r.serial_number).ok_or_else(|| {
-                        StoreError::Corrupt(format!(
-                            "stored serial {:?} is invalid",
-                            r.serial_number
-                        ))
-                    })?,
-                    revoked_at: r.revoked_at,
-                    reason: parse_reason(r.revocation_reason.as_deref()),
-                })
+            .map(|r| RevokedEntry {
+                serial: r.serial_number,
+                revoked_at: r.revoked_at,
+                reason: r.revocation_reason.unwrap_or_default(),
             })
-            .collect::<Result<Vec<_>, Error>>()?;
+            .collect();
         let next_update = now + self.config.publication.crl_validity;
         let number = u64::try_from(crl_number).map_err(|_| pki::CrlError::BadNumber)?;
         let der = pki::sign_crl(signer, number, now, next_update, &entries)?;
         Ok(CrlRecord {
-            ca_id: ca_id.to_string(),
+            ca_id: ca_id.clone(),
             crl_number,
             this_update: now,
             next_update,
             der,
         })
-    }
-}
-
-/// Stored reasons were validated on the way in; anything else reads as unspecified.
-pub(crate) fn parse_reason(stored: Option<&str>) -> RevocationReason {
-    stored.and_then(|r| r.parse().ok()).unwrap_or_default()
-}
-
-/// Signs with the authority's CA keys inside the store's publication transaction.
-struct SigningPublisher<'a> {
-    authority: &'a Authority,
-    now: OffsetDateTime,
-}
-
-impl SigningPublisher<'_> {
-    async fn signer(&self, ca_id: &str) -> Result<Arc<crate::cas::LoadedCa>, String> {
-        self.authority
-            .ca_by_id(ca_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("CA {ca_id} not found"))
-    }
-}
-
-#[async_trait::async_trait]
-impl Publisher for SigningPublisher<'_> {
-    async fn sign_crl(
-        &self,
-        ca_id: &str,
-        crl_number: i64,
-        revoked: &[RevokedSerial],
-    ) -> Result<CrlRecord, String> {
-        let ca = self.signer(ca_id).await?;
-        let (authority, now, revoked) = (self.authority, self.now, revoked.to_vec());
-        let ca_id = ca_id.to_string();
-        // Signing a large CRL is seconds of CPU: keep it off the async workers.
-        tokio::task::block_in_place(|| {
-            authority.sign_crl_record(&ca_id, &ca.signer, crl_number, &revoked, now)
-        })
-        .map_err(|e| e.to_string())
-    }
-
-    async fn sign_ocsp(
-        &self,
-        ca_id: &str,
-        settling: &[SettlingSerial],
-    ) -> Result<Vec<OcspRecord>, String> {
-        let ca = self.signer(ca_id).await?;
-        let next_update = self.now + self.authority.config.publication.ocsp_validity;
-        settling
-            .iter()
-            .map(|serial| {
-                let parsed =
-                    SerialNumber::from_decimal(&serial.serial_number).ok_or_else(|| {
-                        format!("stored serial {:?} is invalid", serial.serial_number)
-                    })?;
-                let status = match serial.settles_to {
-                    CertificateStatus::Revoked => OcspStatus::Revoked {
-                        at: serial.revoked_at.unwrap_or(self.now),
-                        reason: parse_reason(serial.revocation_reason.as_deref()),
-                    },
-                    _ => OcspStatus::Good,
-                };
-                let item = OcspItem::for_serial(&ca.signer, parsed).map_err(|e| e.to_string())?;
-                let request = OcspRequest::for_items(vec![item]);
-                let der =
-                    pki::sign_ocsp_response(&ca.signer, &request, &[status], self.now, next_update)
-                        .map_err(|e| e.to_string())?;
-                Ok(OcspRecord {
-                    ca_id: ca_id.to_string(),
-                    serial_number: serial.serial_number.clone(),
-                    status: serial.settles_to,
-                    this_update: self.now,
-                    next_update,
-                    der,
-                })
-            })
-            .collect()
     }
 }

@@ -8,7 +8,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
-use store::{ApiToken, Store};
+use store::{ApiToken, TokenStore};
 
 use crate::Error;
 use crate::master_key::MasterKeyError;
@@ -58,7 +58,7 @@ impl TokenCache {
 
     pub(crate) async fn lookup(
         &self,
-        store: &dyn Store,
+        store: &dyn TokenStore,
         hash: &str,
     ) -> Result<Option<ApiToken>, Error> {
         if let Some((fetched, token)) = self.lock().get(hash)

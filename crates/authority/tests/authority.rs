@@ -4,9 +4,10 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use authority::*;
-use store::{Actor, ActorKind};
 use test_support::{TestDatabase, backend_tests};
 use time::{Duration, OffsetDateTime};
+use x509_parser::prelude::FromDer;
+use x509_parser::revocation_list::CertificateRevocationList;
 
 backend_tests!(
     wrong_master_key_is_refused_at_start,
@@ -16,6 +17,7 @@ backend_tests!(
     replicas_share_one_ca_per_account,
     listing_windows_offset_and_limit_then_pages,
     revocation_is_idempotent_and_final,
+    a_publication_pass_publishes_exactly_what_settles,
 );
 
 fn cli() -> Actor {
@@ -218,13 +220,17 @@ async fn zone_access_follows_scope_and_permission(db: TestDatabase) {
         "not-a-zone",
         "../../etc",
     ] {
-        assert!(
-            matches!(
+        // A malformed id is refused where it is parsed, with the same answer.
+        let reached = match ids::zone(zone_id) {
+            Ok(zone_id) => {
                 authority
-                    .authorize_zone(&reader, zone_id, Permission::Read)
-                    .await,
-                Err(Error::ZoneNotAccessible)
-            ),
+                    .authorize_zone(&reader, &zone_id, Permission::Read)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        assert!(
+            matches!(reached, Err(Error::ZoneNotAccessible)),
             "{zone_id}"
         );
     }
@@ -354,7 +360,10 @@ async fn revocation_is_idempotent_and_final(db: TestDatabase) {
         .await
         .unwrap();
     assert_eq!(revoked.status, CertificateStatus::PendingRevocation);
-    assert_eq!(revoked.revocation_reason.as_deref(), Some("keyCompromise"));
+    assert_eq!(
+        revoked.revocation_reason,
+        Some(RevocationReason::KeyCompromise)
+    );
     let again = authority
         .revoke_certificate(&zone, &cert.id, reason, cli())
         .await
@@ -386,8 +395,174 @@ async fn revocation_is_idempotent_and_final(db: TestDatabase) {
     ));
     assert!(matches!(
         authority
-            .revoke_certificate(&zone, "00000000-0000-0000-0000-000000000000", reason, cli())
+            .revoke_certificate(&zone, &CertificateId::new_v7(), reason, cli())
             .await,
         Err(Error::CertificateNotFound)
     ));
+}
+
+/// The serials a CA's newest CRL lists, with its number.
+async fn crl_serials(authority: &Authority, ca_id: &CaId) -> (i64, Vec<String>) {
+    let crl = authority.latest_crl(ca_id).await.unwrap().unwrap();
+    let (_, parsed) = CertificateRevocationList::from_der(crl.der()).unwrap();
+    let mut serials: Vec<String> = parsed
+        .iter_revoked_certificates()
+        .map(|entry| entry.user_certificate.to_string())
+        .collect();
+    serials.sort();
+    (crl.crl_number(), serials)
+}
+
+async fn a_publication_pass_publishes_exactly_what_settles(db: TestDatabase) {
+    let key = MasterKey::generate().unwrap();
+    let authority = authority(&db, &key, StdDuration::ZERO).await;
+    let zone = authority
+        .create_zone("a.example", None, cli())
+        .await
+        .unwrap();
+    let other = authority
+        .create_account("other", None, cli())
+        .await
+        .unwrap();
+    let other_zone = authority
+        .create_zone("b.example", Some(&other.id), cli())
+        .await
+        .unwrap();
+    let issue = |zone: Zone| {
+        let authority = Arc::clone(&authority);
+        async move {
+            let request = IssueRequest {
+                csr: test_support::csr_with_common_name("device"),
+                validity_days: 10,
+            };
+            authority
+                .issue_certificate(&zone, request, cli())
+                .await
+                .unwrap()
+        }
+    };
+    let (r1, r2, x1, keep) = (
+        issue(zone.clone()).await,
+        issue(zone.clone()).await,
+        issue(zone.clone()).await,
+        issue(zone.clone()).await,
+    );
+    let elsewhere = issue(other_zone.clone()).await;
+    let reason = RevocationReason::KeyCompromise;
+    for cert in [&r1, &r2, &x1] {
+        authority
+            .revoke_certificate(&zone, &cert.id, reason, cli())
+            .await
+            .unwrap();
+    }
+    authority
+        .reactivate_certificate(&zone, &x1.id, cli())
+        .await
+        .unwrap();
+    let (ca, other_ca) = (r1.ca_id.clone(), elsewhere.ca_id.clone());
+    let decimal = |cert: &CertificateRecord| cert.serial_number.to_decimal();
+
+    // One batch of two: r1 and r2 (oldest request first); only their CA gets a CRL, listing both.
+    let report = authority.publish(2).await.unwrap();
+    assert_eq!(report.settled, 2);
+    assert_eq!(
+        report.crls,
+        [(ca.clone(), 2)],
+        "only the touched CA (the other's CRL is still fresh)"
+    );
+    let mut expected = vec![decimal(&r1), decimal(&r2)];
+    expected.sort();
+    assert_eq!(crl_serials(&authority, &ca).await, (2, expected.clone()));
+
+    // The next batch: x1 reactivates, never listed; the revoked ones stay on the new CRL.
+    let report = authority.publish(10).await.unwrap();
+    assert_eq!((report.settled, report.crls.len()), (1, 1));
+    assert_eq!(crl_serials(&authority, &ca).await, (3, expected));
+    let again = authority.publish(10).await.unwrap();
+    assert_eq!(
+        (again.settled, again.crls.len()),
+        (0, 0),
+        "nothing pending, no CRL due"
+    );
+
+    // CRLs past half their validity are re-signed with the next number even when nothing changed
+    // (a replica configured for 100-day CRLs finds today's 24-hour ones stale); two are kept.
+    let store = store::connect(&db.url).await.unwrap();
+    let refresher = Authority::new(
+        Arc::clone(&store),
+        Config {
+            master_key: Some(key),
+            publication: Publication {
+                crl_validity: Duration::days(100),
+                ..Publication::default()
+            },
+            ..Config::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut refreshed = refresher.publish(10).await.unwrap().crls;
+    refreshed.sort();
+    let mut want = vec![(ca.clone(), 4), (other_ca.clone(), 2)];
+    want.sort();
+    assert_eq!(refreshed, want);
+    assert_eq!(
+        store.count_rows(Table::Crls).await.unwrap(),
+        4,
+        "two per CA"
+    );
+
+    let status = |id: CertificateId| {
+        let authority = Arc::clone(&authority);
+        let zone = zone.clone();
+        async move { authority.certificate(&zone, &id).await.unwrap() }
+    };
+    let revoked = status(r1.id.clone()).await;
+    assert_eq!(revoked.status, CertificateStatus::Revoked);
+    assert!(revoked.revoked_at.is_some());
+    let back = status(x1.id.clone()).await;
+    assert_eq!(
+        (back.status, back.revoked_at, back.revocation_reason),
+        (CertificateStatus::Active, None, None)
+    );
+    assert_eq!(
+        status(keep.id.clone()).await.status,
+        CertificateStatus::Active
+    );
+
+    // OCSP: the pass pre-signed answers for the serials that settled, and only those.
+    let answer = |cert: &CertificateRecord| {
+        let store = Arc::clone(&store);
+        let (ca, serial) = (cert.ca_id.clone(), cert.serial_number);
+        async move { store.serial_status(&ca, serial).await.unwrap().unwrap() }
+    };
+    let stored = answer(&r1).await.stored_answer.expect("pre-signed");
+    assert_eq!(stored.status, CertificateStatus::Revoked);
+    let stored = answer(&x1).await.stored_answer.expect("pre-signed");
+    assert_eq!(stored.status, CertificateStatus::Active);
+    assert_eq!(answer(&keep).await.stored_answer, None);
+
+    let settled: Vec<_> = store
+        .audit_events(None, 0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.entry.actor.kind == ActorKind::Worker)
+        .map(|e| (e.entry.action, e.entry.object_id, e.entry.details))
+        .collect();
+    let event = |action, cert: &CertificateRecord, crl: i64| {
+        (
+            action,
+            cert.id.to_string(),
+            Some(format!("crl_number={crl}")),
+        )
+    };
+    assert_eq!(
+        settled,
+        [
+            event(AuditAction::CertificateRevoked, &r1, 2),
+            event(AuditAction::CertificateRevoked, &r2, 2),
+            event(AuditAction::CertificateReactivated, &x1, 3),
+        ]
+    );
 }

@@ -41,23 +41,21 @@ pub struct Server {
     worker: JoinHandle<()>,
 }
 
-/// Connect to (and migrate) the database at `url`; the error names it without its password.
-pub async fn open_database(url: &str) -> anyhow::Result<store::DynStore> {
-    store::connect(url)
-        .await
-        .with_context(|| format!("cannot open database {}", store::redact_url(url)))
+/// Open (and migrate) the database at `url` and build the authority on it; errors name the
+/// database without its password.
+pub async fn open(url: &str, config: Config) -> anyhow::Result<Arc<Authority>> {
+    Ok(Authority::open(url, config).await?)
 }
 
 /// Open the database, check the master key, bootstrap if empty, and start serving.
 pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
-    let store = open_database(&options.database_url).await?;
     let config = Config {
         master_key: Some(options.master_key),
         policy: options.policy,
         publication: options.publication,
         token_cache_ttl: options.token_cache_ttl,
     };
-    let authority = Authority::new(store, config).await?;
+    let authority = open(&options.database_url, config).await?;
     let bootstrap = authority.bootstrap_if_empty().await?;
 
     let listener = tokio::net::TcpListener::bind(options.listen)

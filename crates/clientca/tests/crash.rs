@@ -297,11 +297,11 @@ async fn acknowledged_writes_survive_sigkill_and_transitions_complete_once(db: T
     let events = store.audit_events(None, 0, 1_000_000).await.unwrap();
     let mut per_certificate: HashMap<&str, Vec<&str>> = HashMap::new();
     for event in &events {
-        if event.entry.object_type == "certificate" {
+        if event.entry.object_type == store::AuditObject::Certificate {
             per_certificate
                 .entry(&event.entry.object_id)
                 .or_default()
-                .push(&event.entry.action);
+                .push(event.entry.action.as_str());
         }
     }
     for cert in &listed {
@@ -335,7 +335,11 @@ async fn acknowledged_writes_survive_sigkill_and_transitions_complete_once(db: T
 
     // The newest CRL lists exactly the revoked serials, and CRL numbers only ever went up.
     let ca_id = listed[0]["certificate_authority"]["id"].as_str().unwrap();
-    let crl = store.latest_crl(ca_id).await.unwrap().expect("a CRL");
+    let crl = store
+        .latest_crl(&ca_id.parse().unwrap())
+        .await
+        .unwrap()
+        .expect("a CRL");
     let (_, parsed) = <x509_parser::revocation_list::CertificateRevocationList as x509_parser::prelude::FromDer<_>>::from_der(&crl.der).unwrap();
     let on_crl: HashSet<String> = parsed
         .iter_revoked_certificates()

@@ -200,7 +200,12 @@ async fn two_replicas_on_one_database_complete_every_transition_once() {
     // One audit event per mutation, and one settlement per pending episode.
     let store = store::connect(&db.url).await.unwrap();
     let events = store.audit_events(None, 0, 100_000).await.unwrap();
-    let count = |action: &str| events.iter().filter(|e| e.entry.action == action).count();
+    let count = |action: &str| {
+        events
+            .iter()
+            .filter(|e| e.entry.action.as_str() == action)
+            .count()
+    };
     assert_eq!(count("certificate.created"), CERTIFICATES);
     assert_eq!(count("certificate.revocation_requested"), CERTIFICATES);
     assert_eq!(

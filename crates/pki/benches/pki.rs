@@ -6,7 +6,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use pki::{CaSigner, LeafRequest, RevocationReason, RevokedEntry, SerialNumber, VerifiedCsr};
 use time::{Duration, OffsetDateTime};
 
-const RSA_2048_CSR: &str = include_str!("../tests/fixtures/rsa2048.csr");
+use test_support::RSA_2048_CSR;
 
 fn p256_csr() -> String {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();

@@ -7,11 +7,7 @@ use pki::OcspRequest;
 use proptest::prelude::*;
 
 fn valid_der() -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/ocsp-two-serials-nonce.der"
-    );
-    std::fs::read(path).unwrap()
+    test_support::fixture_bytes("ocsp-two-serials-nonce.der")
 }
 
 #[test]

@@ -9,7 +9,7 @@
 use ring::digest;
 
 use crate::model::{AuditEvent, AuditSeal};
-use crate::{Store, StoreResult};
+use crate::{AuditStore, StoreResult};
 
 /// The `prev_hash` of the first sealed event.
 pub const GENESIS: &str = "";
@@ -21,8 +21,8 @@ fn canonical(event: &AuditEvent) -> Vec<u8> {
     bytes.extend_from_slice(&event.id.to_be_bytes());
     bytes.extend_from_slice(&entry.occurred_at.unix_timestamp().to_be_bytes());
     let fields = [
-        entry.account_id.as_deref(),
-        entry.zone_id.as_deref(),
+        entry.account_id.as_ref().map(|id| id.as_str()),
+        entry.zone_id.as_ref().map(|id| id.as_str()),
         Some(entry.actor.kind.as_str()),
         entry.actor.id.as_deref(),
         entry.actor.source_ip.as_deref(),
@@ -124,7 +124,7 @@ impl std::fmt::Display for ChainProblem {
 const PAGE: u32 = 5_000;
 
 /// Walk the whole chain in order and recompute every hash.
-pub async fn verify_chain(store: &dyn Store) -> StoreResult<ChainReport> {
+pub async fn verify_chain(store: &dyn AuditStore) -> StoreResult<ChainReport> {
     let mut report = ChainReport {
         sealed: 0,
         unsealed: store.unsealed_audit_events().await?,

@@ -1,6 +1,6 @@
 //! Moving a deployment between databases (e.g. SQLite → PostgreSQL) without losing a row.
 
-use crate::{Store, StoreError, StoreResult, Table};
+use crate::{DeploymentStore, StoreError, StoreResult, Table};
 
 /// Rows per read/insert round trip.
 const PAGE: u32 = 2_000;
@@ -25,8 +25,8 @@ pub struct CopyReport {
 /// hashes, sealed keys and audit ids, so the target works with the same master key and tokens.
 /// Each page is its own transaction: run it while no server writes to `source`.
 pub async fn copy_deployment(
-    source: &dyn Store,
-    target: &dyn Store,
+    source: &dyn DeploymentStore,
+    target: &dyn DeploymentStore,
     mut progress: impl FnMut(Table, u64, u64),
 ) -> StoreResult<CopyReport> {
     for table in Table::ALL {

@@ -12,14 +12,17 @@ pub enum StoreError {
         "unsupported database URL {0:?}: expected sqlite://PATH, sqlite::memory: or postgres://…"
     )]
     UnsupportedUrl(String),
+    /// A create could not be committed with its group (the group committer says why).
     #[error("commit failed: {0}")]
     CommitFailed(String),
-    #[error("publication failed: {0}")]
-    Publication(String),
+    #[error("the database writer has stopped")]
+    WriterStopped,
+    #[error("cannot start the group committer: {0}")]
+    CommitterStart(std::io::Error),
     #[error("a stored row is invalid: {0}")]
     Corrupt(String),
     #[error("database migration failed: {0}")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(sqlx::Error),
 }
@@ -35,5 +38,11 @@ impl From<sqlx::Error> for StoreError {
             }
         }
         StoreError::Database(error)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(error: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migration(error)
     }
 }

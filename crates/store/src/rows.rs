@@ -1,7 +1,9 @@
-//! Turning rows of either backend into domain records.
+//! Turning rows of either backend into domain records. Every stored name and id is parsed
+//! here; one that does not parse is store corruption, never a client error.
 
 use std::str::FromStr;
 
+use pki::{RevocationReason, SerialNumber};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -18,6 +20,25 @@ pub(crate) trait DecodeRow: Row {
     fn opt_int(&self, column: &str) -> Result<Option<i64>>;
     fn flag(&self, column: &str) -> Result<bool>;
     fn bytes(&self, column: &str) -> Result<Vec<u8>>;
+    /// The first column of a one-value query (`COUNT(*)`, `MAX(…)`).
+    fn first_opt_int(&self) -> Result<Option<i64>>;
+    fn first_opt_text(&self) -> Result<Option<String>>;
+    fn first_flag(&self) -> Result<bool>;
+
+    fn first_int(&self) -> Result<i64> {
+        self.first_opt_int()?
+            .ok_or_else(|| StoreError::Corrupt("a count came back NULL".into()))
+    }
+
+    /// A count: never negative.
+    fn first_count(&self) -> Result<u64> {
+        Ok(u64::try_from(self.first_int()?).unwrap_or(0))
+    }
+
+    fn first_text(&self) -> Result<String> {
+        self.first_opt_text()?
+            .ok_or_else(|| StoreError::Corrupt("a value came back NULL".into()))
+    }
 }
 
 macro_rules! impl_decode_row {
@@ -40,6 +61,15 @@ macro_rules! impl_decode_row {
             }
             fn bytes(&self, column: &str) -> Result<Vec<u8>> {
                 Ok(self.try_get(column)?)
+            }
+            fn first_opt_int(&self) -> Result<Option<i64>> {
+                Ok(self.try_get(0)?)
+            }
+            fn first_opt_text(&self) -> Result<Option<String>> {
+                Ok(self.try_get(0)?)
+            }
+            fn first_flag(&self) -> Result<bool> {
+                Ok(self.try_get(0)?)
             }
         }
     };
@@ -65,13 +95,54 @@ fn opt_time_at(row: &impl DecodeRow, column: &str) -> Result<Option<OffsetDateTi
     row.opt_int(column)?.map(from_unix).transpose()
 }
 
-pub(crate) fn parsed<T: FromStr<Err = String>>(row: &impl DecodeRow, column: &str) -> Result<T> {
-    row.text(column)?.parse().map_err(StoreError::Corrupt)
+/// A stored name (status, permission, action, …) parsed back into its type.
+pub(crate) fn parsed<T>(row: &impl DecodeRow, column: &str) -> Result<T>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    let text = row.text(column)?;
+    text.parse()
+        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+}
+
+fn opt_parsed<T>(row: &impl DecodeRow, column: &str) -> Result<Option<T>>
+where
+    T: FromStr,
+    T::Err: std::fmt::Display,
+{
+    match row.opt_text(column)? {
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("{column}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn id<K: IdKind>(row: &impl DecodeRow, column: &str) -> Result<Id<K>> {
+    parsed(row, column)
+}
+
+/// Ids read as plain text (the zone list of a token, a cursor) parsed into their type.
+pub(crate) fn parse_id<K: IdKind>(text: &str) -> Result<Id<K>> {
+    text.parse()
+        .map_err(|e: InvalidId| StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn serial(row: &impl DecodeRow, column: &str) -> Result<SerialNumber> {
+    let text = row.text(column)?;
+    SerialNumber::from_decimal(&text)
+        .ok_or_else(|| StoreError::Corrupt(format!("stored serial {text:?} is invalid")))
+}
+
+fn reason(row: &impl DecodeRow, column: &str) -> Result<Option<RevocationReason>> {
+    opt_parsed(row, column)
 }
 
 pub(crate) fn account(row: &impl DecodeRow) -> Result<Account> {
     Ok(Account {
-        id: row.text("id")?,
+        id: id(row, "id")?,
         name: row.text("name")?,
         created_at: time_at(row, "created_at")?,
     })
@@ -79,8 +150,8 @@ pub(crate) fn account(row: &impl DecodeRow) -> Result<Account> {
 
 pub(crate) fn zone(row: &impl DecodeRow) -> Result<Zone> {
     Ok(Zone {
-        id: row.text("id")?,
-        account_id: row.text("account_id")?,
+        id: id(row, "id")?,
+        account_id: id(row, "account_id")?,
         name: row.text("name")?,
         created_at: time_at(row, "created_at")?,
     })
@@ -88,8 +159,8 @@ pub(crate) fn zone(row: &impl DecodeRow) -> Result<Zone> {
 
 pub(crate) fn ca(row: &impl DecodeRow) -> Result<CaRecord> {
     Ok(CaRecord {
-        id: row.text("id")?,
-        account_id: row.text("account_id")?,
+        id: id(row, "id")?,
+        account_id: id(row, "account_id")?,
         name: row.text("name")?,
         certificate_pem: row.text("certificate_pem")?,
         certificate_der: row.bytes("certificate_der")?,
@@ -101,12 +172,12 @@ pub(crate) fn ca(row: &impl DecodeRow) -> Result<CaRecord> {
 }
 
 /// A token row; its zone list (for zone-scoped tokens) is read separately.
-pub(crate) fn token(row: &impl DecodeRow, zones: Vec<String>) -> Result<ApiToken> {
+pub(crate) fn token(row: &impl DecodeRow, zones: Vec<ZoneId>) -> Result<ApiToken> {
     Ok(ApiToken {
-        id: row.text("id")?,
+        id: id(row, "id")?,
         name: row.text("name")?,
         email: row.opt_text("email")?,
-        account_id: row.text("account_id")?,
+        account_id: id(row, "account_id")?,
         permission: parsed(row, "permission")?,
         scope: if row.flag("all_zones")? {
             TokenScope::Account
@@ -121,11 +192,11 @@ pub(crate) fn token(row: &impl DecodeRow, zones: Vec<String>) -> Result<ApiToken
 
 pub(crate) fn certificate(row: &impl DecodeRow) -> Result<CertificateRecord> {
     Ok(CertificateRecord {
-        id: row.text("id")?,
-        zone_id: row.text("zone_id")?,
-        ca_id: row.text("ca_id")?,
+        id: id(row, "id")?,
+        zone_id: id(row, "zone_id")?,
+        ca_id: id(row, "ca_id")?,
         ca_name: row.text("ca_name")?,
-        serial_number: row.text("serial_number")?,
+        serial_number: serial(row, "serial_number")?,
         status: parsed(row, "status")?,
         certificate_pem: row.text("certificate_pem")?,
         csr: row.text("csr")?,
@@ -142,37 +213,37 @@ pub(crate) fn certificate(row: &impl DecodeRow) -> Result<CertificateRecord> {
         expires_on: time_at(row, "expires_on")?,
         validity_days: row.int("validity_days")?,
         revoked_at: opt_time_at(row, "revoked_at")?,
-        revocation_reason: row.opt_text("revocation_reason")?,
+        revocation_reason: reason(row, "revocation_reason")?,
         updated_at: time_at(row, "updated_at")?,
     })
 }
 
 pub(crate) fn pending(row: &impl DecodeRow) -> Result<PendingTransition> {
     Ok(PendingTransition {
-        certificate_id: row.text("id")?,
-        zone_id: row.text("zone_id")?,
-        ca_id: row.text("ca_id")?,
-        account_id: row.text("account_id")?,
-        serial_number: row.text("serial_number")?,
+        certificate_id: id(row, "id")?,
+        zone_id: id(row, "zone_id")?,
+        ca_id: id(row, "ca_id")?,
+        account_id: id(row, "account_id")?,
+        serial_number: serial(row, "serial_number")?,
         status: parsed(row, "status")?,
         revoked_at: opt_time_at(row, "revoked_at")?,
-        revocation_reason: row.opt_text("revocation_reason")?,
+        revocation_reason: reason(row, "revocation_reason")?,
         seq: row.int("seq")?,
     })
 }
 
 pub(crate) fn revoked_serial(row: &impl DecodeRow) -> Result<RevokedSerial> {
     Ok(RevokedSerial {
-        serial_number: row.text("serial_number")?,
+        serial_number: serial(row, "serial_number")?,
         // Rows revoked before revoked_at existed cannot occur; the epoch is a safe floor.
         revoked_at: opt_time_at(row, "revoked_at")?.unwrap_or(OffsetDateTime::UNIX_EPOCH),
-        revocation_reason: row.opt_text("revocation_reason")?,
+        revocation_reason: reason(row, "revocation_reason")?,
     })
 }
 
 pub(crate) fn crl(row: &impl DecodeRow) -> Result<CrlRecord> {
     Ok(CrlRecord {
-        ca_id: row.text("ca_id")?,
+        ca_id: id(row, "ca_id")?,
         crl_number: row.int("crl_number")?,
         this_update: time_at(row, "this_update")?,
         next_update: time_at(row, "next_update")?,
@@ -184,8 +255,8 @@ pub(crate) fn crl(row: &impl DecodeRow) -> Result<CrlRecord> {
 pub(crate) fn ocsp(row: &impl DecodeRow, prefix: &str) -> Result<OcspRecord> {
     let column = |name: &str| format!("{prefix}{name}");
     Ok(OcspRecord {
-        ca_id: row.text(&column("ca_id"))?,
-        serial_number: row.text(&column("serial_number"))?,
+        ca_id: id(row, &column("ca_id"))?,
+        serial_number: serial(row, &column("serial_number"))?,
         status: parsed(row, &column("status"))?,
         this_update: time_at(row, &column("this_update"))?,
         next_update: time_at(row, &column("next_update"))?,
@@ -197,7 +268,7 @@ pub(crate) fn serial_status(row: &impl DecodeRow) -> Result<SerialStatus> {
     Ok(SerialStatus {
         status: parsed(row, "status")?,
         revoked_at: opt_time_at(row, "revoked_at")?,
-        revocation_reason: row.opt_text("revocation_reason")?,
+        revocation_reason: reason(row, "revocation_reason")?,
         stored_answer: match row.opt_text("o_ca_id")? {
             Some(_) => Some(ocsp(row, "o_")?),
             None => None,
@@ -205,8 +276,15 @@ pub(crate) fn serial_status(row: &impl DecodeRow) -> Result<SerialStatus> {
     })
 }
 
+pub(crate) fn hostname_association(row: &impl DecodeRow) -> Result<HostnameAssociation> {
+    Ok(HostnameAssociation {
+        zone_id: id(row, "zone_id")?,
+        ca_id: id(row, "ca_id")?,
+        hostname: row.text("hostname")?,
+    })
+}
+
 pub(crate) fn audit_event(row: &impl DecodeRow) -> Result<AuditEvent> {
-    let kind: ActorKind = parsed(row, "actor_type")?;
     let seal = match row.opt_int("chain_seq")? {
         Some(chain_seq) => Some(AuditSeal {
             chain_seq,
@@ -221,15 +299,15 @@ pub(crate) fn audit_event(row: &impl DecodeRow) -> Result<AuditEvent> {
         entry: AuditEntry {
             occurred_at: time_at(row, "occurred_at")?,
             actor: Actor {
-                kind,
+                kind: parsed(row, "actor_type")?,
                 id: row.opt_text("actor_id")?,
                 source_ip: row.opt_text("source_ip")?,
             },
-            action: row.text("action")?,
-            object_type: row.text("object_type")?,
+            action: parsed(row, "action")?,
+            object_type: parsed(row, "object_type")?,
             object_id: row.text("object_id")?,
-            account_id: row.opt_text("account_id")?,
-            zone_id: row.opt_text("zone_id")?,
+            account_id: opt_parsed(row, "account_id")?,
+            zone_id: opt_parsed(row, "zone_id")?,
             details: row.opt_text("details")?,
         },
     })

@@ -61,6 +61,11 @@ pub const SELECT_TOKEN_BY_HASH: &str = concat!(
     token_columns!(),
     " FROM api_tokens WHERE secret_hash = $1"
 );
+pub const SELECT_TOKEN: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM api_tokens WHERE id = $1"
+);
 pub const SELECT_TOKENS: &str = concat!(
     "SELECT ",
     token_columns!(),
@@ -84,7 +89,7 @@ macro_rules! certificate_from {
         " FROM certificates c JOIN certificate_authorities ca ON ca.id = c.ca_id"
     };
 }
-/// Followed by `VALUES (…), (…)` and `RETURNING zone_id, status, seq` (built per batch).
+/// Followed by `VALUES (…), (…)` (built per batch).
 pub const INSERT_CERTIFICATE_COLUMNS: &str = "INSERT INTO certificates \
     (id, zone_id, ca_id, serial_number, status, certificate_pem, csr, common_name, organization, \
      organizational_unit, country, state, location, fingerprint_sha256, ski, signature, issued_on, \
@@ -171,8 +176,7 @@ pub const LATEST_CRL_NUMBER: &str = "SELECT MAX(crl_number) FROM crls WHERE ca_i
 pub const SELECT_LATEST_CRL: &str = "SELECT ca_id, crl_number, this_update, next_update, der FROM crls \
     WHERE ca_id = $1 ORDER BY crl_number DESC LIMIT 1";
 pub const INSERT_CRL: &str = "INSERT INTO crls (ca_id, crl_number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5)";
-/// Keep the newest CRL and the one before it (relying parties may still be fetching it).
-pub const PRUNE_CRLS: &str = "DELETE FROM crls WHERE ca_id = $1 AND crl_number < $2 - 1";
+pub const PRUNE_CRLS: &str = "DELETE FROM crls WHERE ca_id = $1 AND crl_number < $2";
 pub const UPSERT_OCSP: &str = "INSERT INTO ocsp_responses \
     (ca_id, serial_number, status, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5, $6) \
     ON CONFLICT (ca_id, serial_number) DO UPDATE SET status = excluded.status, \

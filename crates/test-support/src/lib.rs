@@ -5,6 +5,7 @@
 //! `.ci/run`), in which case they fail instead. A server that is set but unreachable always fails.
 //! Strict mode also makes tests that need the Python SDK fail rather than skip.
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use tempfile::TempDir;
@@ -69,6 +70,29 @@ impl TestDatabase {
             schema: Some((base, schema)),
         })
     }
+}
+
+/// A CSR whose key ring cannot generate (RSA-2048, `CN=rsa2048.example.com` and a full subject),
+/// for tests and benchmarks that need RSA.
+pub const RSA_2048_CSR: &str = include_str!("../fixtures/rsa2048.csr");
+
+/// The path of a committed fixture (CSRs made with OpenSSL, an OCSP request; see
+/// `fixtures/README.md`).
+pub fn fixture_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// A fixture's bytes.
+pub fn fixture_bytes(name: &str) -> Vec<u8> {
+    let path = fixture_path(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A text fixture (a PEM CSR).
+pub fn fixture(name: &str) -> String {
+    String::from_utf8(fixture_bytes(name)).expect("a text fixture")
 }
 
 /// A PEM CSR for a fresh P-256 key with only a common name.

@@ -52,7 +52,7 @@ pub async fn run(
             Ok(settled) => tracing::info!(settled, "published pending transitions"),
             Err(error) => tracing::warn!(%error, "publication failed; retrying next interval"),
         }
-        if let Err(error) = seal_audit_log(&authority).await {
+        if let Err(error) = authority.seal_audit_log().await {
             tracing::warn!(%error, "sealing the audit log failed; retrying next interval");
         }
         tokio::select! {
@@ -62,22 +62,6 @@ pub async fn run(
     }
     tracing::info!("publication worker stopped");
 }
-
-/// Seal every audit event appended since the last round into the hash chain.
-pub async fn seal_audit_log(authority: &Authority) -> Result<u64, Error> {
-    let store = authority.store();
-    let mut sealed = 0;
-    for _ in 0..MAX_BATCHES_PER_ROUND {
-        let batch = store.seal_audit(SEAL_BATCH).await?;
-        sealed += batch;
-        if batch < u64::from(SEAL_BATCH) {
-            break;
-        }
-    }
-    Ok(sealed)
-}
-
-const SEAL_BATCH: u32 = 5_000;
 
 /// One round: publish and settle everything pending now; returns how many transitions completed.
 pub async fn publish_pending(authority: &Authority, config: &WorkerConfig) -> Result<u64, Error> {

@@ -78,24 +78,29 @@ pub async fn list(
     let offset = (page - 1).saturating_mul(per_page);
     let (events, total) = state
         .authority
-        .audit_log(&caller.principal, &account_id, offset, per_page as u32)
+        .audit_log(
+            &caller.principal,
+            &authority::ids::account(&account_id)?,
+            offset,
+            per_page as u32,
+        )
         .await?;
     let entries: Vec<AuditLogEntry> = events
         .into_iter()
         .map(|event| AuditLogEntry {
             id: event.id,
             when: timestamp(event.entry.occurred_at),
-            action: event.entry.action,
+            action: event.entry.action.as_str().to_string(),
             actor: AuditActor {
                 kind: event.entry.actor.kind.as_str().to_string(),
                 id: event.entry.actor.id,
                 ip: event.entry.actor.source_ip,
             },
             resource: AuditResource {
-                kind: event.entry.object_type,
+                kind: event.entry.object_type.as_str().to_string(),
                 id: event.entry.object_id,
             },
-            zone_id: event.entry.zone_id,
+            zone_id: event.entry.zone_id.map(|id| id.to_string()),
             details: event.entry.details,
             chain_seq: event.seal.as_ref().map(|seal| seal.chain_seq),
             hash: event.seal.map(|seal| seal.hash),

@@ -16,8 +16,7 @@ use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use time::OffsetDateTime;
 
-use authority::OcspAnswer;
-use store::CrlRecord;
+use authority::{CaId, OcspAnswer, PublishedCrl};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
@@ -42,9 +41,10 @@ pub async fn certificate(
         Some((id, "crt" | "der" | "cer")) => (id, false),
         _ => return Err(unknown_ca()),
     };
+    let ca_id = CaId::parse(ca_id).ok_or_else(unknown_ca)?;
     let ca = state
         .authority
-        .ca_certificate(ca_id)
+        .ca_certificate(&ca_id)
         .await?
         .ok_or_else(unknown_ca)?;
     Ok(if pem {
@@ -59,13 +59,9 @@ pub async fn crl(
     State(state): State<AppState>,
     PathParams(ca_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let crl = state
-        .authority
-        .latest_crl(&ca_id)
-        .await?
-        .ok_or_else(unknown_ca)?;
-    let next_update = crl.next_update;
-    let der = Bytes::from_owner(Shared(crl, |crl: &CrlRecord| crl.der.as_slice()));
+    let crl = latest_crl(&state, &ca_id).await?;
+    let next_update = crl.next_update();
+    let der = Bytes::from_owner(Shared(crl, PublishedCrl::der));
     Ok(binary(CRL_DER, der, Some(next_update)))
 }
 
@@ -74,13 +70,28 @@ pub async fn crl_pem(
     State(state): State<AppState>,
     PathParams(ca_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
-    let crl = state
+    let crl = latest_crl(&state, &ca_id).await?;
+    let next_update = crl.next_update();
+    let pem = Bytes::from_owner(Shared(crl, |crl: &PublishedCrl| crl.pem().as_bytes()));
+    Ok(binary(PEM, pem, Some(next_update)))
+}
+
+async fn latest_crl(state: &AppState, ca_id: &str) -> Result<Arc<PublishedCrl>, ApiError> {
+    let ca_id = CaId::parse(ca_id).ok_or_else(unknown_ca)?;
+    state
         .authority
         .latest_crl(&ca_id)
         .await?
-        .ok_or_else(unknown_ca)?;
-    let pem = pki::to_pem("X509 CRL", &crl.der);
-    Ok(binary(PEM, pem.into(), Some(crl.next_update)))
+        .ok_or_else(unknown_ca)
+}
+
+/// The OCSP answer for a request to the CA named `ca_id` (an id that cannot name a CA is one
+/// this responder does not know).
+async fn answer(state: &AppState, ca_id: &str, request: &[u8]) -> OcspAnswer {
+    match CaId::parse(ca_id) {
+        Some(ca_id) => state.authority.ocsp_answer(&ca_id, request).await,
+        None => OcspAnswer::unauthorized(),
+    }
 }
 
 /// `POST /ca/{ca_id}/ocsp` with a DER OCSPRequest body. Whatever goes wrong, the answer is an
@@ -92,7 +103,7 @@ pub async fn ocsp_post(
 ) -> Response {
     let ca_id = ca_id.map(|Path(id)| id).unwrap_or_default();
     let body = body.unwrap_or_default();
-    ocsp_response(state.authority.ocsp_answer(&ca_id, &body).await, false)
+    ocsp_response(answer(&state, &ca_id, &body).await, false)
 }
 
 /// `GET /ca/{ca_id}/ocsp/{request}`: the DER request in base64 (URL-safe or standard, padded
@@ -110,7 +121,7 @@ pub async fn ocsp_get(
         .decode(encoded.trim())
         .or_else(|_| standard.decode(encoded.trim()))
         .unwrap_or_default();
-    ocsp_response(state.authority.ocsp_answer(&ca_id, &decoded).await, true)
+    ocsp_response(answer(&state, &ca_id, &decoded).await, true)
 }
 
 /// `GET /ca/{ca_id}/ocsp/`: an empty request is still an OCSP question (malformedRequest).
@@ -119,7 +130,7 @@ pub async fn ocsp_get_empty(
     ca_id: Result<Path<String>, PathRejection>,
 ) -> Response {
     let ca_id = ca_id.map(|Path(id)| id).unwrap_or_default();
-    ocsp_response(state.authority.ocsp_answer(&ca_id, &[]).await, true)
+    ocsp_response(answer(&state, &ca_id, &[]).await, true)
 }
 
 fn ocsp_response(answer: OcspAnswer, cacheable: bool) -> Response {

@@ -5,7 +5,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use authority::{CertificateStatus, IssueRequest, ListRequest, Permission, RevocationReason};
+use authority::{CertificateStatus, IssueRequest, ListRequest, Permission, RevocationReason, ids};
 
 use crate::AppState;
 use crate::dto::{ClientCertificate, Envelope, list_envelope};
@@ -75,7 +75,7 @@ pub enum StatusFilter {
     PendingReactivation,
 }
 
-// Documents the values only; the text is parsed as `pki::RevocationReason`.
+// Documents the values only; the text is parsed as `authority::RevocationReason`.
 /// Why the certificate is revoked: an RFC 5280 CRLReason name.
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
@@ -119,7 +119,7 @@ pub async fn create(
 ) -> CertificateResponse {
     let zone = state
         .authority
-        .authorize_zone(&caller.principal, &zone_id, Permission::Edit)
+        .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Edit)
         .await?;
     let request = IssueRequest {
         csr: required_string(body.csr, "csr")?,
@@ -152,7 +152,7 @@ pub async fn list(
 ) -> Result<Json<Envelope<Vec<ClientCertificate>>>, ApiError> {
     let zone = state
         .authority
-        .authorize_zone(&caller.principal, &zone_id, Permission::Read)
+        .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Read)
         .await?;
     let request = list_request(&query)?;
     let listed = state.authority.list_certificates(&zone, &request).await?;
@@ -181,9 +181,12 @@ pub async fn get(
 ) -> CertificateResponse {
     let zone = state
         .authority
-        .authorize_zone(&caller.principal, &zone_id, Permission::Read)
+        .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Read)
         .await?;
-    let record = state.authority.certificate(&zone, &id).await?;
+    let record = state
+        .authority
+        .certificate(&zone, &ids::certificate(&id)?)
+        .await?;
     Ok(Json(Envelope::new(record.into())))
 }
 
@@ -211,8 +214,9 @@ pub async fn revoke(
 ) -> CertificateResponse {
     let zone = state
         .authority
-        .authorize_zone(&caller.principal, &zone_id, Permission::Edit)
+        .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Edit)
         .await?;
+    let id = ids::certificate(&id)?;
     let reason = match query.get("reason") {
         Some(text) => text
             .parse::<RevocationReason>()
@@ -250,8 +254,9 @@ pub async fn reactivate(
 ) -> CertificateResponse {
     let zone = state
         .authority
-        .authorize_zone(&caller.principal, &zone_id, Permission::Edit)
+        .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Edit)
         .await?;
+    let id = ids::certificate(&id)?;
     let record = if body.reactivate == Some(false) {
         state.authority.certificate(&zone, &id).await?
     } else {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use authority::Permission;
+use authority::{Permission, ids};
 
 use crate::AppState;
 use crate::dto::{Envelope, HostnameAssociations};
@@ -53,11 +53,15 @@ pub async fn get(
 ) -> Result<Json<Envelope<HostnameAssociations>>, ApiError> {
     let zone = state
         .authority
-        .authorize_zone(&caller.principal, &zone_id, Permission::Read)
+        .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Read)
         .await?;
+    let ca_id = query
+        .get("mtls_certificate_id")
+        .map(ids::certificate_authority)
+        .transpose()?;
     let hostnames = state
         .authority
-        .hostname_associations(&zone, query.get("mtls_certificate_id"))
+        .hostname_associations(&zone, ca_id.as_ref())
         .await?;
     Ok(Json(Envelope::new(HostnameAssociations { hostnames })))
 }
@@ -83,16 +87,16 @@ pub async fn replace(
 ) -> Result<Json<Envelope<HostnameAssociations>>, ApiError> {
     let zone = state
         .authority
-        .authorize_zone(&caller.principal, &zone_id, Permission::Edit)
+        .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Edit)
         .await?;
+    let ca_id = body
+        .mtls_certificate_id
+        .as_deref()
+        .map(ids::certificate_authority)
+        .transpose()?;
     let hostnames = state
         .authority
-        .replace_hostname_associations(
-            &zone,
-            body.mtls_certificate_id.as_deref(),
-            &body.hostnames,
-            caller.actor,
-        )
+        .replace_hostname_associations(&zone, ca_id.as_ref(), &body.hostnames, caller.actor)
         .await?;
     Ok(Json(Envelope::new(HostnameAssociations { hostnames })))
 }

@@ -10,17 +10,16 @@ use crate::AppState;
 
 /// `GET /healthz`: the process is up and its database answers.
 pub async fn healthz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Value>) {
-    let store = state.authority.store();
-    match store.get_setting("healthz").await {
-        Ok(_) => (
+    match state.authority.health().await {
+        Ok(health) => (
             axum::http::StatusCode::OK,
-            Json(json!({"status": "ok", "database": store.backend()})),
+            Json(json!({"status": "ok", "database": health.database})),
         ),
         Err(error) => {
             tracing::warn!(%error, "health check failed");
             (
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({"status": "unavailable", "database": store.backend()})),
+                Json(json!({"status": "unavailable", "database": state.authority.database_kind()})),
             )
         }
     }

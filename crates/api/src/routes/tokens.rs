@@ -26,7 +26,7 @@ pub async fn verify(caller: Caller) -> Result<Json<Envelope<TokenStatus>>, ApiEr
         ));
     }
     Ok(Json(Envelope::new(TokenStatus {
-        id: token.id,
+        id: token.id.to_string(),
         status: "active".into(),
         expires_on: token.expires_at.map(timestamp),
     })))

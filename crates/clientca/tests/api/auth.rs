@@ -3,7 +3,9 @@
 use authority::{Permission, TokenTarget};
 use reqwest::Method;
 use serde_json::json;
-use store::{Actor, ActorKind, ApiToken, AuditEntry, NewApiToken, TokenScope};
+use store::{
+    Actor, ActorKind, ApiToken, AuditAction, AuditEntry, NewApiToken, TokenId, TokenScope,
+};
 use test_support::{TestDatabase, backend_tests};
 use time::{Duration, OffsetDateTime};
 
@@ -62,11 +64,11 @@ async fn missing_malformed_and_invalid_credentials(db: TestDatabase) {
 
 async fn expired_and_revoked_tokens_are_401(db: TestDatabase) {
     let app = TestApp::spawn(db).await;
-    let store = app.server.authority.store();
+    let store = &app.store;
     let past = OffsetDateTime::now_utc() - Duration::hours(2);
     let expired = NewApiToken {
         token: ApiToken {
-            id: "e".repeat(32),
+            id: TokenId::parse(&"e".repeat(32)).unwrap(),
             name: "expired".into(),
             email: None,
             account_id: app.account_id.clone(),
@@ -79,16 +81,13 @@ async fn expired_and_revoked_tokens_are_401(db: TestDatabase) {
         // The server keeps the SHA-256 hex of a secret, the same digest as a fingerprint.
         secret_hash: pki::fingerprint_sha256(b"expired-secret"),
     };
-    let audit = AuditEntry {
-        occurred_at: past,
-        actor: Actor::new(ActorKind::Cli),
-        action: "token.created".into(),
-        object_type: "token".into(),
-        object_id: expired.token.id.clone(),
-        account_id: Some(app.account_id.clone()),
-        zone_id: None,
-        details: None,
-    };
+    let audit = AuditEntry::new(
+        past,
+        Actor::new(ActorKind::Cli),
+        AuditAction::TokenCreated,
+        expired.token.id.as_str(),
+    )
+    .in_account(&app.account_id);
     store.create_token(&expired, &audit).await.unwrap();
     let path = app.certificates_path(&app.zone_id);
     app.call_as("expired-secret", Method::GET, &path, None)
@@ -235,7 +234,7 @@ async fn other_accounts_are_indistinguishable_from_nothing(db: TestDatabase) {
         .await
         .assert_error(403, 9109);
     for zone in ["..%2F..", "%27%3B%20DROP%20TABLE%20zones%3B--", "%E2%98%83"] {
-        app.call_as(&outsider, Method::GET, &app.certificates_path(zone), None)
+        app.call_as(&outsider, Method::GET, &app.certificates_path(&zone), None)
             .await
             .assert_error(403, 9109);
     }

@@ -4,11 +4,14 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use authority::{MasterKey, NewTokenRequest, Permission, Policy, Publication, TokenTarget};
+use authority::{
+    AccountId, Actor, ActorKind, AuditAction, MasterKey, NewTokenRequest, Permission, Policy,
+    Publication, TokenTarget, ZoneId,
+};
 use clientca::{ServeOptions, Server};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use store::{Actor, ActorKind};
+use store::DynStore;
 use test_support::{TestDatabase, skip_notice, strict};
 
 pub struct TestApp {
@@ -16,8 +19,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The bootstrap edit token (account-wide).
     pub token: String,
-    pub zone_id: String,
-    pub account_id: String,
+    pub zone_id: ZoneId,
+    pub account_id: AccountId,
+    /// A second handle on the server's database, for checking what it holds.
+    pub store: DynStore,
     /// Kept alive for the server's lifetime (a temp dir or a PostgreSQL schema).
     _db: TestDatabase,
 }
@@ -98,11 +103,15 @@ impl TestApp {
         configure(&mut options);
         let server = clientca::start(options).await.expect("server starts");
         let bootstrap = server.bootstrap.clone().expect("fresh database bootstraps");
+        let store = store::connect(&db.url)
+            .await
+            .expect("the database opens twice");
         Self {
             client: reqwest::Client::new(),
             token: bootstrap.secret,
             zone_id: bootstrap.zone.id,
             account_id: bootstrap.account.id,
+            store,
             server,
             _db: db,
         }
@@ -112,7 +121,7 @@ impl TestApp {
         format!("{}{path}", self.server.api_base_url())
     }
 
-    pub fn certificates_path(&self, zone_id: &str) -> String {
+    pub fn certificates_path(&self, zone_id: &(impl std::fmt::Display + ?Sized)) -> String {
         format!("/zones/{zone_id}/client_certificates")
     }
 
@@ -175,7 +184,7 @@ impl TestApp {
             .1
     }
 
-    pub async fn new_zone(&self, account_id: Option<&str>) -> String {
+    pub async fn new_zone(&self, account_id: Option<&AccountId>) -> ZoneId {
         self.server
             .authority
             .create_zone("other.example", account_id, Actor::new(ActorKind::Cli))
@@ -186,9 +195,9 @@ impl TestApp {
 
     /// The zone's managed CA certificate (PEM).
     pub async fn ca_pem(&self) -> String {
-        let store = self.server.authority.store();
-        store
-            .get_ca_for_account(&self.account_id)
+        self.server
+            .authority
+            .existing_ca(&self.account_id)
             .await
             .unwrap()
             .expect("CA exists once a certificate was issued")
@@ -209,24 +218,23 @@ impl TestApp {
 
     /// The account's CA id (the CA exists once a certificate was issued).
     pub async fn ca_id(&self) -> String {
-        let store = self.server.authority.store();
-        store
-            .get_ca_for_account(&self.account_id)
+        self.server
+            .authority
+            .existing_ca(&self.account_id)
             .await
             .unwrap()
             .expect("CA exists")
             .id
+            .to_string()
     }
 
     pub async fn count_created_events(&self) -> usize {
-        self.server
-            .authority
-            .store()
+        self.store
             .audit_events(None, 0, 10_000)
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e.entry.action == "certificate.created")
+            .filter(|e| e.entry.action == AuditAction::CertificateCreated)
             .count()
     }
 }
@@ -257,13 +265,7 @@ pub fn p256_csr(common_name: &str) -> String {
     ])
 }
 
-/// A CSR fixture from the pki crate (RSA keys cannot be generated with ring).
-pub fn fixture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../pki/tests/fixtures")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+pub use test_support::fixture;
 
 /// `openssl` run on files in a temp dir; returns stdout, panicking with its output on failure.
 pub fn openssl(args: &[&str], files: &[(&str, &str)]) -> String {

@@ -52,15 +52,7 @@ async fn hostname_associations_are_replaced_and_validated(db: TestDatabase) {
         "refused PUTs changed nothing"
     );
 
-    let ca_id = app
-        .server
-        .authority
-        .store()
-        .get_ca_for_account(&app.account_id)
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let ca_id = app.ca_id().await;
     let explicit = json!({"hostnames": ["mtls.example.com"], "mtls_certificate_id": ca_id});
     assert_eq!(
         app.call(Method::PUT, &path, Some(explicit))

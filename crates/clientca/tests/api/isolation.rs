@@ -14,7 +14,10 @@ backend_tests!(
 );
 
 /// Every zone-scoped operation, as (method, path, body) for `zone` and a certificate id in it.
-fn operations(zone: &str, id: &str) -> Vec<(Method, String, Option<Value>)> {
+fn operations(
+    zone: &(impl std::fmt::Display + ?Sized),
+    id: &str,
+) -> Vec<(Method, String, Option<Value>)> {
     let certs = format!("/zones/{zone}/client_certificates");
     let hostnames = format!("/zones/{zone}/certificate_authorities/hostname_associations");
     vec![
@@ -180,7 +183,7 @@ async fn the_audit_log_is_per_account_paged_and_sealed(db: TestDatabase) {
         "not sealed before the worker runs"
     );
 
-    worker::seal_audit_log(&app.server.authority).await.unwrap();
+    app.server.authority.seal_audit_log().await.unwrap();
     let sealed = app
         .call(Method::GET, &format!("{path}?per_page=2"), None)
         .await;

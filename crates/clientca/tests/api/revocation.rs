@@ -207,8 +207,8 @@ async fn a_reactivation_inside_the_window_never_reaches_a_crl(db: TestDatabase) 
         "active"
     );
     // Every CRL ever kept for this CA omits the reactivated serial.
-    let store = app.server.authority.store();
-    let (rows, _) = store
+    let (rows, _) = app
+        .store
         .export_rows(store::Table::Crls, "", 100)
         .await
         .unwrap();
@@ -217,7 +217,7 @@ async fn a_reactivation_inside_the_window_never_reaches_a_crl(db: TestDatabase) 
     };
     assert!(crls.len() >= 2);
     let serial = cert["serial_number"].as_str().unwrap().to_string();
-    for crl in crls.iter().filter(|c| c.ca_id == ca_id) {
+    for crl in crls.iter().filter(|c| c.ca_id.as_str() == ca_id) {
         let (number, listed) = crl_contents(&crl.der);
         assert!(
             !listed.contains(&serial),

@@ -44,7 +44,7 @@ async fn official_python_sdk_drives_every_operation(db: TestDatabase) {
                 .env_remove("PYTHONOPTIMIZE")
                 .env("CLIENTCA_BASE_URL", base_url)
                 .env("CLIENTCA_TOKEN", token)
-                .env("CLIENTCA_ZONE", zone)
+                .env("CLIENTCA_ZONE", zone.as_str())
                 .output()
                 .expect("python runs")
         }

@@ -5,8 +5,7 @@ use rcgen::{CertificateParams, DnType, KeyPair, SignatureAlgorithm};
 use time::{Duration, OffsetDateTime};
 
 pub fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    test_support::fixture(name)
 }
 
 /// A CSR made with rcgen for the given key algorithm and common name.

@@ -1,24 +1,43 @@
-//! Bulk-loading a zone with real, signed certificates through the store's import path.
+//! `seed`: bulk-load a zone with real, signed certificates through the store's import path (a
+//! benchmark tool reaches below the authority on purpose: a million API creates would take
+//! longer than the benchmark they prepare).
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use authority::{Authority, Config, IssueRequest, MasterKey};
+use authority::{Authority, Config, IssueRequest, MasterKey, RevocationReason};
 use pki::{CaSigner, LeafRequest, SerialNumber, VerifiedCsr};
 use serde_json::json;
-use store::{Actor, ActorKind, CertificateRecord, CertificateStatus, Rows};
+use store::{Actor, ActorKind, CertificateId, CertificateRecord, CertificateStatus, Rows};
+
+use super::common::{now, p256_csr};
 
 const BATCH: usize = 5_000;
 const SAMPLE_IDS: usize = 10_000;
 
-pub async fn seed(
-    database: &str,
+#[derive(Debug, clap::Args)]
+pub(crate) struct SeedArgs {
+    #[arg(long)]
+    database: String,
+    #[arg(long, default_value_t = 1_000_000)]
     count: usize,
+    /// Percentage of certificates revoked.
+    #[arg(long, default_value_t = 5)]
     revoked_percent: u64,
-    out: &Path,
-) -> anyhow::Result<()> {
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub(crate) async fn run(args: SeedArgs) -> anyhow::Result<()> {
+    let SeedArgs {
+        database,
+        count,
+        revoked_percent,
+        out,
+    } = args;
+    let (database, out) = (database.as_str(), out.as_path());
     let started = Instant::now();
     let store = store::connect(database).await?;
     let key = MasterKey::generate()?;
@@ -32,7 +51,7 @@ pub async fn seed(
         .await?
         .context("seed needs an empty database")?;
     // The first certificate goes through the normal path, which also creates the zone's CA.
-    let csr_pem = crate::p256_csr()?;
+    let csr_pem = p256_csr();
     let request = IssueRequest {
         csr: csr_pem.clone(),
         validity_days: 365,
@@ -43,18 +62,18 @@ pub async fn seed(
     let ca = store.get_ca(&first.ca_id).await?.context("CA")?;
     let signer = CaSigner::from_parts(
         &ca.certificate_der,
-        &key.open(&ca.sealed_private_key, ca.id.as_bytes())?,
+        &key.open(&ca.sealed_private_key, ca.id.as_str().as_bytes())?,
     )?;
     let csr = VerifiedCsr::parse_pem(&csr_pem)?;
 
-    let mut sample_ids = vec![first.id.clone()];
+    let mut sample_ids = vec![first.id.to_string()];
     let mut seq = 1_i64; // the first certificate, in a fresh database, has sequence number 1
     let mut done = 1;
     while done < count {
         let size = BATCH.min(count - done);
         let records = sign_batch(&signer, &csr, &first, size, revoked_percent)?;
         if sample_ids.len() < SAMPLE_IDS {
-            sample_ids.extend(records.iter().step_by(50).map(|r| r.id.clone()));
+            sample_ids.extend(records.iter().step_by(50).map(|r| r.id.to_string()));
         }
         let rows = records
             .into_iter()
@@ -81,7 +100,7 @@ pub async fn seed(
         "database": database,
         "master_key": key.to_hex(),
         "token": boot.secret,
-        "zone_id": boot.zone.id,
+        "zone_id": boot.zone.id.to_string(),
         "count": count,
         "revoked_percent": revoked_percent,
         "revoked": revoked,
@@ -134,7 +153,7 @@ fn sign_one(
     template: &CertificateRecord,
     revoked_percent: u64,
 ) -> anyhow::Result<CertificateRecord> {
-    let now = crate::now();
+    let now = now();
     let leaf = pki::issue_leaf(
         signer,
         LeafRequest {
@@ -147,8 +166,8 @@ fn sign_one(
     )?;
     let revoked = (uuid::Uuid::new_v4().as_u128() % 100) < u128::from(revoked_percent);
     Ok(CertificateRecord {
-        id: authority::ids::new_certificate_id(),
-        serial_number: leaf.serial.to_decimal(),
+        id: CertificateId::new_v7(),
+        serial_number: leaf.serial,
         status: if revoked {
             CertificateStatus::Revoked
         } else {
@@ -160,7 +179,7 @@ fn sign_one(
         issued_on: leaf.not_before,
         expires_on: leaf.not_after,
         revoked_at: revoked.then_some(now),
-        revocation_reason: revoked.then(|| "keyCompromise".to_string()),
+        revocation_reason: revoked.then_some(RevocationReason::KeyCompromise),
         updated_at: now,
         ..template.clone()
     })

@@ -1,0 +1,80 @@
+//! The deployment as a whole, for operators: opening and migrating databases, copying one into
+//! another, health, the schema version and the audit chain.
+
+use store::DynStore;
+
+pub use store::{CopyReport, Table};
+
+use crate::{Authority, ChainReport, Error};
+
+/// Audit events sealed per transaction.
+const SEAL_BATCH: u32 = 5_000;
+/// Seal batches per call at most, so a call always ends.
+const MAX_SEAL_BATCHES: usize = 1_000;
+
+/// Open the store a database URL names and bring its schema up to date.
+pub(crate) async fn connect(url: &str) -> Result<DynStore, Error> {
+    store::connect(url)
+        .await
+        .map_err(|error| Error::OpenDatabase {
+            url: store::redact_url(url),
+            error,
+        })
+}
+
+/// Copy every row of the deployment at `from` into the empty database at `to` (both opened and
+/// migrated first). `progress(table, copied, total)` is called after each page.
+pub async fn copy_deployment(
+    from: &str,
+    to: &str,
+    progress: impl FnMut(Table, u64, u64),
+) -> Result<CopyReport, Error> {
+    let source = connect(from).await?;
+    let target = connect(to).await?;
+    Ok(store::copy_deployment(source.as_ref(), target.as_ref(), progress).await?)
+}
+
+/// What `/healthz` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Health {
+    /// "sqlite" or "postgres".
+    pub database: &'static str,
+}
+
+impl Authority {
+    /// Whether the database answers.
+    pub async fn health(&self) -> Result<Health, Error> {
+        self.store.get_setting("healthz").await?;
+        Ok(Health {
+            database: self.store.backend(),
+        })
+    }
+
+    /// "sqlite" or "postgres".
+    pub fn database_kind(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// The latest applied schema migration.
+    pub async fn schema_version(&self) -> Result<i64, Error> {
+        Ok(self.store.schema_version().await?)
+    }
+
+    /// Seal every audit event appended since the last call into the hash chain; returns how many.
+    pub async fn seal_audit_log(&self) -> Result<u64, Error> {
+        let mut sealed = 0;
+        for _ in 0..MAX_SEAL_BATCHES {
+            let batch = self.store.seal_audit(SEAL_BATCH).await?;
+            sealed += batch;
+            if batch < u64::from(SEAL_BATCH) {
+                break;
+            }
+        }
+        Ok(sealed)
+    }
+
+    /// Recompute the whole audit chain (see `store::verify_chain`).
+    pub async fn verify_audit_chain(&self) -> Result<ChainReport, Error> {
+        Ok(store::verify_chain(self.store.as_ref()).await?)
+    }
+}

@@ -1,0 +1,109 @@
+//! Command-line interface: `serve`, plus administration of a database. One module per command.
+
+mod audit;
+mod copy;
+mod master_key;
+mod migrate;
+mod serve;
+mod token;
+mod zone;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use authority::{Actor, ActorKind, Authority, Config};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use serve::ServeArgs;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clientca",
+    version,
+    about = "A client-certificate authority speaking the Cloudflare v4 Client Certificates API"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Directory for the default SQLite database and the generated master key.
+    #[arg(long, env = "CLIENTCA_DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+    /// Database URL: sqlite:///abs/path.db, sqlite://relative.db or postgres://user@host/db.
+    /// Defaults to sqlite://<data-dir>/clientca.db.
+    #[arg(long, env = "CLIENTCA_DATABASE_URL", global = true)]
+    pub database: Option<String>,
+    /// Log format.
+    #[arg(long, env = "CLIENTCA_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+impl GlobalArgs {
+    pub fn database_url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("clientca.db").display()))
+    }
+
+    pub fn default_master_key_file(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server and the publication worker.
+    Serve(ServeArgs),
+    /// Manage zones.
+    #[command(subcommand)]
+    Zone(zone::ZoneCommand),
+    /// Manage API tokens and legacy keys.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Apply database migrations and report the schema version (serve also migrates on start).
+    Migrate,
+    /// Inspect the audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Manage the master key that seals CA private keys.
+    #[command(subcommand)]
+    MasterKey(master_key::MasterKeyCommand),
+    /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL.
+    Copy(copy::CopyArgs),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let global = self.global;
+        match self.command {
+            Command::Serve(args) => serve::run(&global, args).await,
+            Command::Zone(command) => zone::run(&global, command).await,
+            Command::Token(command) => token::run(&global, command).await,
+            Command::Migrate => migrate::run(&global).await,
+            Command::Audit(command) => audit::run(&global, command).await,
+            Command::MasterKey(command) => master_key::run(&global, command).await,
+            Command::Copy(args) => copy::run(args).await,
+        }
+    }
+}
+
+/// Administration needs the database only: no master key, since no CA key is touched.
+async fn admin_authority(global: &GlobalArgs) -> anyhow::Result<Arc<Authority>> {
+    crate::open(&global.database_url(), Config::default()).await
+}
+
+/// Changes made from the command line are audited as the CLI's.
+fn cli_actor() -> Actor {
+    Actor::new(ActorKind::Cli)
+}

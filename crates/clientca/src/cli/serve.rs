@@ -1,0 +1,172 @@
+//! `clientca serve`: the API server and the publication worker.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use authority::{Policy, Publication};
+use clap::Args;
+
+use super::GlobalArgs;
+use crate::duration::parse_duration;
+use crate::{ServeOptions, master_key_file};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CLIENTCA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// How often pending revocations/reactivations are published (e.g. 500ms, 2s, 5s).
+    #[arg(long, env = "CLIENTCA_PUBLISH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub publish_interval: Duration,
+    /// Master key file (64 hex characters, mode 0600); generated on first start when missing.
+    /// CLIENTCA_MASTER_KEY (hex) takes precedence. Defaults to <data-dir>/master.key.
+    #[arg(long, env = "CLIENTCA_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Largest validity_days a create may ask for.
+    #[arg(long, env = "CLIENTCA_MAX_VALIDITY_DAYS", default_value_t = 3650)]
+    pub max_validity_days: u32,
+    /// How long a token lookup is cached: a token revoked elsewhere stops working here within it.
+    #[arg(long, env = "CLIENTCA_TOKEN_CACHE_TTL", default_value = "5s", value_parser = parse_duration)]
+    pub token_cache_ttl: Duration,
+    /// Base URL relying parties reach this server at (e.g. https://ca.example.com); issued
+    /// leaves then carry CRL Distribution Points and OCSP/caIssuers URLs under it.
+    #[arg(long, env = "CLIENTCA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// CRL lifetime (nextUpdate − thisUpdate); CRLs are re-signed when half of it is left.
+    #[arg(long, env = "CLIENTCA_CRL_VALIDITY", default_value = "24h", value_parser = parse_duration)]
+    pub crl_validity: Duration,
+    /// OCSP answer lifetime (how long relying parties may cache one).
+    #[arg(long, env = "CLIENTCA_OCSP_VALIDITY", default_value = "1h", value_parser = parse_duration)]
+    pub ocsp_validity: Duration,
+    /// Requests per second per API token, optionally `/burst` (0 = unlimited).
+    #[arg(long, env = "CLIENTCA_RATE_LIMIT_TOKEN", default_value = "0", value_parser = parse_rate)]
+    pub rate_limit_token: api::Rate,
+    /// Requests per second per client address without valid credentials, `/burst` optional
+    /// (0 = unlimited). Slows down token guessing.
+    #[arg(long, env = "CLIENTCA_RATE_LIMIT_ANONYMOUS", default_value = "10/20", value_parser = parse_rate)]
+    pub rate_limit_anonymous: api::Rate,
+    /// Open connections at most; further clients wait until one closes.
+    #[arg(long, env = "CLIENTCA_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (slowloris protection).
+    #[arg(long, env = "CLIENTCA_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Time a whole request, body included, may take (else 408).
+    #[arg(long, env = "CLIENTCA_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+}
+
+/// `10` or `10/20`: requests per second, then burst.
+fn parse_rate(text: &str) -> Result<api::Rate, String> {
+    let (rate, burst) = text.split_once('/').unwrap_or((text, text));
+    let number = |part: &str| {
+        part.trim()
+            .parse::<u32>()
+            .map_err(|_| format!("{text:?} is not RATE or RATE/BURST"))
+    };
+    Ok(api::Rate {
+        per_second: number(rate)?,
+        burst: number(burst)?,
+    })
+}
+
+pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    let key_path = args
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| global.default_master_key_file());
+    let master_key = master_key_file::load(&key_path, true)?.context("no master key")?;
+    let options = ServeOptions {
+        database_url: global.database_url(),
+        listen: args.listen,
+        master_key,
+        publish_interval: args.publish_interval,
+        policy: Policy {
+            max_validity_days: args.max_validity_days,
+            ..Policy::default()
+        },
+        publication: Publication {
+            public_url: args
+                .public_url
+                .map(|url| validate_public_url(&url))
+                .transpose()?,
+            crl_validity: time::Duration::try_from(args.crl_validity)
+                .context("--crl-validity too long")?,
+            ocsp_validity: time::Duration::try_from(args.ocsp_validity)
+                .context("--ocsp-validity too long")?,
+        },
+        token_cache_ttl: args.token_cache_ttl,
+        api: api::ApiConfig {
+            rate_limits: api::RateLimitConfig {
+                per_token: args.rate_limit_token,
+                anonymous: args.rate_limit_anonymous,
+            },
+            request_timeout: args.request_timeout,
+        },
+        limits: api::ServerLimits {
+            max_connections: args.max_connections,
+            header_read_timeout: args.header_read_timeout,
+            ..api::ServerLimits::default()
+        },
+    };
+    let mut server = crate::start(options).await?;
+    if let Some(bootstrap) = &server.bootstrap {
+        print_bootstrap(bootstrap, &server.api_base_url());
+    }
+    println!("listening on http://{}", server.addr);
+    tokio::select! {
+        result = server.wait() => result.context("the HTTP server stopped"),
+        () = shutdown_signal() => {
+            tracing::info!("shutting down: finishing in-flight requests");
+            server.stop().await
+        }
+    }
+}
+
+/// An absolute http(s) URL without query or fragment, trailing slash removed.
+fn validate_public_url(url: &str) -> anyhow::Result<String> {
+    let trimmed = url.trim().trim_end_matches('/');
+    let valid = (trimmed.starts_with("https://") || trimmed.starts_with("http://"))
+        && trimmed.is_ascii()
+        && !trimmed.contains(['?', '#', ' '])
+        && trimmed
+            .split("://")
+            .nth(1)
+            .is_some_and(|host| !host.is_empty());
+    anyhow::ensure!(
+        valid,
+        "--public-url must be an absolute http(s) URL such as https://ca.example.com, got {url:?}"
+    );
+    Ok(trimmed.to_string())
+}
+
+fn print_bootstrap(bootstrap: &authority::Bootstrap, base_url: &str) {
+    println!(
+        "First start: created account {account}, zone {zone_name} ({zone}) and an edit API token.\n\
+         The token is shown only this once:\n\n    \
+         export CLOUDFLARE_API_TOKEN={secret}\n\n\
+         Python SDK:  Cloudflare(api_token=..., base_url=\"{base_url}\")\n\
+         curl:        curl -H \"Authorization: Bearer $CLOUDFLARE_API_TOKEN\" {base_url}/zones/{zone}/client_certificates\n",
+        account = bootstrap.account.id,
+        zone_name = bootstrap.zone.name,
+        zone = bootstrap.zone.id,
+        secret = bootstrap.secret,
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = ctrl_c.await;
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The scale-out backend: PostgreSQL, shared by any number of `clientca serve` replicas.
+//!
+//! Migrations take sqlx's advisory lock, so replicas starting together apply them once.
+//! Correctness across replicas rests on conditional updates (`... WHERE status = $old`) inside
+//! transactions, never on in-process state.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow, Postgres};
+use sqlx::{Pool, SqlSafeStr};
+
+use super::{Arg, Backend, Placeholder, Statement, Transaction};
+use crate::StoreResult;
+use crate::error::StoreError;
+use crate::migrations::{Dialect, migrator};
+use crate::model::{AuditEntry, CertificateRecord};
+use crate::rows::DecodeRow;
+use crate::sql;
+use crate::writes::insert_certificates_with_audit;
+
+const MAX_CONNECTIONS: u32 = 16;
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Take the publication lock if free (see `try_lock_publication`).
+pub const PUBLICATION_LOCK: &str = "SELECT pg_try_advisory_xact_lock(hashtext('clientca publication'), hashtext(current_schema()))";
+const AUDIT_SEALING_LOCK: &str =
+    "SELECT pg_try_advisory_xact_lock(hashtext('clientca audit'), hashtext(current_schema()))";
+
+pub struct PostgresStore {
+    pool: Pool<Postgres>,
+}
+
+impl PostgresStore {
+    /// Connect to `url` and apply migrations.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|_| StoreError::UnsupportedUrl(crate::redact_url(url)))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await?;
+        migrator(Dialect::Postgres).run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// A write transaction (a newtype: trait impls on `Transaction<'static, _>` trip up the
+/// compiler's `Send` checks of the generic role code).
+pub(crate) struct PgTx(sqlx::Transaction<'static, Postgres>);
+
+fn query(
+    sql: impl SqlSafeStr,
+    args: &[Arg<'_>],
+) -> sqlx::query::Query<'static, Postgres, PgArguments> {
+    let mut query = sqlx::query(sql);
+    for arg in args {
+        query = match *arg {
+            Arg::Text(value) => query.bind(value),
+            Arg::OptText(value) => query.bind(value),
+            Arg::Int(value) => query.bind(value),
+            Arg::OptInt(value) => query.bind(value),
+            Arg::Bool(value) => query.bind(value),
+            Arg::Bytes(value) => query.bind(value),
+        };
+    }
+    query
+}
+
+impl Transaction for PgTx {
+    type Row = PgRow;
+    const PLACEHOLDER: Placeholder = Placeholder::Numbered;
+
+    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        Ok(query(sql, args)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected())
+    }
+
+    async fn fetch_all(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<PgRow>> {
+        Ok(query(sql, args).fetch_all(&mut *self.0).await?)
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> StoreResult<Option<PgRow>> {
+        Ok(query(sql, args).fetch_optional(&mut *self.0).await?)
+    }
+
+    async fn fetch_one(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<PgRow> {
+        Ok(query(sql, args).fetch_one(&mut *self.0).await?)
+    }
+
+    async fn execute_statement(&mut self, statement: Statement<'_>) -> StoreResult<u64> {
+        let (sql, args) = statement.into_parts();
+        Ok(query(sql, &args)
+            .execute(&mut *self.0)
+            .await?
+            .rows_affected())
+    }
+
+    async fn fetch_all_statement(&mut self, statement: Statement<'_>) -> StoreResult<Vec<PgRow>> {
+        let (sql, args) = statement.into_parts();
+        Ok(query(sql, &args).fetch_all(&mut *self.0).await?)
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        Ok(self.0.commit().await?)
+    }
+
+    async fn rollback(self) -> StoreResult<()> {
+        Ok(self.0.rollback().await?)
+    }
+}
+
+impl Backend for PostgresStore {
+    type Row = PgRow;
+    type Tx = PgTx;
+
+    const NAME: &'static str = "postgres";
+    /// The rows being published stay locked until they settle, so a concurrent reactivation
+    /// waits and then sees the published state.
+    const SELECT_PENDING_LOCKED: &'static str = sql::SELECT_PENDING_FOR_UPDATE;
+    /// Concurrent changes to one certificate queue on its row lock.
+    const SELECT_FOR_STATUS_CHANGE: &'static str = sql::SELECT_FOR_STATUS_CHANGE_LOCKED;
+    /// Also sets the visibility map, which index-only scans (the list's page start) rely on.
+    const ANALYZE: &'static str = "VACUUM (ANALYZE)";
+
+    async fn begin_write(&self) -> StoreResult<PgTx> {
+        Ok(PgTx(self.pool.begin().await?))
+    }
+
+    async fn fetch_all(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<PgRow>> {
+        Ok(query(sql, args).fetch_all(&self.pool).await?)
+    }
+
+    async fn fetch_optional(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> StoreResult<Option<PgRow>> {
+        Ok(query(sql, args).fetch_optional(&self.pool).await?)
+    }
+
+    async fn fetch_one(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<PgRow> {
+        Ok(query(sql, args).fetch_one(&self.pool).await?)
+    }
+
+    async fn execute_alone(&self, sql: &'static str) -> StoreResult<()> {
+        sqlx::query(sql).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// PostgreSQL commits durably on its own; concurrent creates overlap in separate transactions.
+    async fn insert_certificate_durably(
+        &self,
+        cert: &CertificateRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        insert_certificates_with_audit(&mut tx, &[(cert, audit)]).await?;
+        Transaction::commit(tx).await
+    }
+
+    /// One publisher at a time across all replicas: a transaction-scoped advisory lock, released
+    /// at commit or rollback (so a crashed replica never holds it). Others skip this round. The
+    /// key includes the schema, so deployments in different schemas of one database don't contend.
+    async fn try_lock_publication(tx: &mut PgTx) -> StoreResult<bool> {
+        tx.fetch_one(PUBLICATION_LOCK, &[]).await?.first_flag()
+    }
+
+    /// One sealer at a time, like publication (a separate key: sealing and publishing may overlap).
+    async fn try_lock_audit_sealing(tx: &mut PgTx) -> StoreResult<bool> {
+        tx.fetch_one(AUDIT_SEALING_LOCK, &[]).await?.first_flag()
+    }
+
+    /// Imported rows carry explicit ids or sequence numbers; move the sequence past them.
+    async fn after_import(
+        tx: &mut PgTx,
+        table: &'static str,
+        column: &'static str,
+    ) -> StoreResult<()> {
+        let statement = Statement::new(
+            PgTx::PLACEHOLDER,
+            &format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), \
+             GREATEST((SELECT MAX({column}) FROM {table}), 1))"
+            ),
+        );
+        tx.execute_statement(statement).await?;
+        Ok(())
+    }
+}

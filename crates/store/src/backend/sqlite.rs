@@ -1,0 +1,491 @@
+//! The embedded default: one SQLite file in WAL mode.
+//!
+//! Writes go through a single-connection pool, so they never contend with each other inside the
+//! process, and every write transaction starts with `BEGIN IMMEDIATE`, so one from another process
+//! (the CLI) waits on `busy_timeout` instead of failing mid-transaction. Reads use their own pool
+//! and never block behind writes (WAL). `synchronous = FULL`: a committed row survives power loss.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{
+    Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Pool, SqlSafeStr};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Arg, Backend, Placeholder, Statement, Transaction};
+use crate::StoreResult;
+use crate::error::StoreError;
+use crate::migrations::{Dialect, migrator};
+use crate::model::{AuditEntry, CertificateRecord};
+use crate::sql;
+use crate::writes::{insert_certificates_with_audit, push_audit_insert, push_certificate_insert};
+
+const READ_CONNECTIONS: u32 = 8;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Creates committed together at most (one transaction, one fsync).
+const MAX_GROUP: usize = 256;
+
+pub struct SqliteStore {
+    read: Pool<Sqlite>,
+    write: Pool<Sqlite>,
+    /// An in-memory database lives in its one connection, which must never be closed.
+    in_memory: bool,
+    creates: mpsc::Sender<CreateJob>,
+}
+
+/// One create waiting for the group commit.
+struct CreateJob {
+    cert: CertificateRecord,
+    audit: AuditEntry,
+    done: oneshot::Sender<StoreResult<()>>,
+}
+
+impl SqliteStore {
+    /// Open (creating when missing) the database at `url` and apply migrations.
+    ///
+    /// `sqlite:///abs/path.db`, `sqlite://relative.db` and `sqlite::memory:` are accepted.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            create_parent_dir(options.get_filename())?;
+        }
+
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            // Group inserts have one statement text per group size.
+            .connect_with(options.clone().statement_cache_capacity(512))
+            .await?;
+        // An in-memory database exists once per connection: share the single one.
+        let read = if in_memory {
+            write.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(READ_CONNECTIONS)
+                .connect_with(options.clone().read_only(true))
+                .await?
+        };
+        migrator(Dialect::Sqlite).run(&write).await?;
+        let (creates, queue) = mpsc::channel(4 * MAX_GROUP);
+        let store = Self {
+            read,
+            write,
+            in_memory,
+            creates,
+        };
+        spawn_group_committer(store.writer(), queue)?;
+        Ok(store)
+    }
+
+    /// Run SQLite's own consistency check (used by the crash-safety test).
+    pub async fn integrity_check(&self) -> StoreResult<String> {
+        Ok(sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&self.write)
+            .await?)
+    }
+
+    fn writer(&self) -> Writer {
+        Writer {
+            pool: self.write.clone(),
+            in_memory: self.in_memory,
+        }
+    }
+}
+
+/// The write connection, and how to begin a transaction on it.
+#[derive(Clone)]
+struct Writer {
+    pool: Pool<Sqlite>,
+    in_memory: bool,
+}
+
+impl Writer {
+    async fn begin(&self) -> StoreResult<SqliteTx> {
+        let mut connection = self.pool.acquire().await?;
+        let began = match sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *connection)
+            .await
+        {
+            // A transaction left open by an earlier failure (SQLite may end one by itself, e.g.
+            // on SQLITE_FULL, and leave the connection's bookkeeping behind): end it and retry.
+            Err(error) if error.to_string().contains("within a transaction") => {
+                let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+                sqlx::query("BEGIN IMMEDIATE")
+                    .execute(&mut *connection)
+                    .await
+            }
+            other => other,
+        };
+        let mut tx = SqliteTx {
+            connection: Some(connection),
+            disposable: !self.in_memory,
+        };
+        match began {
+            Ok(_) => Ok(tx),
+            Err(error) => {
+                tx.discard();
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// A write transaction on the write connection, begun with `BEGIN IMMEDIATE` by hand rather than
+/// with sqlx's `begin`, whose bookkeeping stays "in a transaction" when SQLite has already rolled
+/// back by itself. Ending it any other way than `commit`/`rollback` closes the connection (SQLite
+/// then rolls back) and the pool opens a fresh one, so a failure never wedges later writes.
+pub(crate) struct SqliteTx {
+    connection: Option<PoolConnection<Sqlite>>,
+    disposable: bool,
+}
+
+impl SqliteTx {
+    fn connection(&mut self) -> &mut PoolConnection<Sqlite> {
+        // `connection` is only taken by `commit`, `rollback` and `discard`, which consume or end
+        // the transaction: it is present for every statement.
+        self.connection
+            .as_mut()
+            .expect("a statement on a finished transaction")
+    }
+
+    /// Give the connection up: closed (file databases) rather than reused in an unknown state.
+    fn discard(&mut self) {
+        if let Some(mut connection) = self.connection.take()
+            && self.disposable
+        {
+            connection.close_on_drop();
+        }
+    }
+
+    async fn finish(mut self, statement: &'static str) -> StoreResult<()> {
+        let result = sqlx::query(statement)
+            .execute(&mut **self.connection())
+            .await;
+        match result {
+            Ok(_) => {
+                self.connection = None;
+                Ok(())
+            }
+            Err(error) => {
+                let _ = sqlx::query("ROLLBACK")
+                    .execute(&mut **self.connection())
+                    .await;
+                self.discard();
+                Err(error.into())
+            }
+        }
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        self.discard();
+    }
+}
+
+fn query(
+    sql: impl SqlSafeStr,
+    args: &[Arg<'_>],
+) -> sqlx::query::Query<'static, Sqlite, SqliteArguments> {
+    let mut query = sqlx::query(sql);
+    for arg in args {
+        query = match *arg {
+            Arg::Text(value) => query.bind(value),
+            Arg::OptText(value) => query.bind(value),
+            Arg::Int(value) => query.bind(value),
+            Arg::OptInt(value) => query.bind(value),
+            Arg::Bool(value) => query.bind(value),
+            Arg::Bytes(value) => query.bind(value),
+        };
+    }
+    query
+}
+
+impl Transaction for SqliteTx {
+    type Row = SqliteRow;
+    const PLACEHOLDER: Placeholder = Placeholder::Positional;
+
+    async fn execute(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        let done = query(sql, args).execute(&mut **self.connection()).await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn fetch_all(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> StoreResult<Vec<SqliteRow>> {
+        Ok(query(sql, args).fetch_all(&mut **self.connection()).await?)
+    }
+
+    async fn fetch_optional(
+        &mut self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> StoreResult<Option<SqliteRow>> {
+        Ok(query(sql, args)
+            .fetch_optional(&mut **self.connection())
+            .await?)
+    }
+
+    async fn fetch_one(&mut self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<SqliteRow> {
+        Ok(query(sql, args).fetch_one(&mut **self.connection()).await?)
+    }
+
+    async fn execute_statement(&mut self, statement: Statement<'_>) -> StoreResult<u64> {
+        let (sql, args) = statement.into_parts();
+        Ok(query(sql, &args)
+            .execute(&mut **self.connection())
+            .await?
+            .rows_affected())
+    }
+
+    async fn fetch_all_statement(
+        &mut self,
+        statement: Statement<'_>,
+    ) -> StoreResult<Vec<SqliteRow>> {
+        let (sql, args) = statement.into_parts();
+        Ok(query(sql, &args)
+            .fetch_all(&mut **self.connection())
+            .await?)
+    }
+
+    async fn commit(self) -> StoreResult<()> {
+        self.finish("COMMIT").await
+    }
+
+    async fn rollback(self) -> StoreResult<()> {
+        self.finish("ROLLBACK").await
+    }
+}
+
+impl Backend for SqliteStore {
+    type Row = SqliteRow;
+    type Tx = SqliteTx;
+
+    const NAME: &'static str = "sqlite";
+    /// The write transaction already excludes every other writer (BEGIN IMMEDIATE).
+    const SELECT_PENDING_LOCKED: &'static str = sql::SELECT_PENDING;
+    const SELECT_FOR_STATUS_CHANGE: &'static str = sql::SELECT_FOR_STATUS_CHANGE;
+    const ANALYZE: &'static str = "ANALYZE";
+
+    async fn begin_write(&self) -> StoreResult<SqliteTx> {
+        self.writer().begin().await
+    }
+
+    async fn fetch_all(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<SqliteRow>> {
+        Ok(query(sql, args).fetch_all(&self.read).await?)
+    }
+
+    async fn fetch_optional(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> StoreResult<Option<SqliteRow>> {
+        Ok(query(sql, args).fetch_optional(&self.read).await?)
+    }
+
+    async fn fetch_one(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<SqliteRow> {
+        Ok(query(sql, args).fetch_one(&self.read).await?)
+    }
+
+    async fn execute_alone(&self, sql: &'static str) -> StoreResult<()> {
+        sqlx::query(sql).execute(&self.write).await?;
+        Ok(())
+    }
+
+    /// Hand the create to the group committer and wait until its group is committed.
+    async fn insert_certificate_durably(
+        &self,
+        cert: &CertificateRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let (done, committed) = oneshot::channel();
+        let job = CreateJob {
+            cert: cert.clone(),
+            audit: audit.clone(),
+            done,
+        };
+        self.creates
+            .send(job)
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        committed.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// SQLite has one writer at a time: the write transaction is the lock.
+    async fn try_lock_publication(_tx: &mut SqliteTx) -> StoreResult<bool> {
+        Ok(true)
+    }
+
+    async fn try_lock_audit_sealing(_tx: &mut SqliteTx) -> StoreResult<bool> {
+        Ok(true)
+    }
+
+    /// AUTOINCREMENT and INTEGER PRIMARY KEY follow explicit values by themselves.
+    async fn after_import(
+        _tx: &mut SqliteTx,
+        _table: &'static str,
+        _column: &'static str,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// Group commit: creates that arrive while a commit is in flight share the next transaction, so
+/// N concurrent creates cost one fsync (and a handful of statements) instead of N. Every caller
+/// is answered only after the COMMIT that holds its row has returned.
+async fn group_commit(writer: Writer, mut queue: mpsc::Receiver<CreateJob>) {
+    let mut jobs = Vec::with_capacity(MAX_GROUP);
+    while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
+        let started = std::time::Instant::now();
+        let results = match commit_together(&writer, &jobs).await {
+            Ok(()) => jobs.iter().map(|_| Ok(())).collect(),
+            // Rare (a serial collision, a full disk): redo the group one savepoint per create so
+            // only the failing ones fail.
+            Err(_) if jobs.len() > 1 => commit_one_by_one(&writer, &jobs).await,
+            Err(error) => vec![Err(error)],
+        };
+        tracing::debug!(
+            creates = jobs.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "group committed"
+        );
+        for (job, result) in jobs.drain(..).zip(results) {
+            // The caller may have gone away (client disconnected); the row is committed regardless.
+            let _ = job.done.send(result);
+        }
+    }
+}
+
+/// The committer gets its own thread and single-threaded runtime: on a busy multi-threaded
+/// runtime (signing certificates), a task woken after each statement would queue behind CPU-heavy
+/// request tasks, and every create would wait for that queueing on the commit path.
+fn spawn_group_committer(writer: Writer, queue: mpsc::Receiver<CreateJob>) -> StoreResult<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(StoreError::CommitterStart)?;
+    std::thread::Builder::new()
+        .name("clientca-commit".into())
+        .spawn(move || runtime.block_on(group_commit(writer, queue)))
+        .map_err(StoreError::CommitterStart)?;
+    Ok(())
+}
+
+/// The whole group as one multi-statement command — transaction, rows, list counts, audit
+/// events, commit — so the connection's worker thread is woken once per group, not per statement.
+async fn commit_together(writer: &Writer, jobs: &[CreateJob]) -> StoreResult<()> {
+    let certs: Vec<_> = jobs.iter().map(|job| (None, &job.cert)).collect();
+    let serials: Vec<String> = jobs
+        .iter()
+        .map(|job| job.cert.serial_number.to_decimal())
+        .collect();
+    let audits: Vec<_> = jobs.iter().map(|job| &job.audit).collect();
+    let mut command = Statement::new(SqliteTx::PLACEHOLDER, "BEGIN IMMEDIATE; ");
+    push_certificate_insert(&mut command, &certs, &serials);
+    // The list counts of the rows just inserted (their seq is known only now), per status and for
+    // all statuses — what `CountMoves::count` does for the other write paths.
+    let all_statuses = format!("'{}'", sql::ALL_STATUSES);
+    for status_column in ["status", all_statuses.as_str()] {
+        command.push(&format!(
+            "; INSERT INTO certificate_counts (zone_id, status, block, count) \
+             SELECT zone_id, {status_column}, seq / {block}, COUNT(*) FROM certificates WHERE id IN (",
+            block = sql::LIST_BLOCK
+        ));
+        for (index, job) in jobs.iter().enumerate() {
+            if index > 0 {
+                command.push(", ");
+            }
+            command.bind(&job.cert.id);
+        }
+        command.push(&format!(
+            ") GROUP BY zone_id, {status_column}, seq / {block}{upsert}",
+            block = sql::LIST_BLOCK,
+            upsert = sql::ADD_TO_EXISTING_COUNT
+        ));
+    }
+    command.push("; ");
+    push_audit_insert(&mut command, &audits);
+    command.push("; COMMIT");
+    let (sql, args) = command.into_parts();
+    let mut connection = writer.pool.acquire().await?;
+    match query(sql, &args).execute(&mut *connection).await {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            // A failed statement leaves the transaction open (or SQLite ended it by itself):
+            // nothing of it may remain, and the connection must be clean for the next group.
+            if sqlx::query("ROLLBACK")
+                .execute(&mut *connection)
+                .await
+                .is_err()
+                && !writer.in_memory
+            {
+                connection.close_on_drop();
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// The group in one transaction, each create in its own savepoint.
+async fn commit_one_by_one(writer: &Writer, jobs: &[CreateJob]) -> Vec<StoreResult<()>> {
+    let failed_all = |error: &StoreError| {
+        jobs.iter()
+            .map(|_| Err(StoreError::CommitFailed(error.to_string())))
+            .collect()
+    };
+    let mut tx = match writer.begin().await {
+        Ok(tx) => tx,
+        Err(error) => return failed_all(&error),
+    };
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let outcome: StoreResult<StoreResult<()>> = async {
+            tx.execute("SAVEPOINT create_job", &[]).await?;
+            match insert_certificates_with_audit(&mut tx, &[(&job.cert, &job.audit)]).await {
+                Ok(()) => {
+                    tx.execute("RELEASE create_job", &[]).await?;
+                    Ok(Ok(()))
+                }
+                Err(error) => {
+                    tx.execute("ROLLBACK TO create_job", &[]).await?;
+                    tx.execute("RELEASE create_job", &[]).await?;
+                    Ok(Err(error))
+                }
+            }
+        }
+        .await;
+        match outcome {
+            Ok(result) => results.push(result),
+            // The savepoint machinery itself failed: the transaction cannot be trusted.
+            Err(error) => return failed_all(&error),
+        }
+    }
+    if let Err(error) = tx.commit().await {
+        return failed_all(&error);
+    }
+    results
+}
+
+fn create_parent_dir(path: &Path) -> StoreResult<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Database(sqlx::Error::Configuration(
+                format!("cannot create database directory {}: {e}", dir.display()).into(),
+            ))
+        }),
+        _ => Ok(()),
+    }
+}

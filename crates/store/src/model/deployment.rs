@@ -1,0 +1,97 @@
+//! A whole deployment's rows, for copying it between databases.
+
+use super::{
+    Account, AuditEvent, CaId, CaRecord, CertificateRecord, CrlRecord, NewApiToken, OcspRecord,
+    Zone, ZoneId,
+};
+
+/// One hostname on which client certificates from `ca_id` are required for `zone_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostnameAssociation {
+    pub zone_id: ZoneId,
+    pub ca_id: CaId,
+    pub hostname: String,
+}
+
+/// The tables of a deployment, in an order where every row's references come before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Settings,
+    Accounts,
+    CertificateAuthorities,
+    Zones,
+    ApiTokens,
+    Certificates,
+    HostnameAssociations,
+    Crls,
+    OcspResponses,
+    AuditEvents,
+}
+
+impl Table {
+    pub const ALL: [Table; 10] = [
+        Table::Settings,
+        Table::Accounts,
+        Table::CertificateAuthorities,
+        Table::Zones,
+        Table::ApiTokens,
+        Table::Certificates,
+        Table::HostnameAssociations,
+        Table::Crls,
+        Table::OcspResponses,
+        Table::AuditEvents,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Settings => "settings",
+            Table::Accounts => "accounts",
+            Table::CertificateAuthorities => "certificate_authorities",
+            Table::Zones => "zones",
+            Table::ApiTokens => "api_tokens",
+            Table::Certificates => "certificates",
+            Table::HostnameAssociations => "hostname_associations",
+            Table::Crls => "crls",
+            Table::OcspResponses => "ocsp_responses",
+            Table::AuditEvents => "audit_events",
+        }
+    }
+}
+
+/// A page of one table's rows, exactly as stored (ids, hashes, sealed keys, audit ids), for
+/// moving a deployment from one database to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rows {
+    Settings(Vec<(String, String)>),
+    Accounts(Vec<Account>),
+    CertificateAuthorities(Vec<CaRecord>),
+    Zones(Vec<Zone>),
+    ApiTokens(Vec<NewApiToken>),
+    /// With each certificate's sequence number (its list position).
+    Certificates(Vec<(i64, CertificateRecord)>),
+    HostnameAssociations(Vec<HostnameAssociation>),
+    Crls(Vec<CrlRecord>),
+    OcspResponses(Vec<OcspRecord>),
+    AuditEvents(Vec<AuditEvent>),
+}
+
+impl Rows {
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Settings(rows) => rows.len(),
+            Rows::Accounts(rows) => rows.len(),
+            Rows::CertificateAuthorities(rows) => rows.len(),
+            Rows::Zones(rows) => rows.len(),
+            Rows::ApiTokens(rows) => rows.len(),
+            Rows::Certificates(rows) => rows.len(),
+            Rows::HostnameAssociations(rows) => rows.len(),
+            Rows::Crls(rows) => rows.len(),
+            Rows::OcspResponses(rows) => rows.len(),
+            Rows::AuditEvents(rows) => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}

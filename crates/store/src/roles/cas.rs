@@ -1,0 +1,140 @@
+//! Certificate authorities with their sealed keys, and the hostnames that require their
+//! certificates.
+
+use async_trait::async_trait;
+
+use crate::backend::{Backend, Transaction, args};
+use crate::model::{AccountId, AuditEntry, CaId, CaRecord, CrlRecord, ZoneId};
+use crate::rows::{self, DecodeRow};
+use crate::sql;
+use crate::writes::{append_audit, insert_ca, insert_crl};
+use crate::{MASTER_KEY_CHECK_SETTING, StoreError, StoreResult};
+
+#[async_trait]
+pub trait CaStore: Send + Sync {
+    /// Insert the account's CA, with its first (empty) CRL, unless the account already has a CA;
+    /// returns whichever CA won.
+    async fn insert_ca_if_absent(
+        &self,
+        ca: &CaRecord,
+        initial_crl: &CrlRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<CaRecord>;
+    async fn get_ca(&self, id: &CaId) -> StoreResult<Option<CaRecord>>;
+    async fn get_ca_for_account(&self, account_id: &AccountId) -> StoreResult<Option<CaRecord>>;
+    async fn list_cas(&self) -> StoreResult<Vec<CaRecord>>;
+    /// Replace every CA's sealed key and the master-key check value in one transaction (master
+    /// key rotation), with its audit event.
+    async fn reseal_ca_keys(
+        &self,
+        sealed: &[(CaId, Vec<u8>)],
+        check_value: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+
+    async fn hostname_associations(
+        &self,
+        zone_id: &ZoneId,
+        ca_id: &CaId,
+    ) -> StoreResult<Vec<String>>;
+    async fn replace_hostname_associations(
+        &self,
+        zone_id: &ZoneId,
+        ca_id: &CaId,
+        hostnames: &[String],
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+}
+
+#[async_trait]
+impl<B: Backend> CaStore for B {
+    async fn insert_ca_if_absent(
+        &self,
+        ca: &CaRecord,
+        initial_crl: &CrlRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<CaRecord> {
+        let mut tx = self.begin_write().await?;
+        if insert_ca(&mut tx, sql::INSERT_CA_IF_ABSENT, ca).await? == 1 {
+            insert_crl(&mut tx, initial_crl).await?;
+            append_audit(&mut tx, audit).await?;
+            tx.commit().await?;
+            return Ok(ca.clone());
+        }
+        let winner = tx
+            .fetch_one(sql::SELECT_CA_FOR_ACCOUNT, args![&ca.account_id])
+            .await?;
+        let winner = rows::ca(&winner)?;
+        tx.commit().await?;
+        Ok(winner)
+    }
+
+    async fn get_ca(&self, id: &CaId) -> StoreResult<Option<CaRecord>> {
+        let row = self.fetch_optional(sql::SELECT_CA, args![id]).await?;
+        row.as_ref().map(rows::ca).transpose()
+    }
+
+    async fn get_ca_for_account(&self, account_id: &AccountId) -> StoreResult<Option<CaRecord>> {
+        let row = self
+            .fetch_optional(sql::SELECT_CA_FOR_ACCOUNT, args![account_id])
+            .await?;
+        row.as_ref().map(rows::ca).transpose()
+    }
+
+    async fn list_cas(&self) -> StoreResult<Vec<CaRecord>> {
+        let rows = self.fetch_all(sql::SELECT_CAS, &[]).await?;
+        rows.iter().map(rows::ca).collect()
+    }
+
+    async fn reseal_ca_keys(
+        &self,
+        sealed: &[(CaId, Vec<u8>)],
+        check_value: &str,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        for (ca_id, key) in sealed {
+            if tx.execute(sql::RESEAL_CA, args![key, ca_id]).await? != 1 {
+                return Err(StoreError::Corrupt(format!(
+                    "CA {ca_id} disappeared during rotation"
+                )));
+            }
+        }
+        tx.execute(
+            sql::REPLACE_SETTING,
+            args![check_value, MASTER_KEY_CHECK_SETTING],
+        )
+        .await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await
+    }
+
+    async fn hostname_associations(
+        &self,
+        zone_id: &ZoneId,
+        ca_id: &CaId,
+    ) -> StoreResult<Vec<String>> {
+        let rows = self
+            .fetch_all(sql::SELECT_HOSTNAMES, args![zone_id, ca_id])
+            .await?;
+        rows.iter().map(|row| row.first_text()).collect()
+    }
+
+    async fn replace_hostname_associations(
+        &self,
+        zone_id: &ZoneId,
+        ca_id: &CaId,
+        hostnames: &[String],
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        tx.execute(sql::DELETE_HOSTNAMES, args![zone_id, ca_id])
+            .await?;
+        for hostname in hostnames {
+            tx.execute(sql::INSERT_HOSTNAME, args![zone_id, ca_id, hostname])
+                .await?;
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await
+    }
+}

@@ -1,0 +1,189 @@
+//! Issued client certificates: the hot paths (create, details, list) and API state changes.
+
+use async_trait::async_trait;
+
+use crate::StoreResult;
+use crate::backend::{Backend, Transaction, args};
+use crate::model::{
+    AuditEntry, CertificateId, CertificatePage, CertificateQuery, CertificateRecord,
+    CertificateStatus, StatusChange, StatusChangeOutcome, ZoneId,
+};
+use crate::rows::{self, DecodeRow, to_unix};
+use crate::sql;
+use crate::writes::{CountMoves, append_audit, apply_count_moves, clamp_i64};
+
+#[async_trait]
+pub trait CertificateStore: Send + Sync {
+    /// Insert an issued certificate. `Err(Conflict)` if its serial is already used by the CA.
+    /// Returns only after the row is durable.
+    async fn insert_certificate(
+        &self,
+        cert: &CertificateRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
+    async fn get_certificate(
+        &self,
+        zone_id: &ZoneId,
+        id: &CertificateId,
+    ) -> StoreResult<Option<CertificateRecord>>;
+    /// Up to `query.limit` certificates from position `query.offset` of the zone's set (filtered
+    /// by status), newest first, and that set's size. Cost grows with the number of list blocks
+    /// (4096 certificates each), not with the offset.
+    async fn list_certificates(&self, query: &CertificateQuery) -> StoreResult<CertificatePage>;
+    async fn count_certificates(
+        &self,
+        zone_id: &ZoneId,
+        status: Option<CertificateStatus>,
+    ) -> StoreResult<u64>;
+    /// Apply an API-requested state change atomically with its audit event.
+    async fn change_status(&self, change: &StatusChange) -> StoreResult<StatusChangeOutcome>;
+}
+
+#[async_trait]
+impl<B: Backend> CertificateStore for B {
+    async fn insert_certificate(
+        &self,
+        cert: &CertificateRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.insert_certificate_durably(cert, audit).await
+    }
+
+    async fn get_certificate(
+        &self,
+        zone_id: &ZoneId,
+        id: &CertificateId,
+    ) -> StoreResult<Option<CertificateRecord>> {
+        let row = self
+            .fetch_optional(sql::SELECT_CERTIFICATE, args![zone_id, id])
+            .await?;
+        row.as_ref().map(rows::certificate).transpose()
+    }
+
+    async fn list_certificates(&self, query: &CertificateQuery) -> StoreResult<CertificatePage> {
+        let status = query
+            .status
+            .map_or(sql::ALL_STATUSES, CertificateStatus::as_str);
+        let blocks = self
+            .fetch_all(sql::BLOCK_COUNTS, args![&query.zone_id, status])
+            .await?;
+        // Walk the blocks newest first: the total, and the block where the page starts.
+        let mut total = 0u64;
+        let mut start = None;
+        for row in &blocks {
+            let count = u64::try_from(row.int("count")?).unwrap_or(0);
+            if start.is_none() && query.offset < total + count {
+                start = Some((row.int("block")?, query.offset - total));
+            }
+            total += count;
+        }
+        let empty = || CertificatePage {
+            items: Vec::new(),
+            total,
+        };
+        let Some((block, skip)) = start.filter(|_| query.limit > 0) else {
+            return Ok(empty());
+        };
+        // Skip inside the block on the index alone, then read just the page's rows.
+        let upper = (block + 1) * sql::LIST_BLOCK;
+        let first = match query.status {
+            None => {
+                self.fetch_optional(
+                    sql::PAGE_START,
+                    args![&query.zone_id, upper, clamp_i64(skip)],
+                )
+                .await?
+            }
+            Some(status) => {
+                self.fetch_optional(
+                    sql::PAGE_START_WITH_STATUS,
+                    args![&query.zone_id, upper, clamp_i64(skip), status.as_str()],
+                )
+                .await?
+            }
+        };
+        let Some(first) = first else {
+            return Ok(empty());
+        };
+        let first = first.first_int()?;
+        let limit = clamp_i64(query.limit);
+        let rows = match query.status {
+            None => {
+                self.fetch_all(sql::LIST_CERTIFICATES, args![&query.zone_id, first, limit])
+                    .await?
+            }
+            Some(status) => {
+                self.fetch_all(
+                    sql::LIST_CERTIFICATES_WITH_STATUS,
+                    args![&query.zone_id, first, limit, status.as_str()],
+                )
+                .await?
+            }
+        };
+        let items = rows
+            .iter()
+            .map(rows::certificate)
+            .collect::<StoreResult<_>>()?;
+        Ok(CertificatePage { items, total })
+    }
+
+    async fn count_certificates(
+        &self,
+        zone_id: &ZoneId,
+        status: Option<CertificateStatus>,
+    ) -> StoreResult<u64> {
+        let status = status.map_or(sql::ALL_STATUSES, CertificateStatus::as_str);
+        self.fetch_one(sql::COUNT_CERTIFICATES, args![zone_id, status])
+            .await?
+            .first_count()
+    }
+
+    async fn change_status(&self, change: &StatusChange) -> StoreResult<StatusChangeOutcome> {
+        let at = change.audit.occurred_at;
+        let mut tx = self.begin_write().await?;
+        // Read the current state under the write lock (SQLite) or a row lock (PostgreSQL).
+        let current = tx
+            .fetch_optional(
+                B::SELECT_FOR_STATUS_CHANGE,
+                args![&change.zone_id, &change.certificate_id],
+            )
+            .await?;
+        let Some(current) = current else {
+            tx.rollback().await?;
+            return Ok(StatusChangeOutcome::NotFound);
+        };
+        let status: CertificateStatus = rows::parsed(&current, "status")?;
+        let changed = change.from.contains(&status);
+        if changed {
+            tx.execute(
+                sql::CHANGE_STATUS,
+                args![
+                    change.to.as_str(),
+                    to_unix(at),
+                    change.revocation_reason.map(|_| to_unix(at)),
+                    change.revocation_reason.map(|r| r.as_str()),
+                    &change.zone_id,
+                    &change.certificate_id,
+                ],
+            )
+            .await?;
+            let mut moves = CountMoves::default();
+            moves.change(&change.zone_id, current.int("seq")?, status, change.to);
+            apply_count_moves(&mut tx, moves).await?;
+            append_audit(&mut tx, &change.audit).await?;
+        }
+        let row = tx
+            .fetch_one(
+                sql::SELECT_CERTIFICATE,
+                args![&change.zone_id, &change.certificate_id],
+            )
+            .await?;
+        tx.commit().await?;
+        let record = rows::certificate(&row)?;
+        Ok(if changed {
+            StatusChangeOutcome::Changed(record)
+        } else {
+            StatusChangeOutcome::Unchanged(record)
+        })
+    }
+}

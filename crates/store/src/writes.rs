@@ -1,0 +1,297 @@
+//! Row writers shared by the roles: each takes an open transaction, so a change and its audit
+//! event always commit together.
+
+use std::collections::BTreeMap;
+
+use crate::StoreResult;
+use crate::backend::{Arg, Statement, Transaction, args};
+use crate::model::*;
+use crate::rows::{self, DecodeRow, to_unix};
+use crate::sql;
+
+/// SQL integers are signed; a u64 beyond i64::MAX means "no bound" anyway.
+pub(crate) fn clamp_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+pub(crate) async fn insert_account(
+    tx: &mut impl Transaction,
+    account: &Account,
+) -> StoreResult<()> {
+    tx.execute(
+        sql::INSERT_ACCOUNT,
+        args![&account.id, &account.name, to_unix(account.created_at)],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn insert_zone(tx: &mut impl Transaction, zone: &Zone) -> StoreResult<()> {
+    tx.execute(
+        sql::INSERT_ZONE,
+        args![
+            &zone.id,
+            &zone.account_id,
+            &zone.name,
+            to_unix(zone.created_at)
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// `statement` is `INSERT_CA` or `INSERT_CA_IF_ABSENT`; returns the rows inserted.
+pub(crate) async fn insert_ca(
+    tx: &mut impl Transaction,
+    statement: &'static str,
+    ca: &CaRecord,
+) -> StoreResult<u64> {
+    tx.execute(
+        statement,
+        args![
+            &ca.id,
+            &ca.account_id,
+            &ca.name,
+            &ca.certificate_pem,
+            &ca.certificate_der,
+            &ca.sealed_private_key,
+            to_unix(ca.not_before),
+            to_unix(ca.not_after),
+            to_unix(ca.created_at),
+        ],
+    )
+    .await
+}
+
+pub(crate) async fn insert_token(tx: &mut impl Transaction, new: &NewApiToken) -> StoreResult<()> {
+    let token = &new.token;
+    tx.execute(
+        sql::INSERT_TOKEN,
+        args![
+            &token.id,
+            &token.name,
+            &new.secret_hash,
+            &token.email,
+            &token.account_id,
+            token.permission.as_str(),
+            token.scope == TokenScope::Account,
+            token.expires_at.map(to_unix),
+            token.revoked_at.map(to_unix),
+            to_unix(token.created_at),
+        ],
+    )
+    .await?;
+    if let TokenScope::Zones(zones) = &token.scope {
+        for zone_id in zones {
+            tx.execute(sql::INSERT_TOKEN_ZONE, args![&token.id, zone_id])
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Insert certificates with one statement per 1000 (keeping each `seq` when importing; otherwise
+/// the database assigns the next ones) and count them in their list blocks.
+pub(crate) async fn insert_certificate_rows<T: Transaction>(
+    tx: &mut T,
+    certs: &[(Option<i64>, &CertificateRecord)],
+) -> StoreResult<()> {
+    // 23 parameters a row stays under both databases' bind limits (SQLite 32766, PostgreSQL 65535).
+    for chunk in certs.chunks(1000) {
+        let serials: Vec<String> = chunk
+            .iter()
+            .map(|(_, cert)| cert.serial_number.to_decimal())
+            .collect();
+        let mut insert = Statement::new(T::PLACEHOLDER, "");
+        push_certificate_insert(&mut insert, chunk, &serials);
+        insert.push(" RETURNING zone_id, status, seq");
+        let inserted = tx.fetch_all_statement(insert).await?;
+        let mut counts = CountMoves::default();
+        for row in &inserted {
+            let status = rows::parsed(row, "status")?;
+            counts.count(&rows::id(row, "zone_id")?, row.int("seq")?, status);
+        }
+        apply_count_moves(tx, counts).await?;
+    }
+    Ok(())
+}
+
+/// `INSERT INTO certificates (…) VALUES (…), (…)`; every row with a `seq` or none without.
+/// `serials[i]` is the decimal serial of `certs[i]` (kept alive by the caller for the binds).
+pub(crate) fn push_certificate_insert<'a>(
+    insert: &mut Statement<'a>,
+    certs: &'a [(Option<i64>, &'a CertificateRecord)],
+    serials: &'a [String],
+) {
+    let with_seq = certs.first().is_some_and(|(seq, _)| seq.is_some());
+    insert.push(if with_seq {
+        sql::INSERT_CERTIFICATE_COLUMNS_WITH_SEQ
+    } else {
+        sql::INSERT_CERTIFICATE_COLUMNS
+    });
+    insert.push("VALUES ");
+    let rows: Vec<_> = certs.iter().zip(serials).collect();
+    insert.push_rows(&rows, |((seq, cert), serial)| {
+        let mut values: Vec<Arg<'a>> = vec![
+            Arg::from(&cert.id),
+            Arg::from(&cert.zone_id),
+            Arg::from(&cert.ca_id),
+            Arg::from(serial.as_str()),
+            Arg::from(cert.status.as_str()),
+            Arg::from(&cert.certificate_pem),
+            Arg::from(&cert.csr),
+            Arg::from(&cert.common_name),
+            Arg::from(&cert.organization),
+            Arg::from(&cert.organizational_unit),
+            Arg::from(&cert.country),
+            Arg::from(&cert.state),
+            Arg::from(&cert.location),
+            Arg::from(&cert.fingerprint_sha256),
+            Arg::from(&cert.ski),
+            Arg::from(&cert.signature),
+            Arg::from(to_unix(cert.issued_on)),
+            Arg::from(to_unix(cert.expires_on)),
+            Arg::from(cert.validity_days),
+            Arg::from(cert.revoked_at.map(to_unix)),
+            Arg::from(cert.revocation_reason.map(|r| r.as_str())),
+            Arg::from(to_unix(cert.updated_at)),
+        ];
+        if let Some(seq) = seq {
+            values.push(Arg::from(*seq));
+        }
+        values
+    });
+}
+
+/// `INSERT INTO audit_events (…) VALUES (…), (…)`.
+pub(crate) fn push_audit_insert<'a>(insert: &mut Statement<'a>, entries: &[&'a AuditEntry]) {
+    insert.push(sql::INSERT_AUDIT_COLUMNS);
+    insert.push("VALUES ");
+    insert.push_rows(entries, |entry| {
+        vec![
+            Arg::from(to_unix(entry.occurred_at)),
+            Arg::from(&entry.account_id),
+            Arg::from(&entry.zone_id),
+            Arg::from(entry.actor.kind.as_str()),
+            Arg::from(&entry.actor.id),
+            Arg::from(&entry.actor.source_ip),
+            Arg::from(entry.action.as_str()),
+            Arg::from(entry.object_type.as_str()),
+            Arg::from(&entry.object_id),
+            Arg::from(&entry.details),
+        ]
+    });
+}
+
+/// Insert certificates and their audit events (creates, inside the caller's transaction).
+pub(crate) async fn insert_certificates_with_audit(
+    tx: &mut impl Transaction,
+    creates: &[(&CertificateRecord, &AuditEntry)],
+) -> StoreResult<()> {
+    let certs: Vec<_> = creates.iter().map(|(cert, _)| (None, *cert)).collect();
+    insert_certificate_rows(tx, &certs).await?;
+    let audits: Vec<_> = creates.iter().map(|(_, audit)| *audit).collect();
+    append_audits(tx, &audits).await
+}
+
+pub(crate) async fn append_audit(tx: &mut impl Transaction, entry: &AuditEntry) -> StoreResult<()> {
+    append_audits(tx, &[entry]).await
+}
+
+/// Append audit events with one statement per 1000.
+pub(crate) async fn append_audits<T: Transaction>(
+    tx: &mut T,
+    entries: &[&AuditEntry],
+) -> StoreResult<()> {
+    for chunk in entries.chunks(1000) {
+        let mut insert = Statement::new(T::PLACEHOLDER, "");
+        push_audit_insert(&mut insert, chunk);
+        tx.execute_statement(insert).await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_crl(tx: &mut impl Transaction, crl: &CrlRecord) -> StoreResult<()> {
+    tx.execute(
+        sql::INSERT_CRL,
+        args![
+            &crl.ca_id,
+            crl.crl_number,
+            to_unix(crl.this_update),
+            to_unix(crl.next_update),
+            &crl.der
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn upsert_ocsp(tx: &mut impl Transaction, answer: &OcspRecord) -> StoreResult<()> {
+    let serial = answer.serial_number.to_decimal();
+    tx.execute(
+        sql::UPSERT_OCSP,
+        args![
+            &answer.ca_id,
+            &serial,
+            answer.status.as_str(),
+            to_unix(answer.this_update),
+            to_unix(answer.next_update),
+            &answer.der
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Net changes to list-block counts within one transaction, kept sorted.
+#[derive(Default)]
+pub(crate) struct CountMoves(BTreeMap<(ZoneId, &'static str, i64), i64>);
+
+impl CountMoves {
+    /// One more certificate at `seq` with `status` (counted under its status and under all).
+    pub(crate) fn count(&mut self, zone_id: &ZoneId, seq: i64, status: CertificateStatus) {
+        let block = seq / sql::LIST_BLOCK;
+        *self
+            .0
+            .entry((zone_id.clone(), status.as_str(), block))
+            .or_default() += 1;
+        *self
+            .0
+            .entry((zone_id.clone(), sql::ALL_STATUSES, block))
+            .or_default() += 1;
+    }
+
+    /// One certificate at `seq` moves from `from` to `to`.
+    pub(crate) fn change(
+        &mut self,
+        zone_id: &ZoneId,
+        seq: i64,
+        from: CertificateStatus,
+        to: CertificateStatus,
+    ) {
+        let block = seq / sql::LIST_BLOCK;
+        *self
+            .0
+            .entry((zone_id.clone(), from.as_str(), block))
+            .or_default() -= 1;
+        *self
+            .0
+            .entry((zone_id.clone(), to.as_str(), block))
+            .or_default() += 1;
+    }
+}
+
+/// Apply count changes in one canonical order (zone, status, block), so concurrent transactions
+/// on PostgreSQL take the counter row locks in the same order and cannot deadlock.
+pub(crate) async fn apply_count_moves(
+    tx: &mut impl Transaction,
+    moves: CountMoves,
+) -> StoreResult<()> {
+    for ((zone_id, status, block), delta) in moves.0 {
+        if delta != 0 {
+            tx.execute(sql::ADJUST_COUNT, args![&zone_id, status, block, delta])
+                .await?;
+        }
+    }
+    Ok(())
+}

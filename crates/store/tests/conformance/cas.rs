@@ -1,0 +1,114 @@
+//! CaStore: one CA per account, and the hostnames that require its certificates.
+
+use std::sync::Arc;
+
+use store::*;
+use test_support::{TestDatabase, backend_tests};
+
+use crate::support::*;
+
+backend_tests!(
+    concurrent_ca_creation_keeps_exactly_one,
+    hostname_associations_are_replaced_whole,
+);
+
+async fn concurrent_ca_creation_keeps_exactly_one(db: TestDatabase) {
+    let store = open(&db).await;
+    let account = Account {
+        id: account_id('d'),
+        name: "racing".into(),
+        created_at: at(0),
+    };
+    store
+        .create_account(&account, &audit(AuditAction::AccountCreated, &account.id))
+        .await
+        .unwrap();
+    let attempts = (0..8).map(|i| {
+        let store = Arc::clone(&store);
+        let record = ca_record(&account.id, &ca_id(1000 + i));
+        tokio::spawn(async move {
+            let crl = first_crl(&record.id);
+            store
+                .insert_ca_if_absent(
+                    &record,
+                    &crl,
+                    &audit(AuditAction::CertificateAuthorityCreated, &record.id),
+                )
+                .await
+        })
+    });
+    let mut winners = Vec::new();
+    for attempt in attempts {
+        winners.push(attempt.await.unwrap().unwrap().id);
+    }
+    winners.dedup();
+    assert_eq!(
+        winners.len(),
+        1,
+        "every caller must see the same CA: {winners:?}"
+    );
+    let created = audit_count(&store, AuditAction::CertificateAuthorityCreated).await;
+    assert_eq!(created, 1);
+    let crl = store
+        .latest_crl(&winners[0])
+        .await
+        .unwrap()
+        .expect("the winner's first CRL");
+    assert_eq!((&crl.ca_id, crl.crl_number), (&winners[0], 1));
+    assert_eq!(
+        store.count_rows(Table::Crls).await.unwrap(),
+        1,
+        "losers' CRLs are not stored"
+    );
+}
+
+async fn hostname_associations_are_replaced_whole(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let replaced = || audit(AuditAction::HostnameAssociationsReplaced, &a.zone.id);
+    assert!(
+        store
+            .hostname_associations(&a.zone.id, &a.ca.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = vec!["b.example.com".to_string(), "a.example.com".to_string()];
+    store
+        .replace_hostname_associations(&a.zone.id, &a.ca.id, &first, &replaced())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .hostname_associations(&a.zone.id, &a.ca.id)
+            .await
+            .unwrap(),
+        ["a.example.com", "b.example.com"]
+    );
+    store
+        .replace_hostname_associations(&a.zone.id, &a.ca.id, &["c.example.com".into()], &replaced())
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .hostname_associations(&a.zone.id, &a.ca.id)
+            .await
+            .unwrap(),
+        ["c.example.com"]
+    );
+    store
+        .replace_hostname_associations(&a.zone.id, &a.ca.id, &[], &replaced())
+        .await
+        .unwrap();
+    assert!(
+        store
+            .hostname_associations(&a.zone.id, &a.ca.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        audit_count(&store, AuditAction::HostnameAssociationsReplaced).await,
+        3
+    );
+}

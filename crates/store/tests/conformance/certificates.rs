@@ -1,0 +1,358 @@
+//! CertificateStore: creates (grouped on SQLite), reads through the zone, deep lists, changes.
+
+use std::sync::Arc;
+
+use pki::RevocationReason;
+use store::*;
+use test_support::{TestDatabase, backend_tests};
+
+use crate::support::*;
+
+backend_tests!(
+    certificates_are_reachable_only_through_their_zone,
+    serial_numbers_are_unique_per_ca,
+    listing_orders_newest_first_and_windows_by_offset_and_limit,
+    deep_pages_across_list_blocks_match_a_naive_listing,
+    concurrent_creates_commit_together_and_fail_alone,
+    status_changes_are_conditional_and_audited,
+);
+
+async fn certificates_are_reachable_only_through_their_zone(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    let cert = certificate(&a, &cert_id(1), 1001, 10);
+    insert(&store, &cert).await;
+    assert_eq!(
+        store.get_certificate(&a.zone.id, &cert.id).await.unwrap(),
+        Some(cert.clone())
+    );
+    assert_eq!(
+        store.get_certificate(&b.zone.id, &cert.id).await.unwrap(),
+        None
+    );
+    assert_eq!(store.count_certificates(&b.zone.id, None).await.unwrap(), 0);
+    let foreign_query = CertificateQuery {
+        zone_id: b.zone.id.clone(),
+        status: None,
+        offset: 0,
+        limit: 50,
+    };
+    assert!(
+        store
+            .list_certificates(&foreign_query)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let foreign_change = change(
+        &b.zone,
+        &cert.id,
+        &[CertificateStatus::Active],
+        CertificateStatus::PendingRevocation,
+        20,
+    );
+    assert_eq!(
+        store.change_status(&foreign_change).await.unwrap(),
+        StatusChangeOutcome::NotFound
+    );
+}
+
+async fn serial_numbers_are_unique_per_ca(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    insert(&store, &certificate(&a, &cert_id(1), 42, 1)).await;
+    let duplicate = certificate(&a, &cert_id(2), 42, 2);
+    let err = store
+        .insert_certificate(
+            &duplicate,
+            &audit(AuditAction::CertificateCreated, &duplicate.id),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    // Another CA may use the same serial.
+    insert(&store, &certificate(&b, &cert_id(3), 42, 3)).await;
+    assert_eq!(
+        store
+            .get_certificate(&a.zone.id, &cert_id(2))
+            .await
+            .unwrap(),
+        None
+    );
+    let created = audit_count(&store, AuditAction::CertificateCreated).await;
+    assert_eq!(created, 2, "the refused insert left no audit event");
+}
+
+async fn listing_orders_newest_first_and_windows_by_offset_and_limit(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    // Two certificates share each issue second: the order is the order of issuance, not the time.
+    let mut expected = Vec::new();
+    for i in 0..10 {
+        let cert = certificate(&a, &cert_id(i), 500 + u128::from(i), i64::from(i / 2));
+        insert(&store, &cert).await;
+        expected.push(cert.id);
+    }
+    expected.reverse();
+    let list = |offset, limit, status| {
+        let store = Arc::clone(&store);
+        let zone_id = a.zone.id.clone();
+        async move {
+            let query = CertificateQuery {
+                zone_id,
+                status,
+                offset,
+                limit,
+            };
+            store
+                .list_certificates(&query)
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(list(0, 100, None).await, expected);
+    assert_eq!(list(3, 4, None).await, expected[3..7]);
+    assert_eq!(list(9, u64::MAX, None).await, expected[9..]);
+    assert!(list(10, 5, None).await.is_empty());
+    assert_eq!(
+        store.count_certificates(&a.zone.id, None).await.unwrap(),
+        10
+    );
+
+    let revoke = change(
+        &a.zone,
+        &expected[4],
+        &[CertificateStatus::Active],
+        CertificateStatus::PendingRevocation,
+        30,
+    );
+    store.change_status(&revoke).await.unwrap();
+    assert_eq!(
+        list(0, 100, Some(CertificateStatus::PendingRevocation)).await,
+        vec![expected[4].clone()]
+    );
+    let mut active = expected.clone();
+    active.remove(4);
+    assert_eq!(list(0, 100, Some(CertificateStatus::Active)).await, active);
+    assert!(
+        list(0, 100, Some(CertificateStatus::Revoked))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .count_certificates(&a.zone.id, Some(CertificateStatus::Active))
+            .await
+            .unwrap(),
+        9
+    );
+    assert_eq!(
+        store
+            .count_certificates(&a.zone.id, Some(CertificateStatus::PendingRevocation))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn deep_pages_across_list_blocks_match_a_naive_listing(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    // 9000 certificates over three list blocks (4096 each), interleaved with another zone's,
+    // imported with their sequence numbers; then a few created the normal way after them.
+    let mut expected: Vec<(CertificateId, CertificateStatus)> = Vec::new();
+    let mut imported = Vec::new();
+    for i in 0..9_000 {
+        let owner = if i % 7 == 3 { &b } else { &a };
+        let cert = certificate(owner, &cert_id(i), 100_000 + u128::from(i), 5);
+        if owner.zone.id == a.zone.id {
+            expected.push((cert.id.clone(), CertificateStatus::Active));
+        }
+        imported.push((i64::from(i) + 1, cert));
+    }
+    store
+        .import_rows(&Rows::Certificates(imported))
+        .await
+        .unwrap();
+    for i in 0..3 {
+        let cert = certificate(&a, &cert_id(20_000 + i), 900_000 + u128::from(i), 6);
+        insert(&store, &cert).await;
+        expected.push((cert.id, CertificateStatus::Active));
+    }
+    expected.reverse(); // newest (last created) first
+    for (index, (id, status)) in expected.iter_mut().enumerate() {
+        if index % 37 == 0 {
+            let revoke = change(
+                &a.zone,
+                id,
+                &[CertificateStatus::Active],
+                CertificateStatus::PendingRevocation,
+                40,
+            );
+            assert!(matches!(
+                store.change_status(&revoke).await.unwrap(),
+                StatusChangeOutcome::Changed(_)
+            ));
+            *status = CertificateStatus::PendingRevocation;
+        }
+    }
+    for filter in [
+        None,
+        Some(CertificateStatus::Active),
+        Some(CertificateStatus::PendingRevocation),
+    ] {
+        let naive: Vec<&CertificateId> = expected
+            .iter()
+            .filter(|(_, status)| filter.is_none_or(|f| f == *status))
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(
+            store.count_certificates(&a.zone.id, filter).await.unwrap(),
+            naive.len() as u64
+        );
+        let n = naive.len();
+        for (offset, limit) in [
+            (0, 50),
+            (1000, 50),
+            (3500, 3),
+            (3509, 10),
+            (4095, 2),
+            (7000, 40),
+            (n - 1, 50),
+            (n, 5),
+            (5, 0),
+        ] {
+            let query = CertificateQuery {
+                zone_id: a.zone.id.clone(),
+                status: filter,
+                offset: offset as u64,
+                limit: limit as u64,
+            };
+            let page = store.list_certificates(&query).await.unwrap();
+            assert_eq!(page.total, n as u64);
+            let listed: Vec<CertificateId> = page.items.into_iter().map(|c| c.id).collect();
+            let want: Vec<CertificateId> = naive
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|id| (*id).clone())
+                .collect();
+            assert_eq!(
+                listed, want,
+                "filter {filter:?} offset {offset} limit {limit}"
+            );
+        }
+    }
+}
+
+async fn concurrent_creates_commit_together_and_fail_alone(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let creates = (0..64).map(|i| {
+        let store = Arc::clone(&store);
+        // Every eighth create reuses serial 7: only the first of those may commit.
+        let serial = if i % 8 == 0 { 7 } else { 1_000 + u128::from(i) };
+        let cert = certificate(&a, &cert_id(i), serial, 1);
+        tokio::spawn(async move {
+            store
+                .insert_certificate(&cert, &audit(AuditAction::CertificateCreated, &cert.id))
+                .await
+        })
+    });
+    let mut committed = 0;
+    let mut conflicts = 0;
+    for create in creates.collect::<Vec<_>>() {
+        match create.await.unwrap() {
+            Ok(()) => committed += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((committed, conflicts), (57, 7));
+    assert_eq!(
+        store.count_certificates(&a.zone.id, None).await.unwrap(),
+        57
+    );
+    let created = audit_count(&store, AuditAction::CertificateCreated).await;
+    assert_eq!(created, 57, "failed creates leave no audit event");
+}
+
+async fn status_changes_are_conditional_and_audited(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let id = cert_id(1);
+    insert(&store, &certificate(&a, &id, 7, 1)).await;
+    let revoke = change(
+        &a.zone,
+        &id,
+        &[
+            CertificateStatus::Active,
+            CertificateStatus::PendingReactivation,
+        ],
+        CertificateStatus::PendingRevocation,
+        50,
+    );
+    let StatusChangeOutcome::Changed(changed) = store.change_status(&revoke).await.unwrap() else {
+        panic!("first revoke changes the status");
+    };
+    assert_eq!(changed.status, CertificateStatus::PendingRevocation);
+    assert_eq!(changed.revoked_at, Some(at(50)));
+    assert_eq!(
+        changed.revocation_reason,
+        Some(RevocationReason::KeyCompromise)
+    );
+    assert_eq!(changed.updated_at, at(50));
+
+    let StatusChangeOutcome::Unchanged(same) = store.change_status(&revoke).await.unwrap() else {
+        panic!("second revoke is idempotent");
+    };
+    assert_eq!(same, changed);
+
+    let reactivate = change(
+        &a.zone,
+        &id,
+        &[CertificateStatus::PendingRevocation],
+        CertificateStatus::PendingReactivation,
+        60,
+    );
+    let StatusChangeOutcome::Changed(reactivated) = store.change_status(&reactivate).await.unwrap()
+    else {
+        panic!("reactivation from pending_revocation changes the status");
+    };
+    assert_eq!(reactivated.status, CertificateStatus::PendingReactivation);
+    assert_eq!(reactivated.revoked_at, None);
+    assert_eq!(reactivated.revocation_reason, None);
+
+    let missing = StatusChange {
+        certificate_id: cert_id(99),
+        ..revoke.clone()
+    };
+    assert_eq!(
+        store.change_status(&missing).await.unwrap(),
+        StatusChangeOutcome::NotFound
+    );
+
+    let actions: Vec<_> = store
+        .audit_events(Some(&a.account.id), 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.action)
+        .filter(|a| a.as_str().ends_with("_requested"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::CertificateRevocationRequested,
+            AuditAction::CertificateReactivationRequested
+        ]
+    );
+}
