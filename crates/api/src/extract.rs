@@ -15,7 +15,7 @@ use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
 
 /// An authenticated caller and the audit identity its changes are recorded under.
-pub struct Caller {
+pub(crate) struct Caller {
     pub principal: Principal,
     pub actor: Actor,
 }
@@ -98,10 +98,10 @@ fn credentials(parts: &Parts) -> Result<Credentials, AuthError> {
 
 /// A JSON object body. Empty bodies are refused unless `T: Default` is asked for via
 /// [`OptionalJsonBody`].
-pub struct JsonBody<T>(pub T);
+pub(crate) struct JsonBody<T>(pub T);
 
 /// A JSON body that may also be absent or empty (PATCH from SDK 4.x sends none).
-pub struct OptionalJsonBody<T>(pub T);
+pub(crate) struct OptionalJsonBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
 where
@@ -193,7 +193,7 @@ fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 /// Path parameters; a segment that does not decode (say `%FF`, not UTF-8) names nothing that
 /// could exist, so it is answered like an unknown route rather than with axum's plain-text 400.
-pub struct PathParams<T>(pub T);
+pub(crate) struct PathParams<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for PathParams<T>
 where
@@ -211,10 +211,10 @@ where
 }
 
 /// Query parameters as (name, value) pairs, last one winning; undecodable strings are a 400.
-pub struct QueryPairs(pub Vec<(String, String)>);
+pub(crate) struct QueryPairs(pub Vec<(String, String)>);
 
 impl QueryPairs {
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .rev()
@@ -224,7 +224,7 @@ impl QueryPairs {
 
     /// `page` (1 or more, default 1) and `per_page` (default `default_per_page`, clamped into
     /// `per_page_range`).
-    pub fn paging(
+    pub(crate) fn paging(
         &self,
         default_per_page: u64,
         per_page_range: std::ops::RangeInclusive<u64>,
@@ -245,7 +245,7 @@ impl QueryPairs {
 
     /// A non-negative integer; integral floats such as `2.0` are accepted (the SDKs type page
     /// numbers as floats).
-    pub fn count(&self, name: &str) -> Result<Option<u64>, ApiError> {
+    pub(crate) fn count(&self, name: &str) -> Result<Option<u64>, ApiError> {
         let Some(text) = self.get(name) else {
             return Ok(None);
         };

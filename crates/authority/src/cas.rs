@@ -142,10 +142,8 @@ impl Authority {
             Duration::days(i64::from(policy.ca_validity_days)),
         )?;
         let id = CaId::random();
-        let signer = pki::CaSigner::from_parts(
-            &generated.certificate_der,
-            &generated.private_key_pkcs8_der,
-        )?;
+        let signer =
+            CaSigner::from_parts(&generated.certificate_der, &generated.private_key_pkcs8_der)?;
         let initial_crl = self.sign_crl_record(&id, &signer, 1, &[], now)?;
         let record = CaRecord {
             sealed_private_key: key

@@ -82,9 +82,8 @@ impl Authority {
     /// Answer a DER OCSPRequest for the CA `ca_id`. Always an OCSPResponse: malformed input gets
     /// `malformedRequest`, an unknown CA `unauthorized`, a storage failure `tryLater`.
     pub async fn ocsp_answer(&self, ca_id: &CaId, request_der: &[u8]) -> OcspAnswer {
-        let request = match OcspRequest::parse(request_der) {
-            Ok(request) => request,
-            Err(_) => return OcspAnswer::failure(OcspFailure::MalformedRequest),
+        let Ok(request) = OcspRequest::parse(request_der) else {
+            return OcspAnswer::failure(OcspFailure::MalformedRequest);
         };
         let ca = match self.ca_by_id(ca_id).await {
             Ok(Some(ca)) => ca,

@@ -13,9 +13,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-pub fn client(connections: usize) -> HttpClient {
+pub(crate) fn client(connections: usize) -> HttpClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     Client::builder(TokioExecutor::new())
@@ -25,7 +25,7 @@ pub fn client(connections: usize) -> HttpClient {
 
 /// One request to make: built fresh for every call (workers may vary it by call number).
 #[derive(Clone)]
-pub struct Call {
+pub(crate) struct Call {
     pub method: Method,
     pub url: String,
     pub headers: Vec<(String, String)>,
@@ -33,7 +33,7 @@ pub struct Call {
 }
 
 impl Call {
-    pub fn new(method: Method, url: impl Into<String>) -> Self {
+    pub(crate) fn new(method: Method, url: impl Into<String>) -> Self {
         Self {
             method,
             url: url.into(),
@@ -42,19 +42,19 @@ impl Call {
         }
     }
 
-    pub fn header(mut self, name: &str, value: &str) -> Self {
+    pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
         self
     }
 
-    pub fn json(mut self, body: Vec<u8>) -> Self {
+    pub(crate) fn json(mut self, body: Vec<u8>) -> Self {
         self.body = Bytes::from(body);
         self.header("content-type", "application/json")
     }
 }
 
 /// Send one call; the body of a 200 answer, or an error naming the status.
-pub async fn send(client: &HttpClient, call: &Call) -> anyhow::Result<Bytes> {
+pub(crate) async fn send(client: &HttpClient, call: &Call) -> anyhow::Result<Bytes> {
     let mut request = Request::builder()
         .method(call.method.clone())
         .uri(&call.url);
@@ -77,7 +77,7 @@ pub async fn send(client: &HttpClient, call: &Call) -> anyhow::Result<Bytes> {
 }
 
 #[derive(Debug)]
-pub struct LoadReport {
+pub(crate) struct LoadReport {
     pub requests: usize,
     pub errors: usize,
     pub elapsed: Duration,
@@ -87,11 +87,11 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
-    pub fn throughput(&self) -> f64 {
+    pub(crate) fn throughput(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
-    pub fn percentile(&self, p: f64) -> Duration {
+    pub(crate) fn percentile(&self, p: f64) -> Duration {
         if self.latencies.is_empty() {
             return Duration::ZERO;
         }
@@ -100,7 +100,7 @@ impl LoadReport {
         self.latencies[index]
     }
 
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         format!(
             "requests={} errors={} throughput={:.0}/s p50={:.2}ms p99={:.2}ms max={:.2}ms",
             self.requests,
@@ -119,7 +119,12 @@ fn ms(duration: Duration) -> f64 {
 
 /// Run `concurrency` workers for `warmup` (not measured) then `duration`; `make(worker, n)` gives
 /// worker's n-th call.
-pub async fn run<F>(concurrency: usize, warmup: Duration, duration: Duration, make: F) -> LoadReport
+pub(crate) async fn run<F>(
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+    make: F,
+) -> LoadReport
 where
     F: Fn(usize, usize) -> Call + Send + Sync + 'static,
 {

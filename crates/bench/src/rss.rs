@@ -1,12 +1,12 @@
 //! Resident-set figures from /proc (Linux); 0 where /proc is unavailable.
 
 /// This process's peak resident set size so far (VmHWM), in KiB.
-pub fn peak_kib() -> u64 {
+pub(crate) fn peak_kib() -> u64 {
     status_field("self", "VmHWM:")
 }
 
 /// Resident memory of process `pid` in KiB: (current VmRSS, peak VmHWM).
-pub fn of_process(pid: u32) -> (u64, u64) {
+pub(crate) fn of_process(pid: u32) -> (u64, u64) {
     let pid = pid.to_string();
     (status_field(&pid, "VmRSS:"), status_field(&pid, "VmHWM:"))
 }

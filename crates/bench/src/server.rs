@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     pub base_url: String,
     pub token: Option<String>,
@@ -23,7 +23,11 @@ impl Drop for Server {
 
 impl Server {
     /// Start `binary serve` on a free port with `env`, waiting until it prints its address.
-    pub fn start(binary: &Path, env: &[(&str, String)], extra: &[&str]) -> anyhow::Result<Self> {
+    pub(crate) fn start(
+        binary: &Path,
+        env: &[(&str, String)],
+        extra: &[&str],
+    ) -> anyhow::Result<Self> {
         let mut child = Command::new(binary)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
@@ -60,13 +64,13 @@ impl Server {
         bail!("the server exited before listening")
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 }
 
 /// The release `clientca` next to this benchmark binary.
-pub fn default_binary() -> PathBuf {
+pub(crate) fn default_binary() -> PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(|dir| dir.join("clientca")))
@@ -74,7 +78,7 @@ pub fn default_binary() -> PathBuf {
 }
 
 /// Wait until `GET url` answers 200; returns how long that took.
-pub async fn wait_ready(url: &str, limit: Duration) -> anyhow::Result<Duration> {
+pub(crate) async fn wait_ready(url: &str, limit: Duration) -> anyhow::Result<Duration> {
     let client = crate::load::client(1);
     let started = Instant::now();
     loop {

@@ -323,10 +323,10 @@ async fn acknowledged_writes_survive_sigkill_and_transitions_complete_once(db: T
         let last_request = actions.iter().rev().find(|a| a.ends_with("_requested"));
         match (cert["status"].as_str().unwrap(), last_request) {
             ("revoked", Some(&"certificate.revocation_requested")) => {
-                assert_eq!(actions.last(), Some(&"certificate.revoked"))
+                assert_eq!(actions.last(), Some(&"certificate.revoked"));
             }
             ("active", Some(&"certificate.reactivation_requested")) => {
-                assert_eq!(actions.last(), Some(&"certificate.reactivated"))
+                assert_eq!(actions.last(), Some(&"certificate.reactivated"));
             }
             ("active", None) => {}
             (status, last) => panic!("{id} ended {status} after {last:?}: {actions:?}"),
@@ -340,7 +340,7 @@ async fn acknowledged_writes_survive_sigkill_and_transitions_complete_once(db: T
         .await
         .unwrap()
         .expect("a CRL");
-    let (_, parsed) = <x509_parser::revocation_list::CertificateRevocationList as x509_parser::prelude::FromDer<_>>::from_der(&crl.der).unwrap();
+    let (_, parsed) = <x509_parser::revocation_list::CertificateRevocationList<'_> as x509_parser::prelude::FromDer<_>>::from_der(&crl.der).unwrap();
     let on_crl: HashSet<String> = parsed
         .iter_revoked_certificates()
         .map(|r| r.serial().to_str_radix(10))

@@ -28,7 +28,7 @@ fn csr_parse_and_verify(c: &mut Criterion) {
     let mut group = c.benchmark_group("csr_parse_and_verify");
     for (name, csr) in [("p256", p256_csr()), ("rsa2048", RSA_2048_CSR.to_string())] {
         group.bench_with_input(BenchmarkId::from_parameter(name), &csr, |b, csr| {
-            b.iter(|| VerifiedCsr::parse_pem(black_box(csr)).unwrap())
+            b.iter(|| VerifiedCsr::parse_pem(black_box(csr)).unwrap());
         });
     }
     group.finish();
@@ -47,7 +47,7 @@ fn issue(c: &mut Criterion) {
                 publication: None,
             };
             pki::issue_leaf(&signer, black_box(request)).unwrap()
-        })
+        });
     });
 }
 
@@ -71,7 +71,7 @@ fn crl_build(c: &mut Criterion) {
                 b.iter(|| {
                     pki::sign_crl(&signer, 2, now, now + Duration::days(1), black_box(revoked))
                         .unwrap()
-                })
+                });
             },
         );
     }

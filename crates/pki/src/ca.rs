@@ -175,7 +175,7 @@ impl CaSigner {
 fn signature_scheme(
     algorithm: &'static rcgen::SignatureAlgorithm,
 ) -> (&'static str, AlgorithmIdentifierOwned) {
-    let (name, oid, null_parameters) = if algorithm == &rcgen::PKCS_ECDSA_P256_SHA256 {
+    let (name, oid, null_parameters) = if algorithm == &PKCS_ECDSA_P256_SHA256 {
         ("ECDSAWithSHA256", ECDSA_WITH_SHA_256, false)
     } else if algorithm == &rcgen::PKCS_ECDSA_P384_SHA384 {
         ("ECDSAWithSHA384", ECDSA_WITH_SHA_384, false)

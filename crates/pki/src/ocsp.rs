@@ -21,7 +21,7 @@ use crate::reason::RevocationReason;
 use crate::serial::SerialNumber;
 
 /// Certificates one request may ask about (a bound on signing work per request).
-pub const MAX_ITEMS: usize = 16;
+pub(crate) const MAX_ITEMS: usize = 16;
 /// RFC 8954 suggests 1–32 octets; we echo up to 128 octets of encoded extension value (generous
 /// to clients that wrap or pad) and refuse longer ones rather than echo them.
 const MAX_NONCE_LEN: usize = 128;

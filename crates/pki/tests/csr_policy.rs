@@ -141,7 +141,7 @@ fn refuses_truncated_der_inside_valid_pem() {
             "cut {cut}: {err:?}"
         );
     }
-    let mut extended = der.clone();
+    let mut extended = der;
     extended.extend_from_slice(&[0, 0]);
     assert_eq!(
         VerifiedCsr::parse_der(&extended).unwrap_err(),
@@ -154,7 +154,7 @@ fn refuses_pss_salt_lengths_ring_cannot_verify_with_a_clear_reason() {
     let err = VerifiedCsr::parse_pem(&fixture("rsa2048-pss-maxsalt.csr")).unwrap_err();
     match err {
         CsrError::UnsupportedSignatureAlgorithm(reason) => {
-            assert!(reason.contains("salt length 222"), "{reason}")
+            assert!(reason.contains("salt length 222"), "{reason}");
         }
         other => panic!("unexpected {other:?}"),
     }

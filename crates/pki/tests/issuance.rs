@@ -64,7 +64,7 @@ fn leaf_matches_reported_fields_and_policy() {
         match ext.parsed_extension() {
             ParsedExtension::SubjectKeyIdentifier(id) => ski = Some(hex::encode(id.0)),
             ParsedExtension::AuthorityKeyIdentifier(id) => {
-                aki = id.key_identifier.as_ref().map(|k| hex::encode(k.0))
+                aki = id.key_identifier.as_ref().map(|k| hex::encode(k.0));
             }
             ParsedExtension::BasicConstraints(bc) => {
                 assert!(!bc.ca, "leaf must be CA:FALSE");

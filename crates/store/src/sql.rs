@@ -1,9 +1,10 @@
 //! SQL shared by both backends. `$n` placeholders work on SQLite and PostgreSQL alike; the
 //! statements stick to the common dialect (ON CONFLICT, LIMIT/OFFSET, RETURNING — SQLite ≥ 3.35).
 
-pub const INSERT_ACCOUNT: &str = "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)";
-pub const SELECT_ACCOUNT: &str = "SELECT id, name, created_at FROM accounts WHERE id = $1";
-pub const SELECT_ACCOUNTS: &str =
+pub(crate) const INSERT_ACCOUNT: &str =
+    "INSERT INTO accounts (id, name, created_at) VALUES ($1, $2, $3)";
+pub(crate) const SELECT_ACCOUNT: &str = "SELECT id, name, created_at FROM accounts WHERE id = $1";
+pub(crate) const SELECT_ACCOUNTS: &str =
     "SELECT id, name, created_at FROM accounts ORDER BY created_at, id";
 
 macro_rules! ca_columns {
@@ -19,31 +20,33 @@ macro_rules! insert_ca {
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     };
 }
-pub const INSERT_CA: &str = insert_ca!();
-pub const INSERT_CA_IF_ABSENT: &str = concat!(insert_ca!(), " ON CONFLICT (account_id) DO NOTHING");
-pub const SELECT_CA: &str = concat!(
+pub(crate) const INSERT_CA: &str = insert_ca!();
+pub(crate) const INSERT_CA_IF_ABSENT: &str =
+    concat!(insert_ca!(), " ON CONFLICT (account_id) DO NOTHING");
+pub(crate) const SELECT_CA: &str = concat!(
     "SELECT ",
     ca_columns!(),
     " FROM certificate_authorities WHERE id = $1"
 );
-pub const SELECT_CAS: &str = concat!(
+pub(crate) const SELECT_CAS: &str = concat!(
     "SELECT ",
     ca_columns!(),
     " FROM certificate_authorities ORDER BY id"
 );
-pub const RESEAL_CA: &str =
+pub(crate) const RESEAL_CA: &str =
     "UPDATE certificate_authorities SET sealed_private_key = $1 WHERE id = $2";
-pub const REPLACE_SETTING: &str = "UPDATE settings SET value = $1 WHERE key = $2";
-pub const SELECT_CA_FOR_ACCOUNT: &str = concat!(
+pub(crate) const REPLACE_SETTING: &str = "UPDATE settings SET value = $1 WHERE key = $2";
+pub(crate) const SELECT_CA_FOR_ACCOUNT: &str = concat!(
     "SELECT ",
     ca_columns!(),
     " FROM certificate_authorities WHERE account_id = $1"
 );
 
-pub const INSERT_ZONE: &str =
+pub(crate) const INSERT_ZONE: &str =
     "INSERT INTO zones (id, account_id, name, created_at) VALUES ($1, $2, $3, $4)";
-pub const SELECT_ZONE: &str = "SELECT id, account_id, name, created_at FROM zones WHERE id = $1";
-pub const SELECT_ZONES: &str =
+pub(crate) const SELECT_ZONE: &str =
+    "SELECT id, account_id, name, created_at FROM zones WHERE id = $1";
+pub(crate) const SELECT_ZONES: &str =
     "SELECT id, account_id, name, created_at FROM zones ORDER BY created_at, id";
 
 macro_rules! token_columns {
@@ -51,29 +54,29 @@ macro_rules! token_columns {
         "id, name, email, account_id, permission, all_zones, expires_at, revoked_at, created_at"
     };
 }
-pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens \
+pub(crate) const INSERT_TOKEN: &str = "INSERT INTO api_tokens \
     (id, name, secret_hash, email, account_id, permission, all_zones, expires_at, revoked_at, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
-pub const INSERT_TOKEN_ZONE: &str =
+pub(crate) const INSERT_TOKEN_ZONE: &str =
     "INSERT INTO api_token_zones (token_id, zone_id) VALUES ($1, $2)";
-pub const SELECT_TOKEN_BY_HASH: &str = concat!(
+pub(crate) const SELECT_TOKEN_BY_HASH: &str = concat!(
     "SELECT ",
     token_columns!(),
     " FROM api_tokens WHERE secret_hash = $1"
 );
-pub const SELECT_TOKEN: &str = concat!(
+pub(crate) const SELECT_TOKEN: &str = concat!(
     "SELECT ",
     token_columns!(),
     " FROM api_tokens WHERE id = $1"
 );
-pub const SELECT_TOKENS: &str = concat!(
+pub(crate) const SELECT_TOKENS: &str = concat!(
     "SELECT ",
     token_columns!(),
     " FROM api_tokens ORDER BY created_at, id"
 );
-pub const SELECT_TOKEN_ZONES: &str =
+pub(crate) const SELECT_TOKEN_ZONES: &str =
     "SELECT zone_id FROM api_token_zones WHERE token_id = $1 ORDER BY zone_id";
-pub const REVOKE_TOKEN: &str =
+pub(crate) const REVOKE_TOKEN: &str =
     "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
 
 macro_rules! certificate_columns {
@@ -90,47 +93,47 @@ macro_rules! certificate_from {
     };
 }
 /// Followed by `VALUES (…), (…)` (built per batch).
-pub const INSERT_CERTIFICATE_COLUMNS: &str = "INSERT INTO certificates \
+pub(crate) const INSERT_CERTIFICATE_COLUMNS: &str = "INSERT INTO certificates \
     (id, zone_id, ca_id, serial_number, status, certificate_pem, csr, common_name, organization, \
      organizational_unit, country, state, location, fingerprint_sha256, ski, signature, issued_on, \
      expires_on, validity_days, revoked_at, revocation_reason, updated_at) ";
 /// For imports: each row keeps the sequence number (list position) it had.
-pub const INSERT_CERTIFICATE_COLUMNS_WITH_SEQ: &str = "INSERT INTO certificates \
+pub(crate) const INSERT_CERTIFICATE_COLUMNS_WITH_SEQ: &str = "INSERT INTO certificates \
     (id, zone_id, ca_id, serial_number, status, certificate_pem, csr, common_name, organization, \
      organizational_unit, country, state, location, fingerprint_sha256, ski, signature, issued_on, \
      expires_on, validity_days, revoked_at, revocation_reason, updated_at, seq) ";
-pub const SELECT_CERTIFICATE: &str = concat!(
+pub(crate) const SELECT_CERTIFICATE: &str = concat!(
     "SELECT ",
     certificate_columns!(),
     certificate_from!(),
     " WHERE c.zone_id = $1 AND c.id = $2"
 );
-pub const LIST_CERTIFICATES: &str = concat!(
+pub(crate) const LIST_CERTIFICATES: &str = concat!(
     "SELECT ",
     certificate_columns!(),
     certificate_from!(),
     " WHERE c.zone_id = $1 AND c.seq <= $2 ORDER BY c.seq DESC LIMIT $3"
 );
-pub const LIST_CERTIFICATES_WITH_STATUS: &str = concat!(
+pub(crate) const LIST_CERTIFICATES_WITH_STATUS: &str = concat!(
     "SELECT ",
     certificate_columns!(),
     certificate_from!(),
     " WHERE c.zone_id = $1 AND c.seq <= $2 AND c.status = $4 ORDER BY c.seq DESC LIMIT $3"
 );
 /// Sequence numbers per list block (see migration 3).
-pub const LIST_BLOCK: i64 = 4096;
+pub(crate) const LIST_BLOCK: i64 = 4096;
 /// The certificate_counts status that counts every status.
-pub const ALL_STATUSES: &str = "*";
+pub(crate) const ALL_STATUSES: &str = "*";
 /// `$2` is a status or ALL_STATUSES.
-pub const COUNT_CERTIFICATES: &str = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) \
+pub(crate) const COUNT_CERTIFICATES: &str = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) \
     FROM certificate_counts WHERE zone_id = $1 AND status = $2";
 /// Per-block counts, newest block first (what a deep page skips over); `$2` as above.
-pub const BLOCK_COUNTS: &str = "SELECT block, count FROM certificate_counts \
+pub(crate) const BLOCK_COUNTS: &str = "SELECT block, count FROM certificate_counts \
     WHERE zone_id = $1 AND status = $2 AND count > 0 ORDER BY block DESC";
 /// The sequence number at which a page starts: index-only, skipping `$3` inside one block.
-pub const PAGE_START: &str = "SELECT seq FROM certificates WHERE zone_id = $1 AND seq < $2 \
+pub(crate) const PAGE_START: &str = "SELECT seq FROM certificates WHERE zone_id = $1 AND seq < $2 \
     ORDER BY seq DESC LIMIT 1 OFFSET $3";
-pub const PAGE_START_WITH_STATUS: &str = "SELECT seq FROM certificates \
+pub(crate) const PAGE_START_WITH_STATUS: &str = "SELECT seq FROM certificates \
     WHERE zone_id = $1 AND seq < $2 AND status = $4 ORDER BY seq DESC LIMIT 1 OFFSET $3";
 macro_rules! add_to_existing_count {
     () => {
@@ -138,21 +141,21 @@ macro_rules! add_to_existing_count {
         DO UPDATE SET count = certificate_counts.count + excluded.count"
     };
 }
-pub const ADJUST_COUNT: &str = concat!(
+pub(crate) const ADJUST_COUNT: &str = concat!(
     "INSERT INTO certificate_counts (zone_id, status, block, count) VALUES ($1, $2, $3, $4)",
     add_to_existing_count!()
 );
 /// Appended to an `INSERT INTO certificate_counts … SELECT`: adds to a block's existing count.
-pub const ADD_TO_EXISTING_COUNT: &str = add_to_existing_count!();
+pub(crate) const ADD_TO_EXISTING_COUNT: &str = add_to_existing_count!();
 macro_rules! select_for_status_change {
     () => {
         "SELECT status, seq FROM certificates WHERE zone_id = $1 AND id = $2"
     };
 }
-pub const SELECT_FOR_STATUS_CHANGE: &str = select_for_status_change!();
-pub const SELECT_FOR_STATUS_CHANGE_LOCKED: &str =
+pub(crate) const SELECT_FOR_STATUS_CHANGE: &str = select_for_status_change!();
+pub(crate) const SELECT_FOR_STATUS_CHANGE_LOCKED: &str =
     concat!(select_for_status_change!(), " FOR UPDATE");
-pub const CHANGE_STATUS: &str = "UPDATE certificates \
+pub(crate) const CHANGE_STATUS: &str = "UPDATE certificates \
     SET status = $1, updated_at = $2, revoked_at = $3, revocation_reason = $4 \
     WHERE zone_id = $5 AND id = $6";
 
@@ -164,51 +167,51 @@ macro_rules! select_pending {
          ORDER BY c.updated_at, c.id LIMIT $1"
     };
 }
-pub const SELECT_PENDING: &str = select_pending!();
+pub(crate) const SELECT_PENDING: &str = select_pending!();
 /// PostgreSQL: the rows being published stay locked until they settle, so a concurrent
 /// reactivation waits and then sees the published state.
-pub const SELECT_PENDING_FOR_UPDATE: &str = concat!(select_pending!(), " FOR UPDATE OF c");
-pub const CAS_WITH_STALE_CRL: &str = "SELECT ca.id FROM certificate_authorities ca \
+pub(crate) const SELECT_PENDING_FOR_UPDATE: &str = concat!(select_pending!(), " FOR UPDATE OF c");
+pub(crate) const CAS_WITH_STALE_CRL: &str = "SELECT ca.id FROM certificate_authorities ca \
     WHERE NOT EXISTS (SELECT 1 FROM crls WHERE crls.ca_id = ca.id AND crls.next_update > $1) ORDER BY ca.id";
-pub const REVOKED_SERIALS: &str = "SELECT serial_number, revoked_at, revocation_reason FROM certificates \
+pub(crate) const REVOKED_SERIALS: &str = "SELECT serial_number, revoked_at, revocation_reason FROM certificates \
     WHERE ca_id = $1 AND status = 'revoked'";
-pub const LATEST_CRL_NUMBER: &str = "SELECT MAX(crl_number) FROM crls WHERE ca_id = $1";
-pub const SELECT_LATEST_CRL: &str = "SELECT ca_id, crl_number, this_update, next_update, der FROM crls \
+pub(crate) const LATEST_CRL_NUMBER: &str = "SELECT MAX(crl_number) FROM crls WHERE ca_id = $1";
+pub(crate) const SELECT_LATEST_CRL: &str = "SELECT ca_id, crl_number, this_update, next_update, der FROM crls \
     WHERE ca_id = $1 ORDER BY crl_number DESC LIMIT 1";
-pub const INSERT_CRL: &str = "INSERT INTO crls (ca_id, crl_number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5)";
-pub const PRUNE_CRLS: &str = "DELETE FROM crls WHERE ca_id = $1 AND crl_number < $2";
-pub const UPSERT_OCSP: &str = "INSERT INTO ocsp_responses \
+pub(crate) const INSERT_CRL: &str = "INSERT INTO crls (ca_id, crl_number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5)";
+pub(crate) const PRUNE_CRLS: &str = "DELETE FROM crls WHERE ca_id = $1 AND crl_number < $2";
+pub(crate) const UPSERT_OCSP: &str = "INSERT INTO ocsp_responses \
     (ca_id, serial_number, status, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5, $6) \
     ON CONFLICT (ca_id, serial_number) DO UPDATE SET status = excluded.status, \
     this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der";
-pub const SERIAL_STATUS: &str = "SELECT c.status, c.revoked_at, c.revocation_reason, \
+pub(crate) const SERIAL_STATUS: &str = "SELECT c.status, c.revoked_at, c.revocation_reason, \
     o.ca_id AS o_ca_id, o.serial_number AS o_serial_number, o.status AS o_status, \
     o.this_update AS o_this_update, o.next_update AS o_next_update, o.der AS o_der \
     FROM certificates c LEFT JOIN ocsp_responses o \
     ON o.ca_id = c.ca_id AND o.serial_number = c.serial_number \
     WHERE c.ca_id = $1 AND c.serial_number = $2";
 /// Paged by CA: every CRL of the next `$2` CAs after `$1`.
-pub const EXPORT_CRLS: &str = "SELECT ca_id, crl_number, this_update, next_update, der FROM crls \
+pub(crate) const EXPORT_CRLS: &str = "SELECT ca_id, crl_number, this_update, next_update, der FROM crls \
     WHERE ca_id IN (SELECT id FROM certificate_authorities WHERE id > $1 ORDER BY id LIMIT $2) \
     ORDER BY ca_id, crl_number";
 /// Keyed by `ca_id || '/' || serial_number`.
-pub const EXPORT_OCSP: &str = "SELECT ca_id, serial_number, status, this_update, next_update, der, \
+pub(crate) const EXPORT_OCSP: &str = "SELECT ca_id, serial_number, status, this_update, next_update, der, \
     ca_id || '/' || serial_number AS cursor FROM ocsp_responses \
     WHERE ca_id || '/' || serial_number > $1 ORDER BY cursor LIMIT $2";
-pub const SETTLE_TRANSITION: &str = "UPDATE certificates SET status = $1, updated_at = $2, \
+pub(crate) const SETTLE_TRANSITION: &str = "UPDATE certificates SET status = $1, updated_at = $2, \
     revoked_at = CASE WHEN $1 = 'active' THEN NULL ELSE revoked_at END, \
     revocation_reason = CASE WHEN $1 = 'active' THEN NULL ELSE revocation_reason END \
     WHERE id = $3 AND status = $4";
 
-pub const SELECT_HOSTNAMES: &str = "SELECT hostname FROM hostname_associations \
+pub(crate) const SELECT_HOSTNAMES: &str = "SELECT hostname FROM hostname_associations \
     WHERE zone_id = $1 AND ca_id = $2 ORDER BY hostname";
-pub const DELETE_HOSTNAMES: &str =
+pub(crate) const DELETE_HOSTNAMES: &str =
     "DELETE FROM hostname_associations WHERE zone_id = $1 AND ca_id = $2";
-pub const INSERT_HOSTNAME: &str =
+pub(crate) const INSERT_HOSTNAME: &str =
     "INSERT INTO hostname_associations (zone_id, ca_id, hostname) VALUES ($1, $2, $3)";
 
 /// Followed by `VALUES (…), (…)` (built per batch).
-pub const INSERT_AUDIT_COLUMNS: &str = "INSERT INTO audit_events \
+pub(crate) const INSERT_AUDIT_COLUMNS: &str = "INSERT INTO audit_events \
     (occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, action, object_type, object_id, details) ";
 macro_rules! audit_columns {
     () => {
@@ -216,80 +219,82 @@ macro_rules! audit_columns {
     action, object_type, object_id, details, chain_seq, prev_hash, hash"
     };
 }
-pub const SELECT_AUDIT: &str = concat!(
+pub(crate) const SELECT_AUDIT: &str = concat!(
     "SELECT ",
     audit_columns!(),
     " FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2"
 );
-pub const SELECT_AUDIT_FOR_ACCOUNT: &str = concat!(
+pub(crate) const SELECT_AUDIT_FOR_ACCOUNT: &str = concat!(
     "SELECT ",
     audit_columns!(),
     " FROM audit_events WHERE id > $1 AND account_id = $3 ORDER BY id LIMIT $2"
 );
 
-pub const SELECT_SETTING: &str = "SELECT value FROM settings WHERE key = $1";
-pub const INSERT_SETTING_IF_ABSENT: &str =
+pub(crate) const SELECT_SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+pub(crate) const INSERT_SETTING_IF_ABSENT: &str =
     "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
 
 // --- Copying a deployment: every table in key order, keyset-paged, and raw inserts. ---
 
-pub const EXPORT_SETTINGS: &str =
+pub(crate) const EXPORT_SETTINGS: &str =
     "SELECT key, value FROM settings WHERE key > $1 ORDER BY key LIMIT $2";
-pub const EXPORT_ACCOUNTS: &str =
+pub(crate) const EXPORT_ACCOUNTS: &str =
     "SELECT id, name, created_at FROM accounts WHERE id > $1 ORDER BY id LIMIT $2";
-pub const EXPORT_CAS: &str = concat!(
+pub(crate) const EXPORT_CAS: &str = concat!(
     "SELECT ",
     ca_columns!(),
     " FROM certificate_authorities WHERE id > $1 ORDER BY id LIMIT $2"
 );
-pub const EXPORT_ZONES: &str =
+pub(crate) const EXPORT_ZONES: &str =
     "SELECT id, account_id, name, created_at FROM zones WHERE id > $1 ORDER BY id LIMIT $2";
-pub const EXPORT_TOKENS: &str = concat!(
+pub(crate) const EXPORT_TOKENS: &str = concat!(
     "SELECT ",
     token_columns!(),
     ", secret_hash FROM api_tokens WHERE id > $1 ORDER BY id LIMIT $2"
 );
-pub const EXPORT_CERTIFICATES: &str = concat!(
+pub(crate) const EXPORT_CERTIFICATES: &str = concat!(
     "SELECT c.seq, ",
     certificate_columns!(),
     certificate_from!(),
     " WHERE c.id > $1 ORDER BY c.id LIMIT $2"
 );
 /// Keyed by `zone_id || '/' || ca_id || '/' || hostname` (hostnames contain no '/').
-pub const EXPORT_HOSTNAMES: &str = "SELECT zone_id, ca_id, hostname, \
+pub(crate) const EXPORT_HOSTNAMES: &str = "SELECT zone_id, ca_id, hostname, \
     zone_id || '/' || ca_id || '/' || hostname AS cursor FROM hostname_associations \
     WHERE zone_id || '/' || ca_id || '/' || hostname > $1 ORDER BY cursor LIMIT $2";
-pub const INSERT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)";
-pub const INSERT_AUDIT_WITH_ID: &str = "INSERT INTO audit_events \
+pub(crate) const INSERT_SETTING: &str = "INSERT INTO settings (key, value) VALUES ($1, $2)";
+pub(crate) const INSERT_AUDIT_WITH_ID: &str = "INSERT INTO audit_events \
     (id, occurred_at, account_id, zone_id, actor_type, actor_id, source_ip, action, object_type, object_id, details, \
      chain_seq, prev_hash, hash) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
-pub const AUDIT_HEAD: &str = "SELECT chain_seq, hash FROM audit_events WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1";
-pub const SELECT_UNSEALED_AUDIT: &str = concat!(
+pub(crate) const AUDIT_HEAD: &str = "SELECT chain_seq, hash FROM audit_events WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1";
+pub(crate) const SELECT_UNSEALED_AUDIT: &str = concat!(
     "SELECT ",
     audit_columns!(),
     " FROM audit_events WHERE hash IS NULL ORDER BY id LIMIT $1"
 );
-pub const COUNT_UNSEALED_AUDIT: &str = "SELECT COUNT(*) FROM audit_events WHERE hash IS NULL";
-pub const SELECT_SEALED_AUDIT: &str = concat!(
+pub(crate) const COUNT_UNSEALED_AUDIT: &str =
+    "SELECT COUNT(*) FROM audit_events WHERE hash IS NULL";
+pub(crate) const SELECT_SEALED_AUDIT: &str = concat!(
     "SELECT ",
     audit_columns!(),
     " FROM audit_events WHERE chain_seq > $1 ORDER BY chain_seq LIMIT $2"
 );
-pub const SELECT_AUDIT_PAGE: &str = concat!(
+pub(crate) const SELECT_AUDIT_PAGE: &str = concat!(
     "SELECT ",
     audit_columns!(),
     " FROM audit_events WHERE account_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
 );
-pub const COUNT_AUDIT_FOR_ACCOUNT: &str = "SELECT COUNT(*) FROM audit_events WHERE account_id = $1";
+pub(crate) const COUNT_AUDIT_FOR_ACCOUNT: &str =
+    "SELECT COUNT(*) FROM audit_events WHERE account_id = $1";
 /// Followed by `(CAST($n AS BIGINT), …), …` rows, then SEAL_AUDIT_TAIL.
-pub const SEAL_AUDIT_HEAD: &str = "WITH v(id, chain_seq, prev_hash, hash) AS (VALUES ";
-pub const SEAL_AUDIT_TAIL: &str = ") UPDATE audit_events SET chain_seq = v.chain_seq, prev_hash = v.prev_hash, \
+pub(crate) const SEAL_AUDIT_HEAD: &str = "WITH v(id, chain_seq, prev_hash, hash) AS (VALUES ";
+pub(crate) const SEAL_AUDIT_TAIL: &str = ") UPDATE audit_events SET chain_seq = v.chain_seq, prev_hash = v.prev_hash, \
     hash = v.hash FROM v WHERE audit_events.id = v.id";
-pub const SCHEMA_VERSION: &str =
+pub(crate) const SCHEMA_VERSION: &str =
     "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
 
-pub fn count_rows(table: crate::model::Table) -> &'static str {
+pub(crate) fn count_rows(table: crate::model::Table) -> &'static str {
     use crate::model::Table::*;
     match table {
         Settings => "SELECT COUNT(*) FROM settings",

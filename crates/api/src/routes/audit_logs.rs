@@ -14,7 +14,7 @@ const DEFAULT_PER_PAGE: u64 = 50;
 const MAX_PER_PAGE: u64 = 1000;
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AuditActor {
+pub(crate) struct AuditActor {
     /// `token`, `cli`, `system` or `worker`.
     #[serde(rename = "type")]
     pub kind: String,
@@ -23,7 +23,7 @@ pub struct AuditActor {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AuditResource {
+pub(crate) struct AuditResource {
     #[serde(rename = "type")]
     pub kind: String,
     pub id: String,
@@ -31,7 +31,7 @@ pub struct AuditResource {
 
 /// One recorded change.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AuditLogEntry {
+pub(crate) struct AuditLogEntry {
     pub id: i64,
     /// `YYYY-MM-DDTHH:MM:SSZ`
     pub when: String,
@@ -49,7 +49,7 @@ pub struct AuditLogEntry {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documents the query string for OpenAPI; read through QueryPairs
-pub struct AuditLogParams {
+pub(crate) struct AuditLogParams {
     /// Page number, ≥ 1 (default 1).
     page: Option<u64>,
     /// Entries per page, 1…1000 (default 50).
@@ -68,7 +68,7 @@ pub struct AuditLogParams {
     ),
     security(("api_token" = []), ("api_key" = [], "api_email" = []))
 )]
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(account_id): PathParams<String>,

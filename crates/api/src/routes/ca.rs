@@ -32,7 +32,7 @@ fn unknown_ca() -> ApiError {
 }
 
 /// `GET /ca/{ca_id}.pem` (PEM) and `GET /ca/{ca_id}.crt` / `.der` / `.cer` (DER).
-pub async fn certificate(
+pub(crate) async fn certificate(
     State(state): State<AppState>,
     PathParams(file): PathParams<String>,
 ) -> Result<Response, ApiError> {
@@ -55,7 +55,7 @@ pub async fn certificate(
 }
 
 /// `GET /ca/{ca_id}/crl`: the newest CRL, DER.
-pub async fn crl(
+pub(crate) async fn crl(
     State(state): State<AppState>,
     PathParams(ca_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
@@ -66,7 +66,7 @@ pub async fn crl(
 }
 
 /// `GET /ca/{ca_id}/crl.pem`: the newest CRL, PEM.
-pub async fn crl_pem(
+pub(crate) async fn crl_pem(
     State(state): State<AppState>,
     PathParams(ca_id): PathParams<String>,
 ) -> Result<Response, ApiError> {
@@ -96,7 +96,7 @@ async fn answer(state: &AppState, ca_id: &str, request: &[u8]) -> OcspAnswer {
 
 /// `POST /ca/{ca_id}/ocsp` with a DER OCSPRequest body. Whatever goes wrong, the answer is an
 /// OCSP response (RFC 6960 §2.3), never a JSON error: a CA id that does not decode names no CA.
-pub async fn ocsp_post(
+pub(crate) async fn ocsp_post(
     State(state): State<AppState>,
     ca_id: Result<Path<String>, PathRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
@@ -108,7 +108,7 @@ pub async fn ocsp_post(
 
 /// `GET /ca/{ca_id}/ocsp/{request}`: the DER request in base64 (URL-safe or standard, padded
 /// or not), as RFC 6960 Appendix A and RFC 5019 describe.
-pub async fn ocsp_get(
+pub(crate) async fn ocsp_get(
     State(state): State<AppState>,
     params: Result<Path<(String, String)>, PathRejection>,
 ) -> Response {
@@ -125,7 +125,7 @@ pub async fn ocsp_get(
 }
 
 /// `GET /ca/{ca_id}/ocsp/`: an empty request is still an OCSP question (malformedRequest).
-pub async fn ocsp_get_empty(
+pub(crate) async fn ocsp_get_empty(
     State(state): State<AppState>,
     ca_id: Result<Path<String>, PathRejection>,
 ) -> Response {

@@ -21,7 +21,7 @@ type CertificateResponse = Result<Json<Envelope<ClientCertificate>>, ApiError>;
 
 /// `POST` body. Fields are taken as raw JSON so type errors get specific messages.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CreateClientCertificate {
+pub(crate) struct CreateClientCertificate {
     /// PEM CSR (one `CERTIFICATE REQUEST` block).
     #[schema(value_type = String)]
     csr: Option<serde_json::Value>,
@@ -32,14 +32,14 @@ pub struct CreateClientCertificate {
 
 /// `PATCH` body: empty, `{}` or `{"reactivate": true}` reactivate; `{"reactivate": false}` does nothing.
 #[derive(Debug, Default, Deserialize, ToSchema)]
-pub struct EditClientCertificate {
+pub(crate) struct EditClientCertificate {
     reactivate: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documents the query string for OpenAPI; parsing is done by `list_request`
-pub struct ListParams {
+pub(crate) struct ListParams {
     /// `all` (default), `active`, `pending_revocation`, `revoked` or `pending_reactivation`.
     #[param(value_type = Option<StatusFilter>, inline)]
     status: Option<String>,
@@ -56,7 +56,7 @@ pub struct ListParams {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documents the query string for OpenAPI; parsed in `revoke`
-pub struct RevokeParams {
+pub(crate) struct RevokeParams {
     /// RFC 5280 reason (default `unspecified`); names match case-insensitively.
     #[param(value_type = Option<RevocationReasonName>, inline)]
     reason: Option<String>,
@@ -67,7 +67,7 @@ pub struct RevokeParams {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[allow(dead_code)]
-pub enum StatusFilter {
+pub(crate) enum StatusFilter {
     All,
     Active,
     PendingRevocation,
@@ -79,7 +79,7 @@ pub enum StatusFilter {
 /// Why the certificate is revoked: an RFC 5280 CRLReason name.
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
-pub enum RevocationReasonName {
+pub(crate) enum RevocationReasonName {
     #[serde(rename = "unspecified")]
     Unspecified,
     #[serde(rename = "keyCompromise")]
@@ -111,7 +111,7 @@ pub enum RevocationReasonName {
     ),
     security(("api_token" = []), ("api_key" = [], "api_email" = []))
 )]
-pub async fn create(
+pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(zone_id): PathParams<String>,
@@ -144,7 +144,7 @@ pub async fn create(
     ),
     security(("api_token" = []), ("api_key" = [], "api_email" = []))
 )]
-pub async fn list(
+pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(zone_id): PathParams<String>,
@@ -174,7 +174,7 @@ pub async fn list(
     ),
     security(("api_token" = []), ("api_key" = [], "api_email" = []))
 )]
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     caller: Caller,
     PathParams((zone_id, id)): PathParams<(String, String)>,
@@ -206,7 +206,7 @@ pub async fn get(
     ),
     security(("api_token" = []), ("api_key" = [], "api_email" = []))
 )]
-pub async fn revoke(
+pub(crate) async fn revoke(
     State(state): State<AppState>,
     caller: Caller,
     PathParams((zone_id, id)): PathParams<(String, String)>,
@@ -246,7 +246,7 @@ pub async fn revoke(
     ),
     security(("api_token" = []), ("api_key" = [], "api_email" = []))
 )]
-pub async fn reactivate(
+pub(crate) async fn reactivate(
     State(state): State<AppState>,
     caller: Caller,
     PathParams((zone_id, id)): PathParams<(String, String)>,

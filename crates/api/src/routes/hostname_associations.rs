@@ -17,7 +17,7 @@ const TAG: &str = "Hostname Associations";
 const PATH: &str = "/zones/{zone_id}/certificate_authorities/hostname_associations";
 
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct ReplaceHostnameAssociations {
+pub(crate) struct ReplaceHostnameAssociations {
     /// The complete new list (replaces the old one).
     #[serde(default)]
     hostnames: Vec<String>,
@@ -28,7 +28,7 @@ pub struct ReplaceHostnameAssociations {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documents the query string for OpenAPI; read through QueryPairs
-pub struct HostnameParams {
+pub(crate) struct HostnameParams {
     /// The CA's id; defaults to the account's managed CA.
     mtls_certificate_id: Option<String>,
 }
@@ -45,7 +45,7 @@ pub struct HostnameParams {
     ),
     security(("api_token" = []), ("api_key" = [], "api_email" = []))
 )]
-pub async fn get(
+pub(crate) async fn get(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(zone_id): PathParams<String>,
@@ -79,7 +79,7 @@ pub async fn get(
     ),
     security(("api_token" = []), ("api_key" = [], "api_email" = []))
 )]
-pub async fn replace(
+pub(crate) async fn replace(
     State(state): State<AppState>,
     caller: Caller,
     PathParams(zone_id): PathParams<String>,

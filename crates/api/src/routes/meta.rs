@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use crate::AppState;
 
 /// `GET /healthz`: the process is up and its database answers.
-pub async fn healthz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Value>) {
+pub(crate) async fn healthz(
+    State(state): State<AppState>,
+) -> (axum::http::StatusCode, Json<Value>) {
     match state.authority.health().await {
         Ok(health) => (
             axum::http::StatusCode::OK,
@@ -26,9 +28,6 @@ pub async fn healthz(State(state): State<AppState>) -> (axum::http::StatusCode, 
 }
 
 /// `GET /client/v4/openapi.json`
-pub async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        state.openapi.clone(),
-    )
+pub(crate) async fn openapi(State(state): State<AppState>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], state.openapi)
 }

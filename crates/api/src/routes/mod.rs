@@ -1,9 +1,12 @@
 //! One module per resource; each handler is thin: extract, call the authority, wrap the answer.
 
-pub mod audit_logs;
-pub mod ca;
-pub mod client_certificates;
-pub mod fallback;
-pub mod hostname_associations;
-pub mod meta;
-pub mod tokens;
+// utoipa's `#[utoipa::path]` expands `IntoParams` types into fully qualified paths.
+#![allow(unused_qualifications)]
+
+pub(crate) mod audit_logs;
+pub(crate) mod ca;
+pub(crate) mod client_certificates;
+pub(crate) mod fallback;
+pub(crate) mod hostname_associations;
+pub(crate) mod meta;
+pub(crate) mod tokens;

@@ -17,7 +17,7 @@ use crate::extract::Caller;
     ),
     security(("api_token" = []))
 )]
-pub async fn verify(caller: Caller) -> Result<Json<Envelope<TokenStatus>>, ApiError> {
+pub(crate) async fn verify(caller: Caller) -> Result<Json<Envelope<TokenStatus>>, ApiError> {
     let token = caller.principal.token;
     if token.email.is_some() {
         return Err(ApiError::new(

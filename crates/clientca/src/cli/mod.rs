@@ -1,12 +1,12 @@
 //! Command-line interface: `serve`, plus administration of a database. One module per command.
 
-mod audit;
-mod copy;
-mod master_key;
-mod migrate;
-mod serve;
-mod token;
-mod zone;
+pub mod audit;
+pub mod copy;
+pub mod master_key;
+pub mod migrate;
+pub mod serve;
+pub mod token;
+pub mod zone;
 
 use std::path::PathBuf;
 use std::sync::Arc;

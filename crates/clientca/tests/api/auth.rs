@@ -72,7 +72,7 @@ async fn expired_and_revoked_tokens_are_401(db: TestDatabase) {
             name: "expired".into(),
             email: None,
             account_id: app.account_id.clone(),
-            permission: store::Permission::Edit,
+            permission: Permission::Edit,
             scope: TokenScope::Account,
             expires_at: Some(past + Duration::hours(1)),
             revoked_at: None,

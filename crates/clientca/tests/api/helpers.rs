@@ -14,7 +14,7 @@ use serde_json::Value;
 use store::DynStore;
 use test_support::{TestDatabase, skip_notice, strict};
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub server: Server,
     pub client: reqwest::Client,
     /// The bootstrap edit token (account-wide).
@@ -28,20 +28,20 @@ pub struct TestApp {
 }
 
 /// Parsed answer: status, the raw content type and the JSON body.
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: StatusCode,
     pub content_type: String,
     pub body: Value,
 }
 
 impl Answer {
-    pub fn result(&self) -> &Value {
+    pub(crate) fn result(&self) -> &Value {
         &self.body["result"]
     }
 
     /// Assert a Cloudflare-style failure with this status and code.
     #[track_caller]
-    pub fn assert_error(&self, status: u16, code: u64) {
+    pub(crate) fn assert_error(&self, status: u16, code: u64) {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
         assert_eq!(self.content_type, "application/json", "body: {}", self.body);
         assert_eq!(self.body["success"], false);
@@ -54,7 +54,7 @@ impl Answer {
     }
 
     #[track_caller]
-    pub fn assert_ok(&self) -> &Value {
+    pub(crate) fn assert_ok(&self) -> &Value {
         assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
         assert_eq!(self.body["success"], true, "body: {}", self.body);
         assert_eq!(self.body["errors"], serde_json::json!([]));
@@ -64,15 +64,15 @@ impl Answer {
 
 impl TestApp {
     /// A server whose worker publishes only when a test asks (interval of an hour).
-    pub async fn spawn(db: TestDatabase) -> Self {
+    pub(crate) async fn spawn(db: TestDatabase) -> Self {
         Self::spawn_with(db, Duration::from_secs(3600)).await
     }
 
-    pub async fn spawn_with(db: TestDatabase, publish_interval: Duration) -> Self {
+    pub(crate) async fn spawn_with(db: TestDatabase, publish_interval: Duration) -> Self {
         Self::spawn_with_publication(db, publish_interval, Publication::default()).await
     }
 
-    pub async fn spawn_with_publication(
+    pub(crate) async fn spawn_with_publication(
         db: TestDatabase,
         publish_interval: Duration,
         publication: Publication,
@@ -85,7 +85,7 @@ impl TestApp {
     }
 
     /// A server whose options `configure` adjusts (limits, rate limits, publication, …).
-    pub async fn spawn_configured(
+    pub(crate) async fn spawn_configured(
         db: TestDatabase,
         configure: impl FnOnce(&mut ServeOptions),
     ) -> Self {
@@ -117,20 +117,20 @@ impl TestApp {
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.api_base_url())
     }
 
-    pub fn certificates_path(&self, zone_id: &(impl std::fmt::Display + ?Sized)) -> String {
+    pub(crate) fn certificates_path(&self, zone_id: &(impl std::fmt::Display + ?Sized)) -> String {
         format!("/zones/{zone_id}/client_certificates")
     }
 
     /// Send with the bootstrap token.
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+    pub(crate) async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
         self.call_as(&self.token, method, path, body).await
     }
 
-    pub async fn call_as(
+    pub(crate) async fn call_as(
         &self,
         token: &str,
         method: Method,
@@ -148,12 +148,12 @@ impl TestApp {
     }
 
     /// List the bootstrap zone's certificates with a query string (without `?`).
-    pub async fn list(&self, query: &str) -> Answer {
+    pub(crate) async fn list(&self, query: &str) -> Answer {
         let path = format!("{}?{query}", self.certificates_path(&self.zone_id));
         self.call(Method::GET, &path, None).await
     }
 
-    pub async fn create(&self, csr: &str, validity_days: i64) -> Answer {
+    pub(crate) async fn create(&self, csr: &str, validity_days: i64) -> Answer {
         let body = serde_json::json!({"csr": csr, "validity_days": validity_days});
         self.call(
             Method::POST,
@@ -164,11 +164,11 @@ impl TestApp {
     }
 
     /// Create a certificate that must succeed; returns its JSON.
-    pub async fn issue(&self, csr: &str) -> Value {
+    pub(crate) async fn issue(&self, csr: &str) -> Value {
         self.create(csr, 30).await.assert_ok().clone()
     }
 
-    pub async fn token(&self, target: TokenTarget, permission: Permission) -> String {
+    pub(crate) async fn token(&self, target: TokenTarget, permission: Permission) -> String {
         let request = NewTokenRequest {
             target,
             permission,
@@ -184,7 +184,7 @@ impl TestApp {
             .1
     }
 
-    pub async fn new_zone(&self, account_id: Option<&AccountId>) -> ZoneId {
+    pub(crate) async fn new_zone(&self, account_id: Option<&AccountId>) -> ZoneId {
         self.server
             .authority
             .create_zone("other.example", account_id, Actor::new(ActorKind::Cli))
@@ -194,7 +194,7 @@ impl TestApp {
     }
 
     /// The zone's managed CA certificate (PEM).
-    pub async fn ca_pem(&self) -> String {
+    pub(crate) async fn ca_pem(&self) -> String {
         self.server
             .authority
             .existing_ca(&self.account_id)
@@ -205,19 +205,19 @@ impl TestApp {
     }
 
     /// Run one publication pass now (what the worker does on its interval).
-    pub async fn publish(&self) -> u64 {
+    pub(crate) async fn publish(&self) -> u64 {
         worker::publish_pending(&self.server.authority, &worker::WorkerConfig::default())
             .await
             .unwrap()
     }
 
     /// The URL of a public CA endpoint (outside /client/v4).
-    pub fn public_url(&self, path: &str) -> String {
+    pub(crate) fn public_url(&self, path: &str) -> String {
         format!("http://{}{path}", self.server.addr)
     }
 
     /// The account's CA id (the CA exists once a certificate was issued).
-    pub async fn ca_id(&self) -> String {
+    pub(crate) async fn ca_id(&self) -> String {
         self.server
             .authority
             .existing_ca(&self.account_id)
@@ -228,7 +228,7 @@ impl TestApp {
             .to_string()
     }
 
-    pub async fn count_created_events(&self) -> usize {
+    pub(crate) async fn count_created_events(&self) -> usize {
         self.store
             .audit_events(None, 0, 10_000)
             .await
@@ -239,7 +239,7 @@ impl TestApp {
     }
 }
 
-pub async fn answer(response: reqwest::Response) -> Answer {
+pub(crate) async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status();
     let content_type = response
         .headers()
@@ -258,17 +258,17 @@ pub async fn answer(response: reqwest::Response) -> Answer {
 }
 
 /// A fresh CSR with a P-256 key.
-pub fn p256_csr(common_name: &str) -> String {
+pub(crate) fn p256_csr(common_name: &str) -> String {
     test_support::p256_csr(&[
         (rcgen::DnType::CommonName, common_name),
         (rcgen::DnType::OrganizationName, "Acme Devices"),
     ])
 }
 
-pub use test_support::fixture;
+pub(crate) use test_support::fixture;
 
 /// `openssl` run on files in a temp dir; returns stdout, panicking with its output on failure.
-pub fn openssl(args: &[&str], files: &[(&str, &str)]) -> String {
+pub(crate) fn openssl(args: &[&str], files: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
     for (name, content) in files {
         std::fs::write(dir.path().join(name), content).unwrap();
@@ -288,7 +288,7 @@ pub fn openssl(args: &[&str], files: &[(&str, &str)]) -> String {
 }
 
 /// `.venv/bin/<tool>` (made by scripts/test), or `None` (skip, unless strict).
-pub fn venv_tool(name: &str) -> Option<PathBuf> {
+pub(crate) fn venv_tool(name: &str) -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../.venv/bin")
         .join(name);

@@ -64,7 +64,7 @@ async fn oversized_headers_are_refused(db: TestDatabase) {
 
 async fn slow_headers_get_the_connection_closed(db: TestDatabase) {
     let app = TestApp::spawn_configured(db, |o| {
-        o.limits.header_read_timeout = Duration::from_millis(500)
+        o.limits.header_read_timeout = Duration::from_millis(500);
     })
     .await;
     let address = app.server.addr;

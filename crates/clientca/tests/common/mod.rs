@@ -5,10 +5,10 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_clientca");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_clientca");
 
 /// A command with the caller's clientca environment removed, so only `env` applies.
-pub fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
+pub(crate) fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(BIN);
     command
         .current_dir(dir)
@@ -19,7 +19,7 @@ pub fn command(dir: &Path, env: &[(&str, &str)]) -> Command {
     command
 }
 
-pub fn clientca(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+pub(crate) fn clientca(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     command(dir, env)
         .args(args)
         .output()
@@ -27,7 +27,7 @@ pub fn clientca(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
 }
 
 /// Stdout of a command that must succeed.
-pub fn stdout_of(output: &Output) -> String {
+pub(crate) fn stdout_of(output: &Output) -> String {
     assert!(
         output.status.success(),
         "clientca failed: {}{}",
@@ -38,7 +38,7 @@ pub fn stdout_of(output: &Output) -> String {
 }
 
 /// A `clientca serve` child process, killed and reaped when dropped.
-pub struct Serve {
+pub(crate) struct Serve {
     pub child: Child,
     pub base_url: String,
     /// The bootstrap token, when this start found an empty database.
@@ -53,7 +53,7 @@ impl Drop for Serve {
 }
 
 /// Start `clientca serve --listen 127.0.0.1:0 <extra>` and wait until it prints its address.
-pub fn serve(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> Serve {
+pub(crate) fn serve(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> Serve {
     let child = command(dir, env)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)

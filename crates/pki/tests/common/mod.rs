@@ -4,12 +4,12 @@
 use rcgen::{CertificateParams, DnType, KeyPair, SignatureAlgorithm};
 use time::{Duration, OffsetDateTime};
 
-pub fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     test_support::fixture(name)
 }
 
 /// A CSR made with rcgen for the given key algorithm and common name.
-pub fn rcgen_csr(alg: &'static SignatureAlgorithm, common_name: &str) -> String {
+pub(crate) fn rcgen_csr(alg: &'static SignatureAlgorithm, common_name: &str) -> String {
     let key = KeyPair::generate_for(alg).expect("key generation");
     let mut params = CertificateParams::default();
     params.distinguished_name = rcgen::DistinguishedName::new();
@@ -23,7 +23,7 @@ pub fn rcgen_csr(alg: &'static SignatureAlgorithm, common_name: &str) -> String 
         .expect("pem")
 }
 
-pub fn test_ca() -> (pki::CaSigner, pki::NewCa) {
+pub(crate) fn test_ca() -> (pki::CaSigner, pki::NewCa) {
     let now = OffsetDateTime::now_utc();
     let ca = pki::generate_managed_ca("Managed CA for account test", now, Duration::days(7305))
         .expect("ca generation");
@@ -34,7 +34,7 @@ pub fn test_ca() -> (pki::CaSigner, pki::NewCa) {
 
 /// `der` with a few bytes overwritten and, when `truncate`, cut short: the shape of most
 /// corrupted or hostile inputs, for the parsers' property tests.
-pub fn mutate(
+pub(crate) fn mutate(
     mut der: Vec<u8>,
     mutations: &[(proptest::sample::Index, u8)],
     cut: proptest::sample::Index,

@@ -75,7 +75,7 @@ async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) 
     let target = open(&db).await;
     let mut calls = 0;
     let mut last_progress = HashMap::new();
-    let report = store::copy_deployment(source.as_ref(), target.as_ref(), |table, done, total| {
+    let report = copy_deployment(source.as_ref(), target.as_ref(), |table, done, total| {
         last_progress.insert(table, (done, total));
         calls += 1;
     })
@@ -120,7 +120,7 @@ async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) 
     assert_eq!(newest.len(), 1);
     assert!(newest[0].id > last);
 
-    let again = store::copy_deployment(source.as_ref(), target.as_ref(), |_, _, _| {}).await;
+    let again = copy_deployment(source.as_ref(), target.as_ref(), |_, _, _| {}).await;
     assert!(
         matches!(again, Err(StoreError::Conflict(_))),
         "a non-empty target is refused"

@@ -296,7 +296,7 @@ async fn publication_is_skipped_while_another_process_publishes(db: TestDatabase
         .await
         .unwrap();
     let mut holder = other.begin().await.unwrap();
-    let taken: bool = sqlx::query_scalar(store::PUBLICATION_LOCK)
+    let taken: bool = sqlx::query_scalar(PUBLICATION_LOCK)
         .fetch_one(&mut *holder)
         .await
         .unwrap();

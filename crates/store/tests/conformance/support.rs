@@ -4,32 +4,32 @@ use store::*;
 use test_support::TestDatabase;
 use time::OffsetDateTime;
 
-pub async fn open(db: &TestDatabase) -> DynStore {
-    store::connect(&db.url).await.expect("store opens")
+pub(crate) async fn open(db: &TestDatabase) -> DynStore {
+    connect(&db.url).await.expect("store opens")
 }
 
-pub fn at(seconds: i64) -> OffsetDateTime {
+pub(crate) fn at(seconds: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
 }
 
-pub fn account_id(tag: char) -> AccountId {
+pub(crate) fn account_id(tag: char) -> AccountId {
     AccountId::parse(&tag.to_string().repeat(32)).expect("hex tag")
 }
 
 /// A certificate id that sorts by `n`.
-pub fn cert_id(n: u32) -> CertificateId {
+pub(crate) fn cert_id(n: u32) -> CertificateId {
     CertificateId::parse(&format!("00000000-0000-4000-8000-{n:012}")).unwrap()
 }
 
-pub fn ca_id(n: u32) -> CaId {
+pub(crate) fn ca_id(n: u32) -> CaId {
     CaId::parse(&format!("c0000000-0000-4000-8000-{n:012}")).unwrap()
 }
 
-pub fn serial(n: u128) -> pki::SerialNumber {
+pub(crate) fn serial(n: u128) -> pki::SerialNumber {
     pki::SerialNumber::from_decimal(&n.to_string()).unwrap()
 }
 
-pub fn audit(action: AuditAction, object_id: impl ToString) -> AuditEntry {
+pub(crate) fn audit(action: AuditAction, object_id: impl ToString) -> AuditEntry {
     AuditEntry {
         occurred_at: at(0),
         actor: Actor {
@@ -47,7 +47,7 @@ pub fn audit(action: AuditAction, object_id: impl ToString) -> AuditEntry {
 }
 
 /// How many audit events of `action` the store holds.
-pub async fn audit_count(store: &DynStore, action: AuditAction) -> usize {
+pub(crate) async fn audit_count(store: &DynStore, action: AuditAction) -> usize {
     store
         .audit_events(None, 0, 1000)
         .await
@@ -57,14 +57,14 @@ pub async fn audit_count(store: &DynStore, action: AuditAction) -> usize {
         .count()
 }
 
-pub struct Tenant {
+pub(crate) struct Tenant {
     pub account: Account,
     pub zone: Zone,
     pub ca: CaRecord,
 }
 
 /// An account (id `tag` × 32), its zone and its CA.
-pub async fn tenant(store: &DynStore, tag: char) -> Tenant {
+pub(crate) async fn tenant(store: &DynStore, tag: char) -> Tenant {
     let account = Account {
         id: account_id(tag),
         name: format!("account {tag}"),
@@ -96,7 +96,7 @@ pub async fn tenant(store: &DynStore, tag: char) -> Tenant {
     Tenant { account, zone, ca }
 }
 
-pub fn ca_record(account_id: &AccountId, id: &CaId) -> CaRecord {
+pub(crate) fn ca_record(account_id: &AccountId, id: &CaId) -> CaRecord {
     CaRecord {
         id: id.clone(),
         account_id: account_id.clone(),
@@ -110,7 +110,7 @@ pub fn ca_record(account_id: &AccountId, id: &CaId) -> CaRecord {
     }
 }
 
-pub fn first_crl(ca_id: &CaId) -> CrlRecord {
+pub(crate) fn first_crl(ca_id: &CaId) -> CrlRecord {
     CrlRecord {
         ca_id: ca_id.clone(),
         crl_number: 1,
@@ -120,7 +120,7 @@ pub fn first_crl(ca_id: &CaId) -> CrlRecord {
     }
 }
 
-pub fn certificate(
+pub(crate) fn certificate(
     tenant: &Tenant,
     id: &CertificateId,
     serial_number: u128,
@@ -154,7 +154,7 @@ pub fn certificate(
 }
 
 /// Insert `cert` the way a create does.
-pub async fn insert(store: &DynStore, cert: &CertificateRecord) {
+pub(crate) async fn insert(store: &DynStore, cert: &CertificateRecord) {
     store
         .insert_certificate(cert, &audit(AuditAction::CertificateCreated, &cert.id))
         .await
@@ -162,7 +162,7 @@ pub async fn insert(store: &DynStore, cert: &CertificateRecord) {
 }
 
 /// A change from `from` to `to` (with reason `keyCompromise` when revoking) at `seconds`.
-pub fn change(
+pub(crate) fn change(
     zone: &Zone,
     id: &CertificateId,
     from: &'static [CertificateStatus],
