@@ -1,5 +1,5 @@
 //! Every CSR the policy accepts can be signed, and the leaf parses back with the CSR's key.
-//! Seed the corpus with `crates/pki/tests/fixtures/*.csr` (DER) for useful mutations.
+//! Seed the corpus with `crates/test-support/fixtures/*.csr` (DER) for useful mutations.
 #![no_main]
 
 use std::sync::OnceLock;

@@ -9,7 +9,7 @@ use hyper::Method;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::load::{self, Call};
+use crate::load::{self, Call, LoadReport};
 use crate::rss;
 use crate::server::{self, Server};
 
@@ -121,4 +121,15 @@ pub(crate) async fn precreate(server: &Server, count: usize) -> anyhow::Result<V
         ids.push(answer["result"]["id"].as_str().context("id")?.to_string());
     }
     Ok(ids)
+}
+
+/// `<label> concurrency=C <latencies> <memory>`, then the first error if any request failed.
+pub(crate) fn print_report(label: &str, concurrency: usize, report: &LoadReport, memory: &str) {
+    println!(
+        "{label} concurrency={concurrency} {} {memory}",
+        report.summary()
+    );
+    if let Some(error) = &report.first_error {
+        println!("first error: {error}");
+    }
 }

@@ -5,8 +5,8 @@ use hyper::Method;
 use serde_json::json;
 
 use super::common::{
-    KeyType, LoadArgs, ServerArgs, certificates_url, csr_for, idle_rss, memory_line, secs,
-    start_server,
+    KeyType, LoadArgs, ServerArgs, certificates_url, csr_for, idle_rss, memory_line, print_report,
+    secs, start_server,
 };
 use crate::load::{self, Call};
 
@@ -36,14 +36,11 @@ pub(crate) async fn run(CreateArgs { key, load, server }: CreateArgs) -> anyhow:
         move |_, _| call.clone(),
     )
     .await;
-    println!(
-        "create key={key:?} concurrency={} {} {}",
+    print_report(
+        &format!("create key={key:?}"),
         load.concurrency,
-        report.summary(),
-        memory_line(server.pid(), idle)
+        &report,
+        &memory_line(server.pid(), idle),
     );
-    if let Some(error) = report.first_error {
-        println!("first error: {error}");
-    }
     Ok(())
 }

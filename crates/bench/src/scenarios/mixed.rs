@@ -5,8 +5,8 @@ use hyper::Method;
 use serde_json::json;
 
 use super::common::{
-    LoadArgs, ServerArgs, certificates_url, idle_rss, memory_line, p256_csr, precreate, secs,
-    start_server,
+    LoadArgs, ServerArgs, certificates_url, idle_rss, memory_line, p256_csr, precreate,
+    print_report, secs, start_server,
 };
 use crate::load::{self, Call};
 
@@ -47,14 +47,11 @@ pub(crate) async fn run(MixedArgs { load, server }: MixedArgs) -> anyhow::Result
         },
     )
     .await;
-    println!(
-        "mixed concurrency={} {} {}",
+    print_report(
+        "mixed",
         load.concurrency,
-        report.summary(),
-        memory_line(server.pid(), idle)
+        &report,
+        &memory_line(server.pid(), idle),
     );
-    if let Some(error) = report.first_error {
-        println!("first error: {error}");
-    }
     Ok(())
 }

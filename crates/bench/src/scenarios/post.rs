@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use hyper::Method;
 
-use super::common::{LoadArgs, memory_line, secs};
+use super::common::{LoadArgs, memory_line, print_report, secs};
 use crate::load::{self, Call};
 use crate::rss;
 
@@ -53,13 +53,6 @@ pub(crate) async fn run(args: PostArgs) -> anyhow::Result<()> {
     )
     .await;
     let memory = pid.map(|pid| memory_line(pid, idle)).unwrap_or_default();
-    println!(
-        "post concurrency={} {} {memory}",
-        load.concurrency,
-        report.summary()
-    );
-    if let Some(error) = report.first_error {
-        println!("first error: {error}");
-    }
+    print_report("post", load.concurrency, &report, &memory);
     Ok(())
 }

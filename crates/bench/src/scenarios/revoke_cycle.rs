@@ -4,7 +4,8 @@ use anyhow::Context;
 use hyper::Method;
 
 use super::common::{
-    LoadArgs, ServerArgs, certificates_url, idle_rss, memory_line, precreate, secs, start_server,
+    LoadArgs, ServerArgs, certificates_url, idle_rss, memory_line, precreate, print_report, secs,
+    start_server,
 };
 use crate::load::{self, Call};
 
@@ -41,11 +42,11 @@ pub(crate) async fn run(RevokeCycleArgs { load, server }: RevokeCycleArgs) -> an
         },
     )
     .await;
-    println!(
-        "revoke+reactivate concurrency={} {} {}",
+    print_report(
+        "revoke+reactivate",
         load.concurrency,
-        report.summary(),
-        memory_line(server.pid(), idle)
+        &report,
+        &memory_line(server.pid(), idle),
     );
     Ok(())
 }

@@ -92,6 +92,34 @@ impl<'a> From<&'a Vec<u8>> for Arg<'a> {
     }
 }
 
+/// `sql` with `args` bound, for either database (the bounds say each `Arg` type encodes).
+pub(crate) fn query<DB>(
+    sql: impl sqlx::SqlSafeStr,
+    args: &[Arg<'_>],
+) -> sqlx::query::Query<'static, DB, DB::Arguments>
+where
+    DB: sqlx::Database,
+    for<'a> &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> Option<&'a str>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> Option<i64>: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> bool: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    for<'a> &'a [u8]: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    let mut query = sqlx::query(sql);
+    for arg in args {
+        query = match *arg {
+            Arg::Text(value) => query.bind(value),
+            Arg::OptText(value) => query.bind(value),
+            Arg::Int(value) => query.bind(value),
+            Arg::OptInt(value) => query.bind(value),
+            Arg::Bool(value) => query.bind(value),
+            Arg::Bytes(value) => query.bind(value),
+        };
+    }
+    query
+}
+
 /// `args![a, b]` is `&[Arg::from(a), Arg::from(b)]`.
 macro_rules! args {
     ($($value:expr),* $(,)?) => {

@@ -198,18 +198,7 @@ fn query(
     sql: impl SqlSafeStr,
     args: &[Arg<'_>],
 ) -> sqlx::query::Query<'static, Sqlite, SqliteArguments> {
-    let mut query = sqlx::query(sql);
-    for arg in args {
-        query = match *arg {
-            Arg::Text(value) => query.bind(value),
-            Arg::OptText(value) => query.bind(value),
-            Arg::Int(value) => query.bind(value),
-            Arg::OptInt(value) => query.bind(value),
-            Arg::Bool(value) => query.bind(value),
-            Arg::Bytes(value) => query.bind(value),
-        };
-    }
-    query
+    super::query(sql, args)
 }
 
 impl Transaction for SqliteTx {
