@@ -171,7 +171,14 @@ impl Authority {
             account_id: account_id.clone(),
             permission: request.permission,
             scope,
-            expires_at: request.expires_in.map(|d| now + d),
+            expires_at: request
+                .expires_in
+                .map(|d| {
+                    now.checked_add(d).ok_or_else(|| {
+                        Error::InvalidArgument("the expiry is too far in the future".into())
+                    })
+                })
+                .transpose()?,
             revoked_at: None,
             created_at: now,
         };

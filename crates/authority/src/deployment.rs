@@ -1,6 +1,8 @@
 //! The deployment as a whole, for operators: opening and migrating databases, copying one into
 //! another, health, the schema version and the audit chain.
 
+use std::time::{Duration, Instant};
+
 use store::DynStore;
 
 pub use store::{CopyReport, Table};
@@ -39,15 +41,55 @@ pub async fn copy_deployment(
 pub struct Health {
     /// "sqlite" or "postgres".
     pub database: &'static str,
+    /// Whether the database answered.
+    pub database_ok: bool,
+    /// Time since this process last completed a publication pass (`None`: not yet).
+    pub last_publication: Option<Duration>,
+    /// Past `Config::publication_stale_after` without a pass: revocations are not being published.
+    pub publication_stale: bool,
+}
+
+impl Health {
+    pub fn is_ok(&self) -> bool {
+        self.database_ok && !self.publication_stale
+    }
 }
 
 impl Authority {
-    /// Whether the database answers.
-    pub async fn health(&self) -> Result<Health, Error> {
-        self.store.get_setting("healthz").await?;
-        Ok(Health {
+    /// Whether the database answers and, when a bound is configured, whether publication passes
+    /// keep completing.
+    pub async fn health(&self) -> Health {
+        let database_ok = match self.store.get_setting("healthz").await {
+            Ok(_) => true,
+            Err(error) => {
+                tracing::warn!(%error, "health check: the database does not answer");
+                false
+            }
+        };
+        let last_publication = self
+            .last_publication
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|at| at.elapsed());
+        let publication_stale = match (self.config.publication_stale_after, last_publication) {
+            (Some(bound), Some(age)) => age > bound,
+            // Started, but no pass completed within the bound since the authority was built.
+            (Some(bound), None) => self.created.elapsed() > bound,
+            (None, _) => false,
+        };
+        Health {
             database: self.store.backend(),
-        })
+            database_ok,
+            last_publication,
+            publication_stale,
+        }
+    }
+
+    pub(crate) fn record_publication_pass(&self) {
+        *self
+            .last_publication
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
     }
 
     /// "sqlite" or "postgres".

@@ -81,6 +81,26 @@ impl Default for Publication {
     }
 }
 
+impl Publication {
+    /// The longest CRL and OCSP lifetimes accepted: a year, far beyond any sensible setting and
+    /// far from the end of the calendar arithmetic works in.
+    pub const MAX_VALIDITY: time::Duration = time::Duration::days(366);
+
+    fn validate(&self) -> Result<(), Error> {
+        let in_range = |name: &str, value: time::Duration| {
+            if value.is_positive() && value <= Self::MAX_VALIDITY {
+                Ok(())
+            } else {
+                Err(Error::InvalidArgument(format!(
+                    "{name} must be more than zero and at most 366 days, got {value}"
+                )))
+            }
+        };
+        in_range("the CRL validity", self.crl_validity)?;
+        in_range("the OCSP validity", self.ocsp_validity)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Needed for anything touching CA keys; administration commands can run without it.
@@ -90,6 +110,9 @@ pub struct Config {
     /// How long a token lookup is trusted before the store is asked again. This bounds how long a
     /// token revoked elsewhere (CLI, another replica) keeps working here.
     pub token_cache_ttl: Duration,
+    /// When set, health fails once no publication pass has completed for this long (a worker
+    /// that died or hangs leaves revocations pending forever).
+    pub publication_stale_after: Option<Duration>,
 }
 
 impl Default for Config {
@@ -99,7 +122,23 @@ impl Default for Config {
             policy: Policy::default(),
             publication: Publication::default(),
             token_cache_ttl: Duration::from_secs(5),
+            publication_stale_after: None,
         }
+    }
+}
+
+impl Config {
+    /// Refuse settings that would fail later (a date past the calendar's end, a zero maximum).
+    pub fn validate(&self) -> Result<(), Error> {
+        self.publication.validate()?;
+        let policy = &self.policy;
+        if !(1..=policy.ca_validity_days).contains(&policy.max_validity_days) {
+            return Err(Error::InvalidArgument(format!(
+                "the largest validity_days must be from 1 to the CA's lifetime ({} days), got {}",
+                policy.ca_validity_days, policy.max_validity_days
+            )));
+        }
+        Ok(())
     }
 }
 
@@ -112,12 +151,16 @@ pub struct Authority {
     zones: auth::ZoneCache,
     ocsp_cache: ocsp::AnswerCache,
     crl_cache: publication::CrlCache,
+    /// When the last publication pass of this process completed (see `health`).
+    last_publication: std::sync::Mutex<Option<std::time::Instant>>,
+    created: std::time::Instant,
 }
 
 impl Authority {
     /// Build the authority on an open store. With a master key, first check it against the
     /// database so a wrong key is refused at start rather than at the first issuance.
     pub async fn new(store: DynStore, config: Config) -> Result<Arc<Self>, Error> {
+        config.validate()?;
         if let Some(key) = &config.master_key {
             master_key::verify_against_store(key, store.as_ref()).await?;
         }
@@ -127,6 +170,8 @@ impl Authority {
             zones: auth::ZoneCache::default(),
             ocsp_cache: ocsp::AnswerCache::default(),
             crl_cache: publication::CrlCache::default(),
+            last_publication: std::sync::Mutex::new(None),
+            created: std::time::Instant::now(),
             store,
             config,
         }))

@@ -76,6 +76,8 @@ impl Authority {
     /// everything as it was, and the next pass does it again with the next CRL number.
     pub async fn publish(&self, limit: u32) -> Result<PublishReport, Error> {
         let Some(mut tx) = self.store.begin_publication().await? else {
+            // Another replica is publishing: this one is alive, and publication is happening.
+            self.record_publication_pass();
             return Ok(PublishReport {
                 skipped: true,
                 ..PublishReport::default()
@@ -84,6 +86,7 @@ impl Authority {
         match self.publish_in(tx.as_mut(), limit).await {
             Ok(report) => {
                 tx.commit().await?;
+                self.record_publication_pass();
                 Ok(report)
             }
             Err(error) => {

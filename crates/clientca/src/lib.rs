@@ -24,6 +24,9 @@ pub struct ServeOptions {
     pub policy: Policy,
     pub publication: Publication,
     pub token_cache_ttl: Duration,
+    /// `/healthz` fails after this long without a completed publication pass; `None`: three
+    /// publish intervals plus a minute (`publication_stale_after`).
+    pub publication_stale_after: Option<Duration>,
     /// Rate limits and the per-request deadline.
     pub api: api::ApiConfig,
     /// Connection limits: open connections, header deadline and size.
@@ -47,6 +50,29 @@ pub async fn open(url: &str, config: Config) -> anyhow::Result<Arc<Authority>> {
     Ok(Authority::open(url, config).await?)
 }
 
+/// Whichever task ends first is an error: both should run until shutdown.
+async fn supervise(
+    http: &mut JoinHandle<std::io::Result<()>>,
+    worker: &mut JoinHandle<()>,
+) -> anyhow::Result<()> {
+    tokio::select! {
+        http = http => {
+            http.context("the HTTP server panicked")??;
+            anyhow::bail!("the HTTP server stopped")
+        }
+        worker = worker => {
+            worker.context("the publication worker panicked")?;
+            anyhow::bail!("the publication worker stopped")
+        }
+    }
+}
+
+/// How long without a completed publication pass `/healthz` tolerates: three intervals, plus a
+/// minute for a pass that signs large CRLs.
+pub fn publication_stale_after(publish_interval: Duration) -> Duration {
+    publish_interval.saturating_mul(3) + Duration::from_secs(60)
+}
+
 /// Open the database, check the master key, bootstrap if empty, and start serving.
 pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
     let config = Config {
@@ -54,6 +80,11 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         policy: options.policy,
         publication: options.publication,
         token_cache_ttl: options.token_cache_ttl,
+        publication_stale_after: Some(
+            options
+                .publication_stale_after
+                .unwrap_or_else(|| publication_stale_after(options.publish_interval)),
+        ),
     };
     let authority = open(&options.database_url, config).await?;
     let bootstrap = authority.bootstrap_if_empty().await?;
@@ -104,9 +135,35 @@ impl Server {
         Ok(())
     }
 
-    /// Wait until the HTTP server ends on its own (it only does on an error).
+    /// Wait until the HTTP server or the publication worker ends on its own — neither should:
+    /// either is an error, and the process exits non-zero so a supervisor restarts it rather than
+    /// keep answering while revocations stay pending forever.
     pub async fn wait(&mut self) -> anyhow::Result<()> {
-        (&mut self.http).await.context("HTTP task failed")??;
-        Ok(())
+        supervise(&mut self.http, &mut self.worker).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forever() -> JoinHandle<std::io::Result<()>> {
+        tokio::spawn(std::future::pending())
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_ends_or_panics_stops_the_server() {
+        let mut worker = tokio::spawn(async {});
+        let error = supervise(&mut forever(), &mut worker).await.unwrap_err();
+        assert_eq!(error.to_string(), "the publication worker stopped");
+
+        let mut worker = tokio::spawn(async { panic!("a bug in a publication pass") });
+        let error = supervise(&mut forever(), &mut worker).await.unwrap_err();
+        assert_eq!(error.to_string(), "the publication worker panicked");
+
+        let mut http = tokio::spawn(async { Err(std::io::Error::other("accept failed")) });
+        let mut worker = tokio::spawn(std::future::pending());
+        let error = supervise(&mut http, &mut worker).await.unwrap_err();
+        assert_eq!(error.to_string(), "accept failed");
     }
 }

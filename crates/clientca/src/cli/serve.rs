@@ -1,5 +1,6 @@
 //! `clientca serve`: the API server and the publication worker.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -58,6 +59,60 @@ pub struct ServeArgs {
     pub request_timeout: Duration,
 }
 
+impl ServeArgs {
+    /// Ranges a running server depends on (a zero interval busy-loops, a zero deadline refuses
+    /// everything); the authority checks its own settings (validities) when it starts.
+    fn validate(&self) -> anyhow::Result<()> {
+        let within = |flag: &str, value: Duration, min: Duration, max: Duration| {
+            anyhow::ensure!(
+                (min..=max).contains(&value),
+                "--{flag} must be from {min:?} to {max:?}, got {value:?}"
+            );
+            Ok(())
+        };
+        let second = Duration::from_secs(1);
+        let day = Duration::from_secs(86_400);
+        within(
+            "publish-interval",
+            self.publish_interval,
+            Duration::from_millis(100),
+            day,
+        )?;
+        within(
+            "header-read-timeout",
+            self.header_read_timeout,
+            Duration::from_millis(100),
+            Duration::from_secs(600),
+        )?;
+        within(
+            "request-timeout",
+            self.request_timeout,
+            Duration::from_millis(100),
+            Duration::from_secs(3600),
+        )?;
+        within("token-cache-ttl", self.token_cache_ttl, Duration::ZERO, day)?;
+        within("ocsp-validity", self.ocsp_validity, second, 366 * day)?;
+        within("crl-validity", self.crl_validity, second, 366 * day)?;
+        // CRLs are re-signed at half-life by a pass: one must run before the CRL expires.
+        anyhow::ensure!(
+            self.crl_validity >= self.publish_interval.saturating_mul(2),
+            "--crl-validity ({:?}) must be at least twice --publish-interval ({:?}), so a CRL is \
+             re-signed before it expires",
+            self.crl_validity,
+            self.publish_interval
+        );
+        anyhow::ensure!(
+            self.max_connections >= 1,
+            "--max-connections must be at least 1"
+        );
+        anyhow::ensure!(
+            self.max_validity_days >= 1,
+            "--max-validity-days must be at least 1"
+        );
+        Ok(())
+    }
+}
+
 /// `10` or `10/20`: requests per second, then burst.
 fn parse_rate(text: &str) -> Result<api::Rate, String> {
     let (rate, burst) = text.split_once('/').unwrap_or((text, text));
@@ -73,6 +128,7 @@ fn parse_rate(text: &str) -> Result<api::Rate, String> {
 }
 
 pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
+    args.validate()?;
     let key_path = args
         .master_key_file
         .clone()
@@ -98,6 +154,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
                 .context("--ocsp-validity too long")?,
         },
         token_cache_ttl: args.token_cache_ttl,
+        publication_stale_after: None,
         api: api::ApiConfig {
             rate_limits: api::RateLimitConfig {
                 per_token: args.rate_limit_token,
@@ -115,7 +172,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
     if let Some(bootstrap) = &server.bootstrap {
         print_bootstrap(bootstrap, &server.api_base_url());
     }
-    println!("listening on http://{}", server.addr);
+    say(&format!("listening on http://{}", server.addr));
     tokio::select! {
         result = server.wait() => result.context("the HTTP server stopped"),
         () = shutdown_signal() => {
@@ -142,8 +199,13 @@ fn validate_public_url(url: &str) -> anyhow::Result<String> {
     Ok(trimmed.to_string())
 }
 
+/// A line on stdout; a closed stdout (the reader went away) must not stop the server.
+fn say(text: &str) {
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
 fn print_bootstrap(bootstrap: &authority::Bootstrap, base_url: &str) {
-    println!(
+    say(&format!(
         "First start: created account {account}, zone {zone_name} ({zone}) and an edit API token.\n\
          The token is shown only this once:\n\n    \
          export CLOUDFLARE_API_TOKEN={secret}\n\n\
@@ -153,7 +215,7 @@ fn print_bootstrap(bootstrap: &authority::Bootstrap, base_url: &str) {
         zone_name = bootstrap.zone.name,
         zone = bootstrap.zone.id,
         secret = bootstrap.secret,
-    );
+    ));
 }
 
 async fn shutdown_signal() {

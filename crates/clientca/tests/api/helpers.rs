@@ -97,6 +97,7 @@ impl TestApp {
             policy: Policy::default(),
             publication: Publication::default(),
             token_cache_ttl: Duration::ZERO,
+            publication_stale_after: None,
             api: api::ApiConfig::default(),
             limits: api::ServerLimits::default(),
         };

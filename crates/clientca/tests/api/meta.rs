@@ -1,10 +1,15 @@
 //! Health and the served OpenAPI document.
 
+use std::time::Duration;
+
 use test_support::{TestDatabase, backend_tests};
 
 use crate::helpers::{TestApp, answer};
 
-backend_tests!(openapi_and_health_are_served);
+backend_tests!(
+    openapi_and_health_are_served,
+    health_fails_once_publication_passes_stop,
+);
 
 async fn openapi_and_health_are_served(db: TestDatabase) {
     let app = TestApp::spawn(db).await;
@@ -35,4 +40,36 @@ async fn openapi_and_health_are_served(db: TestDatabase) {
         .await
         .unwrap();
     answer(anonymous).await.assert_error(400, 9106);
+}
+
+/// A worker that stopped publishing (dead, or stuck) leaves revocations pending forever: health
+/// must say so rather than "ok".
+async fn health_fails_once_publication_passes_stop(db: TestDatabase) {
+    // The worker passes once at start, then not for an hour; health tolerates 400 ms.
+    let app = TestApp::spawn_configured(db, |options| {
+        options.publication_stale_after = Some(Duration::from_millis(400));
+    })
+    .await;
+    let health = || async {
+        let response = app
+            .client
+            .get(format!("http://{}/healthz", app.server.addr))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<serde_json::Value>().await.unwrap())
+    };
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (status, body) = health().await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["status"], "unavailable");
+    assert_eq!(body["publication_stale"], true);
+    assert_eq!(body["database_ok"], true);
+
+    app.publish().await;
+    let (status, body) = health().await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["publication_stale"], false);
+    assert_eq!(body["last_publication_seconds_ago"], 0);
 }

@@ -54,11 +54,21 @@ impl Drop for Serve {
 
 /// Start `clientca serve --listen 127.0.0.1:0 <extra>` and wait until it prints its address.
 pub(crate) fn serve(dir: &Path, env: &[(&str, &str)], extra: &[&str]) -> Serve {
+    serve_logging_to(dir, env, extra, Stdio::null())
+}
+
+/// `serve`, with its log (stderr) going to `log`.
+pub(crate) fn serve_logging_to(
+    dir: &Path,
+    env: &[(&str, &str)],
+    extra: &[&str],
+    log: Stdio,
+) -> Serve {
     let child = command(dir, env)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("serve starts");
     // Owned by `Serve` from here on, so a failed read below still kills and reaps the process.
