@@ -51,6 +51,7 @@ error_codes! {
     InvalidArgument = (1106, 400, "an argument has an invalid value (e.g. revocation reason)"),
     RequestTimeout = (1007, 408, "the request was not received and handled within the time limit"),
     RateLimited = (1008, 429, "too many requests for this token or address; see Retry-After"),
+    StorageFull = (1009, 503, "the database's storage is full; nothing was written, retry later"),
     NoRoute = (7000, 404, "no route for that URI"),
     MethodNotAllowed = (7001, 405, "method not allowed for that URI"),
     MalformedAuthorization = (6111, 400, "the Authorization header is not `Bearer <token>`"),
@@ -75,6 +76,9 @@ impl ErrorCode {
         self.row().2
     }
 }
+
+/// Seconds a client is told to wait when the database's storage is full.
+const STORAGE_FULL_RETRY_AFTER: u64 = 30;
 
 /// An error answer: one code, one message.
 #[derive(Debug)]
@@ -177,6 +181,12 @@ impl From<Error> for ApiError {
                 ErrorCode::InvalidArgument
             }
             Error::NotFound(_) => ErrorCode::NoRoute,
+            Error::StorageFull => {
+                return ApiError {
+                    retry_after: Some(STORAGE_FULL_RETRY_AFTER),
+                    ..ApiError::new(ErrorCode::StorageFull, error.to_string())
+                };
+            }
             Error::MasterKey(_)
             | Error::Ca(_)
             | Error::Issue(_)

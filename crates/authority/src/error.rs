@@ -54,8 +54,24 @@ pub enum Error {
     SerialExhausted,
     #[error("cannot open database {url}: {error}")]
     OpenDatabase { url: String, error: StoreError },
+    /// Nothing was written: the database's disk is full. Retrying later succeeds once space is
+    /// freed.
+    #[error("storage is full; nothing was written, retry later")]
+    StorageFull,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::StorageFull(detail) => {
+                tracing::error!(%detail, "the database's storage is full");
+                Error::StorageFull
+            }
+            other => Error::Store(other),
+        }
+    }
 }
 
 impl From<pki::CaError> for Error {

@@ -195,3 +195,187 @@ fn a_token_lifetime_past_the_calendar_is_an_error_not_a_panic() {
     assert!(stderr.contains("too far in the future"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// A tmpfs of `megabytes` mounted on `dir` for the test's life (root only, as in CI).
+struct SmallDisk {
+    dir: std::path::PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(dir: &Path, megabytes: u32) -> Option<Self> {
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then(|| Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Write zeros to `filler` until the disk refuses more.
+    fn fill(&self, filler: &Path) {
+        use std::io::Write;
+        let mut file = std::fs::File::create(filler).unwrap();
+        let chunk = vec![0u8; 16 * 1024];
+        while file.write_all(&chunk).is_ok() {}
+        // What still fits, byte by byte, so nothing is left at all.
+        while file.write_all(&[0]).is_ok() {}
+        let _ = file.sync_all();
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// A full disk makes writes fail with 503 and the envelope (nothing written); once space is freed,
+/// every kind of write works again without a restart, publication resumes, and nothing
+/// acknowledged is lost. Before the fix, SQLite's own rollback on SQLITE_FULL left sqlx's
+/// transaction bookkeeping "open" on the single writer connection, and every later revocation,
+/// reactivation, hostname change and publication pass failed until a restart.
+#[test]
+fn a_full_disk_refuses_writes_and_recovers_when_space_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("disk");
+    let Some(disk) = SmallDisk::mount(&data, 4) else {
+        if test_support::strict() {
+            panic!("cannot mount a tmpfs (needs root), and CLIENTCA_TEST_STRICT=1");
+        }
+        test_support::skip_notice("the full-disk test", "run as root (it mounts a tmpfs)");
+        return;
+    };
+    let data_dir = data.to_str().unwrap();
+    let serve = serve_logging_to(
+        dir.path(),
+        &[("CLIENTCA_DATA_DIR", data_dir)],
+        &["--publish-interval", "200ms"],
+        Stdio::null(),
+    );
+    let token = serve.token.clone().unwrap();
+    let zones = common::stdout_of(&common::clientca(
+        dir.path(),
+        &[("CLIENTCA_DATA_DIR", data_dir)],
+        &["zone", "list"],
+    ));
+    let zone = zones.split('\t').next().unwrap().to_string();
+    let base = format!("{}/client/v4/zones/{zone}", serve.base_url);
+    let certificates = format!("{base}/client_certificates");
+    let create = |n: usize| {
+        let csr = test_support::csr_with_common_name(&format!("device-{n}"));
+        call(
+            reqwest::Method::POST,
+            &certificates,
+            &token,
+            Some(json!({"csr": csr, "validity_days": 7})),
+        )
+    };
+    let mut acknowledged = Vec::new();
+    for n in 0..40 {
+        let (status, body) = create(n);
+        assert_eq!(status, 200, "{body}");
+        acknowledged.push(body["result"]["id"].as_str().unwrap().to_string());
+    }
+
+    let filler = data.join("filler");
+    disk.fill(&filler);
+    // Revoke one certificate after another until the disk refuses: 503, in the envelope.
+    let mut refused = None;
+    for id in &acknowledged {
+        let (status, body) = call(
+            reqwest::Method::DELETE,
+            &format!("{certificates}/{id}"),
+            &token,
+            None,
+        );
+        match status {
+            200 => continue,
+            503 => {
+                refused = Some(body);
+                break;
+            }
+            other => panic!("a full disk answered {other}: {body}"),
+        }
+    }
+    let refused = refused.expect("some revocation must hit the full disk");
+    assert_eq!(refused["success"], false, "{refused}");
+    assert_eq!(refused["errors"][0]["code"], 1009, "{refused}");
+    // Creates are refused alike, never acknowledged without their row.
+    let mut created_when_full = 0;
+    for n in 100..110 {
+        let (status, body) = create(n);
+        match status {
+            200 => {
+                created_when_full += 1;
+                acknowledged.push(body["result"]["id"].as_str().unwrap().to_string());
+            }
+            503 => assert_eq!(body["errors"][0]["code"], 1009, "{body}"),
+            other => panic!("a create on a full disk answered {other}: {body}"),
+        }
+    }
+    assert!(created_when_full < 10, "no create hit the full disk");
+
+    // Space returns: every kind of write works again, without a restart.
+    std::fs::remove_file(&filler).unwrap();
+    let (status, body) = create(200);
+    assert_eq!(status, 200, "{body}");
+    acknowledged.push(body["result"]["id"].as_str().unwrap().to_string());
+    let last = acknowledged.last().unwrap();
+    let item = format!("{certificates}/{last}");
+    let (status, body) = call(reqwest::Method::DELETE, &item, &token, None);
+    assert_eq!(status, 200, "revocation after space returned: {body}");
+    let (status, body) = call(reqwest::Method::PATCH, &item, &token, Some(json!({})));
+    assert_eq!(status, 200, "reactivation after space returned: {body}");
+    assert_eq!(body["result"]["status"], "pending_reactivation");
+    let (status, body) = call(
+        reqwest::Method::PUT,
+        &format!("{base}/certificate_authorities/hostname_associations"),
+        &token,
+        Some(json!({"hostnames": ["mtls.example.com"]})),
+    );
+    assert_eq!(
+        status, 200,
+        "hostname associations after space returned: {body}"
+    );
+    // Publication resumes: the pending revocations settle, the reactivation too.
+    for id in &acknowledged[..3] {
+        let (status, body) = call(
+            reqwest::Method::DELETE,
+            &format!("{certificates}/{id}"),
+            &token,
+            None,
+        );
+        assert_eq!(status, 200, "{body}");
+        wait_for_status(&format!("{certificates}/{id}"), &token, "revoked");
+    }
+    wait_for_status(&item, &token, "active");
+
+    // Nothing acknowledged is missing.
+    let (status, listed) = call(
+        reqwest::Method::GET,
+        &format!("{certificates}?per_page=50&limit=1000"),
+        &token,
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(
+        listed["result_info"]["total_count"],
+        acknowledged.len(),
+        "every acknowledged create is there"
+    );
+    let (status, health) = call(
+        reqwest::Method::GET,
+        &format!("{}/healthz", serve.base_url),
+        &token,
+        None,
+    );
+    assert_eq!(status, 200, "{health}");
+    drop(serve);
+}

@@ -21,6 +21,9 @@ pub enum StoreError {
     CommitterStart(std::io::Error),
     #[error("a stored row is invalid: {0}")]
     Corrupt(String),
+    /// The disk (or the database's quota) is full: nothing was written; retry once space is freed.
+    #[error("the database's storage is full: {0}")]
+    StorageFull(String),
     #[error("database migration failed: {0}")]
     Migration(sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
@@ -30,6 +33,9 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         if let Some(db) = error.as_database_error() {
+            if is_storage_full(db) {
+                return StoreError::StorageFull(db.message().to_string());
+            }
             if db.is_unique_violation() {
                 return StoreError::Conflict(db.message().to_string());
             }
@@ -39,6 +45,20 @@ impl From<sqlx::Error> for StoreError {
         }
         StoreError::Database(error)
     }
+}
+
+/// SQLITE_FULL (primary result code 13), or PostgreSQL's `disk_full` (SQLSTATE 53100).
+fn is_storage_full(error: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = error.code() else {
+        return false;
+    };
+    if error
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        return code.parse::<i32>().is_ok_and(|code| code & 0xff == 13);
+    }
+    code == "53100"
 }
 
 impl From<sqlx::migrate::MigrateError> for StoreError {

@@ -432,7 +432,12 @@ async fn commit_together(writer: &Writer, jobs: &[CreateJob]) -> StoreResult<()>
 async fn commit_one_by_one(writer: &Writer, jobs: &[CreateJob]) -> Vec<StoreResult<()>> {
     let failed_all = |error: &StoreError| {
         jobs.iter()
-            .map(|_| Err(StoreError::CommitFailed(error.to_string())))
+            .map(|_| {
+                Err(match error {
+                    StoreError::StorageFull(message) => StoreError::StorageFull(message.clone()),
+                    other => StoreError::CommitFailed(other.to_string()),
+                })
+            })
             .collect()
     };
     let mut tx = match writer.begin().await {
