@@ -33,6 +33,12 @@ where
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip());
+        // An address already over its anonymous limit learns nothing: not even whether its
+        // credentials were right.
+        state
+            .rate_limits
+            .check_blocked(peer)
+            .map_err(ApiError::rate_limited)?;
         let authenticated = match credentials(parts) {
             Ok(credentials) => {
                 state

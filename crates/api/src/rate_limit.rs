@@ -1,10 +1,12 @@
 //! Rate limiting: per API token, and per client address for requests without valid credentials
 //! (which is what a token-guessing client sends). GCRA via `governor`.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -42,9 +44,17 @@ impl Default for RateLimitConfig {
 /// Forget idle keys every this many checks, so address churn cannot grow memory without bound.
 const CLEANUP_EVERY: u64 = 4096;
 
+/// Addresses remembered as over their anonymous limit at most (a flood of addresses must not grow
+/// memory); past it, the oldest expiries are dropped first.
+const MAX_BLOCKED: usize = 100_000;
+
 pub(crate) struct RateLimits {
     per_token: Option<DefaultKeyedRateLimiter<String>>,
     anonymous: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Addresses over their anonymous limit, and until when: refused before their credentials
+    /// are even looked at, so a right guess gets the same 429 as a wrong one. (governor cannot
+    /// tell whether a key is limited without spending a cell.)
+    blocked: Mutex<HashMap<IpAddr, Instant>>,
     checks: AtomicU64,
 }
 
@@ -61,6 +71,7 @@ impl RateLimits {
         Self {
             per_token: limiter(config.per_token),
             anonymous: limiter(config.anonymous),
+            blocked: Mutex::new(HashMap::new()),
             checks: AtomicU64::new(0),
         }
     }
@@ -76,15 +87,46 @@ impl RateLimits {
         }
     }
 
-    /// `Err(wait)` when the address has sent too many requests without valid credentials.
+    /// `Err(wait)` when the address is still over its anonymous limit: checked before any
+    /// credential is evaluated.
+    pub(crate) fn check_blocked(&self, address: Option<IpAddr>) -> Result<(), Duration> {
+        let Some(address) = address else {
+            return Ok(());
+        };
+        let blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        match blocked.get(&address) {
+            Some(until) => match until.checked_duration_since(Instant::now()) {
+                Some(wait) if !wait.is_zero() => Err(wait),
+                _ => Ok(()),
+            },
+            None => Ok(()),
+        }
+    }
+
+    /// `Err(wait)` when the address has sent too many requests without valid credentials; the
+    /// address is then refused outright (`check_blocked`) until `wait` has passed.
     pub(crate) fn check_anonymous(&self, address: Option<IpAddr>) -> Result<(), Duration> {
         self.housekeeping();
-        match (&self.anonymous, address) {
-            (Some(limiter), Some(address)) => limiter
-                .check_key(&address)
-                .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now())),
-            _ => Ok(()),
+        let (Some(limiter), Some(address)) = (&self.anonymous, address) else {
+            return Ok(());
+        };
+        limiter.check_key(&address).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            self.block(address, wait);
+            wait
+        })
+    }
+
+    fn block(&self, address: IpAddr, wait: Duration) {
+        let mut blocked = self.blocked.lock().unwrap_or_else(|p| p.into_inner());
+        if blocked.len() >= MAX_BLOCKED {
+            let now = Instant::now();
+            blocked.retain(|_, until| *until > now);
+            if blocked.len() >= MAX_BLOCKED {
+                blocked.clear();
+            }
         }
+        blocked.insert(address, Instant::now() + wait);
     }
 
     fn housekeeping(&self) {
@@ -95,6 +137,11 @@ impl RateLimits {
             if let Some(limiter) = &self.anonymous {
                 limiter.retain_recent();
             }
+            let now = Instant::now();
+            self.blocked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|_, until| *until > now);
         }
     }
 }
