@@ -167,13 +167,24 @@ impl Authority {
     }
 
     /// `active`/`pending_reactivation` → `pending_revocation`; already revoking or revoked: unchanged.
+    /// Revoke: `active`/`pending_reactivation` → `pending_revocation` with `reason` (default
+    /// `unspecified`). Already revoking or revoked: unchanged when no reason or the same reason is
+    /// asked for; a different reason replaces the old one while the revocation is unpublished and
+    /// is refused once it is published (never a success that ignores it).
     pub async fn revoke_certificate(
         &self,
         zone: &Zone,
         id: &CertificateId,
-        reason: RevocationReason,
+        requested: Option<RevocationReason>,
         actor: Actor,
     ) -> Result<CertificateRecord, Error> {
+        if let Some(reason) = requested.filter(|reason| !reason.applies_to_leaves()) {
+            return Err(Error::InvalidArgument(format!(
+                "{reason} is a reason for revoking a CA or attribute authority, not a client \
+                 certificate"
+            )));
+        }
+        let reason = requested.unwrap_or_default();
         let change = StatusChange {
             zone_id: zone.id.clone(),
             certificate_id: id.clone(),
@@ -183,15 +194,51 @@ impl Authority {
             ],
             to: CertificateStatus::PendingRevocation,
             revocation_reason: Some(reason),
-            audit: zone_audit(zone, AuditAction::CertificateRevocationRequested, id, actor)
-                .with_details(format!("reason={reason}")),
+            audit: zone_audit(
+                zone,
+                AuditAction::CertificateRevocationRequested,
+                id,
+                actor.clone(),
+            )
+            .with_details(format!("reason={reason}")),
         };
-        match self.store.change_status(&change).await? {
-            StatusChangeOutcome::Changed(record) | StatusChangeOutcome::Unchanged(record) => {
-                Ok(record)
+        let mut record = match self.store.change_status(&change).await? {
+            StatusChangeOutcome::Changed(record) => return Ok(record),
+            StatusChangeOutcome::Unchanged(record) => record,
+            StatusChangeOutcome::NotFound => return Err(Error::CertificateNotFound),
+        };
+        let current = record.revocation_reason.unwrap_or_default();
+        let Some(wanted) = requested.filter(|wanted| *wanted != current) else {
+            return Ok(record);
+        };
+        if record.status == CertificateStatus::PendingRevocation {
+            let audit = zone_audit(
+                zone,
+                AuditAction::CertificateRevocationReasonChanged,
+                id,
+                actor,
+            )
+            .with_details(format!("reason={current}->{wanted}"));
+            match self
+                .store
+                .change_pending_reason(&zone.id, id, wanted, &audit)
+                .await?
+            {
+                StatusChangeOutcome::Changed(changed) => return Ok(changed),
+                // Published in the meantime: now final, like any revoked certificate.
+                StatusChangeOutcome::Unchanged(now) => record = now,
+                StatusChangeOutcome::NotFound => return Err(Error::CertificateNotFound),
             }
-            StatusChangeOutcome::NotFound => Err(Error::CertificateNotFound),
+            if record.revocation_reason.unwrap_or_default() == wanted {
+                return Ok(record);
+            }
         }
+        Err(Error::InvalidArgument(format!(
+            "the certificate's revocation ({}) is already published with reason {}; a \
+             published revocation cannot change",
+            record.status,
+            record.revocation_reason.unwrap_or_default()
+        )))
     }
 
     /// `pending_revocation` → `pending_reactivation`; `revoked` is final (an error); other states

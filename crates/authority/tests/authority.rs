@@ -354,7 +354,7 @@ async fn revocation_is_idempotent_and_final(db: TestDatabase) {
         .issue_certificate(&zone, request, cli())
         .await
         .unwrap();
-    let reason = RevocationReason::KeyCompromise;
+    let reason = Some(RevocationReason::KeyCompromise);
     let revoked = authority
         .revoke_certificate(&zone, &cert.id, reason, cli())
         .await
@@ -448,7 +448,7 @@ async fn a_publication_pass_publishes_exactly_what_settles(db: TestDatabase) {
         issue(zone.clone()).await,
     );
     let elsewhere = issue(other_zone.clone()).await;
-    let reason = RevocationReason::KeyCompromise;
+    let reason = Some(RevocationReason::KeyCompromise);
     for cert in [&r1, &r2, &x1] {
         authority
             .revoke_certificate(&zone, &cert.id, reason, cli())

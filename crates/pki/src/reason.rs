@@ -29,6 +29,15 @@ impl RevocationReason {
         RevocationReason::AaCompromise,
     ];
 
+    /// Whether the reason can apply to an end-entity certificate (`cACompromise` and
+    /// `aACompromise` are about the issuing authority).
+    pub fn applies_to_leaves(self) -> bool {
+        !matches!(
+            self,
+            RevocationReason::CaCompromise | RevocationReason::AaCompromise
+        )
+    }
+
     /// The RFC 5280 name, e.g. `keyCompromise`.
     pub fn as_str(self) -> &'static str {
         match self {

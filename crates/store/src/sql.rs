@@ -159,6 +159,11 @@ pub(crate) const CHANGE_STATUS: &str = "UPDATE certificates \
     SET status = $1, updated_at = $2, revoked_at = $3, revocation_reason = $4 \
     WHERE zone_id = $5 AND id = $6";
 
+/// Only while the revocation is unpublished: a published one is final.
+pub(crate) const CHANGE_PENDING_REASON: &str = "UPDATE certificates \
+    SET revocation_reason = $1, updated_at = $2 \
+    WHERE zone_id = $3 AND id = $4 AND status = 'pending_revocation'";
+
 macro_rules! select_pending {
     () => {
         "SELECT c.id, c.zone_id, c.ca_id, ca.account_id, c.serial_number, c.status, c.revoked_at, \

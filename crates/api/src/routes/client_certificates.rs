@@ -76,7 +76,8 @@ pub(crate) enum StatusFilter {
 }
 
 // Documents the values only; the text is parsed as `authority::RevocationReason`.
-/// Why the certificate is revoked: an RFC 5280 CRLReason name.
+/// Why the certificate is revoked: an RFC 5280 CRLReason name that applies to a client
+/// certificate.
 #[derive(Deserialize, ToSchema)]
 #[allow(dead_code)]
 pub(crate) enum RevocationReasonName {
@@ -84,8 +85,6 @@ pub(crate) enum RevocationReasonName {
     Unspecified,
     #[serde(rename = "keyCompromise")]
     KeyCompromise,
-    #[serde(rename = "cACompromise")]
-    CaCompromise,
     #[serde(rename = "affiliationChanged")]
     AffiliationChanged,
     #[serde(rename = "superseded")]
@@ -94,8 +93,6 @@ pub(crate) enum RevocationReasonName {
     CessationOfOperation,
     #[serde(rename = "privilegeWithdrawn")]
     PrivilegeWithdrawn,
-    #[serde(rename = "aACompromise")]
-    AaCompromise,
 }
 
 #[utoipa::path(
@@ -217,12 +214,11 @@ pub(crate) async fn revoke(
         .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Edit)
         .await?;
     let id = ids::certificate(&id)?;
-    let reason = match query.get("reason") {
-        Some(text) => text
-            .parse::<RevocationReason>()
-            .map_err(authority::Error::from)?,
-        None => RevocationReason::default(),
-    };
+    let reason = query
+        .get("reason")
+        .map(str::parse::<RevocationReason>)
+        .transpose()
+        .map_err(authority::Error::from)?;
     let record = state
         .authority
         .revoke_certificate(&zone, &id, reason, caller.actor)

@@ -210,6 +210,6 @@ async fn guessing_tokens_is_rate_limited_per_address(db: TestDatabase) {
     app.call_as("guess-7", Method::GET, &path, None)
         .await
         .assert_error(429, 1008);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     app.call(Method::GET, &path, None).await.assert_ok();
 }

@@ -20,6 +20,7 @@ backend_tests!(
     ocsp_echoes_nonces_and_reuses_signed_answers,
     leaves_point_at_the_public_endpoints_when_configured,
     pkilint_finds_nothing_to_report,
+    a_reason_changes_while_unpublished_and_is_final_once_published,
 );
 
 async fn get_bytes(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
@@ -511,4 +512,90 @@ async fn pkilint_finds_nothing_to_report(db: TestDatabase) {
         let (_, _, response) = get_bytes(&app, &format!("/ca/{ca_id}/ocsp/{encoded}")).await;
         lint(&ocsp_lint, &[], "OCSP response", &response);
     }
+}
+
+/// The reason code each entry of the CA's newest CRL carries (absent: unspecified, per RFC 5280).
+async fn crl_reasons(app: &TestApp, ca_id: &str) -> Vec<(String, Option<u8>)> {
+    let (_, _, der) = get_bytes(app, &format!("/ca/{ca_id}/crl")).await;
+    let (_, crl) = CertificateRevocationList::from_der(&der).unwrap();
+    crl.iter_revoked_certificates()
+        .map(|entry| {
+            let reason = entry.reason_code().map(|(_, code)| code.0);
+            (entry.serial().to_str_radix(10), reason)
+        })
+        .collect()
+}
+
+/// A second DELETE with another reason is never a 200 that ignores it: while the revocation is
+/// unpublished the reason is replaced (and audited), once published it is refused.
+async fn a_reason_changes_while_unpublished_and_is_final_once_published(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let cert = app.issue(&p256_csr("device")).await;
+    let item = item_path(&app, &cert);
+    let with_reason = |reason: &str| format!("{item}?reason={reason}");
+    app.call(Method::DELETE, &item, None).await.assert_ok();
+    // Unpublished: the new reason replaces the old one.
+    let changed = app
+        .call(Method::DELETE, &with_reason("keyCompromise"), None)
+        .await;
+    assert_eq!(changed.assert_ok()["status"], "pending_revocation");
+    // Without a reason, or with the same one, a repeat changes nothing (the SDKs' retries).
+    app.call(Method::DELETE, &item, None).await.assert_ok();
+    app.call(Method::DELETE, &with_reason("keycompromise"), None)
+        .await
+        .assert_ok();
+    assert_eq!(app.publish().await, 1);
+    let ca_id = app.ca_id().await;
+    let serial = cert["serial_number"].as_str().unwrap().to_string();
+    assert_eq!(
+        crl_reasons(&app, &ca_id).await,
+        [(serial.clone(), Some(1))],
+        "published as keyCompromise (1)"
+    );
+
+    // Published: final. Another reason is refused; none, or the same, is still a 200.
+    app.call(Method::DELETE, &with_reason("superseded"), None)
+        .await
+        .assert_error(400, 1106);
+    app.call(Method::DELETE, &item, None).await.assert_ok();
+    let same = app
+        .call(Method::DELETE, &with_reason("keyCompromise"), None)
+        .await;
+    assert_eq!(same.assert_ok()["status"], "revoked");
+    assert_eq!(crl_reasons(&app, &ca_id).await, [(serial, Some(1))]);
+
+    // CA-only reasons are not for client certificates; nothing is written.
+    let other = app.issue(&p256_csr("other")).await;
+    for reason in ["cACompromise", "aACompromise"] {
+        app.call(Method::DELETE, &with_reason_for(&app, &other, reason), None)
+            .await
+            .assert_error(400, 1106);
+    }
+    assert_eq!(
+        app.call(Method::GET, &item_path(&app, &other), None)
+            .await
+            .assert_ok()["status"],
+        "active"
+    );
+
+    let audit = app
+        .call(
+            Method::GET,
+            &format!("/accounts/{}/audit_logs?per_page=100", app.account_id),
+            None,
+        )
+        .await;
+    let changes: Vec<&Value> = audit
+        .assert_ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| event["action"] == "certificate.revocation_reason_changed")
+        .collect();
+    assert_eq!(changes.len(), 1, "one change, audited once");
+    assert_eq!(changes[0]["details"], "reason=unspecified->keyCompromise");
+}
+
+fn with_reason_for(app: &TestApp, cert: &Value, reason: &str) -> String {
+    format!("{}?reason={reason}", item_path(app, cert))
 }

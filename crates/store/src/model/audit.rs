@@ -113,6 +113,8 @@ pub enum AuditAction {
     CertificateCreated,
     CertificateRevocationRequested,
     CertificateReactivationRequested,
+    /// The reason of a revocation not yet published was changed.
+    CertificateRevocationReasonChanged,
     /// Settled by the publication worker: the revocation is published.
     CertificateRevoked,
     /// Settled by the publication worker: the reactivation is published.
@@ -120,7 +122,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 12] = [
+    pub const ALL: [AuditAction; 13] = [
         AuditAction::AccountCreated,
         AuditAction::ZoneCreated,
         AuditAction::TokenCreated,
@@ -131,6 +133,7 @@ impl AuditAction {
         AuditAction::CertificateCreated,
         AuditAction::CertificateRevocationRequested,
         AuditAction::CertificateReactivationRequested,
+        AuditAction::CertificateRevocationReasonChanged,
         AuditAction::CertificateRevoked,
         AuditAction::CertificateReactivated,
     ];
@@ -148,6 +151,9 @@ impl AuditAction {
             AuditAction::CertificateCreated => "certificate.created",
             AuditAction::CertificateRevocationRequested => "certificate.revocation_requested",
             AuditAction::CertificateReactivationRequested => "certificate.reactivation_requested",
+            AuditAction::CertificateRevocationReasonChanged => {
+                "certificate.revocation_reason_changed"
+            }
             AuditAction::CertificateRevoked => "certificate.revoked",
             AuditAction::CertificateReactivated => "certificate.reactivated",
         }
@@ -166,6 +172,7 @@ impl AuditAction {
             AuditAction::CertificateCreated
             | AuditAction::CertificateRevocationRequested
             | AuditAction::CertificateReactivationRequested
+            | AuditAction::CertificateRevocationReasonChanged
             | AuditAction::CertificateRevoked
             | AuditAction::CertificateReactivated => AuditObject::Certificate,
         }

@@ -11,6 +11,7 @@ use crate::model::{
 use crate::rows::{self, DecodeRow, to_unix};
 use crate::sql;
 use crate::writes::{CountMoves, append_audit, apply_count_moves, clamp_i64};
+use pki::RevocationReason;
 
 #[async_trait]
 pub trait CertificateStore: Send + Sync {
@@ -37,6 +38,15 @@ pub trait CertificateStore: Send + Sync {
     ) -> StoreResult<u64>;
     /// Apply an API-requested state change atomically with its audit event.
     async fn change_status(&self, change: &StatusChange) -> StoreResult<StatusChangeOutcome>;
+    /// Set the reason of a revocation that is still `pending_revocation` (not yet published),
+    /// with its audit event; `Unchanged` when the certificate is in any other state.
+    async fn change_pending_reason(
+        &self,
+        zone_id: &ZoneId,
+        id: &CertificateId,
+        reason: RevocationReason,
+        audit: &AuditEntry,
+    ) -> StoreResult<StatusChangeOutcome>;
 }
 
 #[async_trait]
@@ -184,6 +194,35 @@ impl<B: Backend> CertificateStore for B {
             StatusChangeOutcome::Changed(record)
         } else {
             StatusChangeOutcome::Unchanged(record)
+        })
+    }
+
+    async fn change_pending_reason(
+        &self,
+        zone_id: &ZoneId,
+        id: &CertificateId,
+        reason: RevocationReason,
+        audit: &AuditEntry,
+    ) -> StoreResult<StatusChangeOutcome> {
+        let mut tx = self.begin_write().await?;
+        let changed = tx
+            .execute(
+                sql::CHANGE_PENDING_REASON,
+                args![reason.as_str(), to_unix(audit.occurred_at), zone_id, id],
+            )
+            .await?
+            == 1;
+        if changed {
+            append_audit(&mut tx, audit).await?;
+        }
+        let row = tx
+            .fetch_optional(sql::SELECT_CERTIFICATE, args![zone_id, id])
+            .await?;
+        tx.commit().await?;
+        Ok(match row {
+            None => StatusChangeOutcome::NotFound,
+            Some(row) if changed => StatusChangeOutcome::Changed(rows::certificate(&row)?),
+            Some(row) => StatusChangeOutcome::Unchanged(rows::certificate(&row)?),
         })
     }
 }

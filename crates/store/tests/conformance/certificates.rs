@@ -15,6 +15,7 @@ backend_tests!(
     deep_pages_across_list_blocks_match_a_naive_listing,
     concurrent_creates_commit_together_and_fail_alone,
     status_changes_are_conditional_and_audited,
+    only_an_unpublished_revocation_changes_its_reason,
 );
 
 async fn certificates_are_reachable_only_through_their_zone(db: TestDatabase) {
@@ -354,5 +355,76 @@ async fn status_changes_are_conditional_and_audited(db: TestDatabase) {
             AuditAction::CertificateRevocationRequested,
             AuditAction::CertificateReactivationRequested
         ]
+    );
+}
+
+async fn only_an_unpublished_revocation_changes_its_reason(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let (pending, active) = (cert_id(1), cert_id(2));
+    insert(&store, &certificate(&a, &pending, 7, 1)).await;
+    insert(&store, &certificate(&a, &active, 8, 1)).await;
+    let revoke = change(
+        &a.zone,
+        &pending,
+        &[CertificateStatus::Active],
+        CertificateStatus::PendingRevocation,
+        50,
+    );
+    store.change_status(&revoke).await.unwrap();
+    let reason_audit = |id: &CertificateId| AuditEntry {
+        occurred_at: at(60),
+        ..audit(AuditAction::CertificateRevocationReasonChanged, id)
+    };
+    let StatusChangeOutcome::Changed(changed) = store
+        .change_pending_reason(
+            &a.zone.id,
+            &pending,
+            RevocationReason::Superseded,
+            &reason_audit(&pending),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("a pending revocation's reason changes");
+    };
+    assert_eq!(
+        changed.revocation_reason,
+        Some(RevocationReason::Superseded)
+    );
+    assert_eq!(
+        changed.revoked_at,
+        Some(at(50)),
+        "the revocation time stays"
+    );
+    assert_eq!(changed.status, CertificateStatus::PendingRevocation);
+    let StatusChangeOutcome::Unchanged(untouched) = store
+        .change_pending_reason(
+            &a.zone.id,
+            &active,
+            RevocationReason::Superseded,
+            &reason_audit(&active),
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("an active certificate has no revocation to change");
+    };
+    assert_eq!(untouched.revocation_reason, None);
+    assert_eq!(
+        store
+            .change_pending_reason(
+                &a.zone.id,
+                &cert_id(9),
+                RevocationReason::Superseded,
+                &reason_audit(&active)
+            )
+            .await
+            .unwrap(),
+        StatusChangeOutcome::NotFound
+    );
+    assert_eq!(
+        audit_count(&store, AuditAction::CertificateRevocationReasonChanged).await,
+        1
     );
 }
