@@ -78,7 +78,7 @@ pub struct ClientCertificate {
     pub certificate_authority: CertificateAuthorityRef,
     pub common_name: String,
     pub country: String,
-    /// The CSR as submitted, with `\n` line endings.
+    /// The CSR as canonical PEM made from its DER (headers and text around the block dropped).
     pub csr: String,
     /// NotAfter, `YYYY-MM-DDTHH:MM:SSZ`.
     pub expires_on: String,

@@ -85,7 +85,7 @@ impl Authority {
                 serial_number: leaf.serial,
                 status: CertificateStatus::Active,
                 certificate_pem: leaf.pem,
-                csr: normalise_line_endings(&request.csr),
+                csr: csr.pem(),
                 common_name: subject.common_name.clone(),
                 organization: subject.organization.clone(),
                 organizational_unit: subject.organizational_unit.clone(),
@@ -350,10 +350,6 @@ fn normalise_hostname(hostname: &str) -> Result<String, Error> {
         )));
     }
     Ok(lower)
-}
-
-fn normalise_line_endings(text: &str) -> String {
-    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 /// An audit event in the zone's (and so the account's) log.

@@ -1,6 +1,7 @@
 //! CSR parsing and policy: one PEM block, a valid self-signature, an allowed key, a sane subject.
 
 use x509_parser::certification_request::X509CertificationRequest;
+use x509_parser::der_parser::asn1_rs::Tag;
 use x509_parser::oid_registry::{
     OID_EC_P256, OID_HASH_SHA1, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_NIST_HASH_SHA256,
     OID_NIST_HASH_SHA384, OID_NIST_HASH_SHA512, OID_PKCS1_MD5WITHRSAENC, OID_PKCS1_RSAENCRYPTION,
@@ -19,6 +20,8 @@ use crate::subject::{Subject, SubjectFields, parse_subject};
 const PEM_LABELS: [&str; 2] = ["CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"];
 const RSA_MIN_BITS: usize = 2048;
 const RSA_MAX_BITS: usize = 8192;
+/// The smallest RSA public exponent accepted (CA/Browser Forum baseline: 2^16 + 1).
+const RSA_MIN_EXPONENT: u64 = 65_537;
 
 /// Why a CSR was refused. Every variant is the requester's fault (a 400), worded for them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,6 +38,8 @@ pub enum CsrError {
     TextOutsidePem,
     #[error("the CSR is not valid DER: {0}")]
     MalformedDer(String),
+    #[error("the CSR is BER, not DER (strict parsers reject it); re-encode it as DER")]
+    NotCanonicalDer,
     #[error("the CSR has {0} trailing bytes after its DER structure")]
     TrailingBytes(usize),
     #[error("the CSR version must be v1")]
@@ -63,6 +68,15 @@ pub enum CsrError {
     UnsupportedSubjectValue(String),
     #[error("the CSR country {0:?} is not a two-letter uppercase ISO 3166 code")]
     InvalidCountry(String),
+    #[error(
+        "the CSR subject attribute {0} is not allowed; use CN, O, OU, C, ST and L (the fields the \
+         API reports)"
+    )]
+    SubjectAttributeNotAllowed(String),
+    #[error("the CSR subject attribute {0} contains an invisible or direction-changing character")]
+    ConfusableSubjectValue(String),
+    #[error("the CSR subject is {0} bytes; at most {max} are allowed", max = crate::subject::MAX_SUBJECT_BYTES)]
+    SubjectTooLarge(usize),
 }
 
 /// The key types policy allows for a client certificate.
@@ -83,6 +97,8 @@ impl KeyKind {
 /// A CSR whose framing, signature, key and subject passed policy.
 #[derive(Debug, Clone)]
 pub struct VerifiedCsr {
+    /// The CSR's DER, as received (checked to be DER, not BER).
+    pub(crate) der: Vec<u8>,
     pub(crate) subject: Subject,
     pub(crate) spki_der: Vec<u8>,
     /// The subjectPublicKey BIT STRING contents (what the SKI hashes).
@@ -104,6 +120,10 @@ impl VerifiedCsr {
         if !rest.is_empty() {
             return Err(CsrError::TrailingBytes(rest.len()));
         }
+        // x509-parser is lenient (BER); what we store and hand back must be DER, which the `der`
+        // crate's decoder insists on.
+        <x509_cert::request::CertReq as der::Decode>::from_der(der)
+            .map_err(|_| CsrError::NotCanonicalDer)?;
         let info = &csr.certification_request_info;
         if info.version != X509Version::V1 {
             return Err(CsrError::UnsupportedVersion);
@@ -113,6 +133,7 @@ impl VerifiedCsr {
         csr.verify_signature().map_err(|_| CsrError::BadSignature)?;
         let subject = parse_subject(&info.subject)?;
         Ok(Self {
+            der: der.to_vec(),
             subject,
             spki_der: info.subject_pki.raw.to_vec(),
             public_key_bits: info.subject_pki.subject_public_key.data.to_vec(),
@@ -126,6 +147,12 @@ impl VerifiedCsr {
 
     pub fn key_kind(&self) -> KeyKind {
         self.key_kind
+    }
+
+    /// The CSR as canonical PEM, made from its DER: no text the requester added (PEM headers,
+    /// comments) survives, so what is stored and returned is only the request itself.
+    pub fn pem(&self) -> String {
+        crate::to_pem("CERTIFICATE REQUEST", &self.der)
     }
 
     /// The DER SubjectPublicKeyInfo the leaf will certify.
@@ -239,15 +266,27 @@ fn check_key(
 ) -> Result<KeyKind, CsrError> {
     let spki = &info.subject_pki;
     let algorithm = &spki.algorithm.algorithm;
+    let parameters = spki.algorithm.parameters.as_ref();
     if *algorithm == OID_PKCS1_RSAENCRYPTION {
-        let bits = match spki.parsed() {
-            Ok(PublicKey::RSA(rsa)) => rsa.key_size(),
+        // RFC 3279 §2.3.1: the parameters MUST be present and NULL.
+        if !parameters.is_some_and(|p| p.header.tag() == Tag::Null && p.data.is_empty()) {
+            return Err(CsrError::KeyNotAllowed(
+                "the RSA key's AlgorithmIdentifier must carry NULL parameters (RFC 3279)".into(),
+            ));
+        }
+        let (bits, exponent) = match spki.parsed() {
+            Ok(PublicKey::RSA(rsa)) => (rsa.key_size(), rsa.try_exponent().ok()),
             _ => {
                 return Err(CsrError::KeyNotAllowed(
                     "the RSA public key is malformed".into(),
                 ));
             }
         };
+        if !exponent.is_some_and(|e| e >= RSA_MIN_EXPONENT && e % 2 == 1) {
+            return Err(CsrError::KeyNotAllowed(format!(
+                "the RSA public exponent must be odd and at least {RSA_MIN_EXPONENT}"
+            )));
+        }
         if !(RSA_MIN_BITS..=RSA_MAX_BITS).contains(&bits) {
             return Err(CsrError::KeyNotAllowed(format!(
                 "RSA keys must be {RSA_MIN_BITS} to {RSA_MAX_BITS} bits, this one has {bits}"
@@ -272,6 +311,12 @@ fn check_key(
         };
     }
     if *algorithm == OID_SIG_ED25519 {
+        // RFC 8410 §3: the parameters MUST be absent.
+        if parameters.is_some() {
+            return Err(CsrError::KeyNotAllowed(
+                "the Ed25519 key's AlgorithmIdentifier must have no parameters (RFC 8410)".into(),
+            ));
+        }
         return Ok(KeyKind::Ed25519);
     }
     Err(CsrError::KeyNotAllowed(format!(

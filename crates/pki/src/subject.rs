@@ -28,38 +28,98 @@ pub(crate) struct Subject {
     pub name: DistinguishedName,
 }
 
-/// RFC 5280 Appendix A upper bounds, so issued leaves stay within what linters and TLS stacks accept.
-struct KnownAttribute {
-    label: &'static str,
-    max_chars: usize,
+/// The whole subject at most, in DER bytes: the six attributes at their RFC 5280 bounds fit with
+/// room to spare, so only a name padded some other way reaches it.
+pub(crate) const MAX_SUBJECT_BYTES: usize = 2048;
+
+/// The attributes a leaf's subject may carry — exactly the ones the API reports, so an operator
+/// reviewing certificates through the API sees the whole subject — with their RFC 5280 Appendix A
+/// upper bounds in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attribute {
+    CommonName,
+    Organization,
+    OrganizationalUnit,
+    Country,
+    State,
+    Locality,
 }
 
-fn known_attribute(attr: &AttributeTypeAndValue<'_>) -> Option<KnownAttribute> {
-    let oid = attr.attr_type();
-    let (label, max_chars) = if *oid == OID_X509_COMMON_NAME {
-        ("CN", 64)
-    } else if *oid == OID_X509_ORGANIZATION_NAME {
-        ("O", 64)
-    } else if *oid == OID_X509_ORGANIZATIONAL_UNIT {
-        ("OU", 64)
-    } else if *oid == OID_X509_COUNTRY_NAME {
-        ("C", 2)
-    } else if *oid == OID_X509_STATE_OR_PROVINCE_NAME {
-        ("ST", 128)
-    } else if *oid == OID_X509_LOCALITY_NAME {
-        ("L", 128)
-    } else if *oid == OID_PKCS9_EMAIL_ADDRESS {
-        ("emailAddress", 255)
-    } else {
-        return None;
-    };
-    Some(KnownAttribute { label, max_chars })
+impl Attribute {
+    fn of(attr: &AttributeTypeAndValue<'_>) -> Option<Self> {
+        let oid = attr.attr_type();
+        Some(if *oid == OID_X509_COMMON_NAME {
+            Attribute::CommonName
+        } else if *oid == OID_X509_ORGANIZATION_NAME {
+            Attribute::Organization
+        } else if *oid == OID_X509_ORGANIZATIONAL_UNIT {
+            Attribute::OrganizationalUnit
+        } else if *oid == OID_X509_COUNTRY_NAME {
+            Attribute::Country
+        } else if *oid == OID_X509_STATE_OR_PROVINCE_NAME {
+            Attribute::State
+        } else if *oid == OID_X509_LOCALITY_NAME {
+            Attribute::Locality
+        } else {
+            return None;
+        })
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Attribute::CommonName => "CN",
+            Attribute::Organization => "O",
+            Attribute::OrganizationalUnit => "OU",
+            Attribute::Country => "C",
+            Attribute::State => "ST",
+            Attribute::Locality => "L",
+        }
+    }
+
+    fn max_chars(self) -> usize {
+        match self {
+            Attribute::CommonName | Attribute::Organization | Attribute::OrganizationalUnit => 64,
+            Attribute::Country => 2,
+            Attribute::State | Attribute::Locality => 128,
+        }
+    }
+
+    fn field(self, fields: &mut SubjectFields) -> &mut String {
+        match self {
+            Attribute::CommonName => &mut fields.common_name,
+            Attribute::Organization => &mut fields.organization,
+            Attribute::OrganizationalUnit => &mut fields.organizational_unit,
+            Attribute::Country => &mut fields.country,
+            Attribute::State => &mut fields.state,
+            Attribute::Locality => &mut fields.location,
+        }
+    }
+}
+
+/// Characters that change how a name reads without being visible: bidirectional overrides and
+/// isolates (U+202E turns `gnp.exe` around), zero-width characters, the BOM, soft hyphen.
+fn is_confusable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 pub(crate) fn parse_subject(name: &X509Name<'_>) -> Result<Subject, CsrError> {
+    if name.as_raw().len() > MAX_SUBJECT_BYTES {
+        return Err(CsrError::SubjectTooLarge(name.as_raw().len()));
+    }
     let mut fields = SubjectFields::default();
     let mut dn = DistinguishedName::new();
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: Vec<Attribute> = Vec::new();
 
     for rdn in name.iter() {
         let mut attributes = rdn.iter();
@@ -67,12 +127,20 @@ pub(crate) fn parse_subject(name: &X509Name<'_>) -> Result<Subject, CsrError> {
         if attributes.next().is_some() {
             return Err(CsrError::MultiValuedRdn);
         }
-        let oid = attr.attr_type().to_id_string();
-        let label = known_attribute(attr).map_or(oid.clone(), |k| k.label.to_string());
-        if seen.contains(&oid) {
+        let Some(attribute) = Attribute::of(attr) else {
+            let oid = attr.attr_type();
+            let label = if *oid == OID_PKCS9_EMAIL_ADDRESS {
+                "emailAddress".to_string()
+            } else {
+                oid.to_id_string()
+            };
+            return Err(CsrError::SubjectAttributeNotAllowed(label));
+        };
+        let label = attribute.label().to_string();
+        if seen.contains(&attribute) {
             return Err(CsrError::RepeatedSubjectAttribute(label));
         }
-        seen.push(oid);
+        seen.push(attribute);
 
         let value = attr
             .as_str()
@@ -83,31 +151,27 @@ pub(crate) fn parse_subject(name: &X509Name<'_>) -> Result<Subject, CsrError> {
         if value.chars().any(char::is_control) {
             return Err(CsrError::UnsupportedSubjectValue(label));
         }
-        if let Some(known) = known_attribute(attr)
-            && value.chars().count() > known.max_chars
-        {
+        if value.chars().any(is_confusable) {
+            return Err(CsrError::ConfusableSubjectValue(label));
+        }
+        if value.chars().count() > attribute.max_chars() {
             return Err(CsrError::SubjectValueTooLong {
                 attribute: label,
-                max: known.max_chars,
+                max: attribute.max_chars(),
             });
         }
-
-        let target = match label.as_str() {
-            "CN" => Some(&mut fields.common_name),
-            "O" => Some(&mut fields.organization),
-            "OU" => Some(&mut fields.organizational_unit),
-            "C" => Some(&mut fields.country),
-            "ST" => Some(&mut fields.state),
-            "L" => Some(&mut fields.location),
-            _ => None,
+        *attribute.field(&mut fields) = value.to_string();
+        let encoded = if attribute == Attribute::Country {
+            // RFC 5280: countryName is a PrintableString, whatever the CSR used.
+            DnValue::PrintableString(
+                value
+                    .try_into()
+                    .map_err(|_| CsrError::InvalidCountry(value.to_string()))?,
+            )
+        } else {
+            dn_value(attr.attr_value().tag(), value, &label)?
         };
-        if let Some(target) = target {
-            *target = value.to_string();
-        }
-        dn.push(
-            dn_type(attr),
-            dn_value(attr.attr_value().tag(), value, &label)?,
-        );
+        dn.push(dn_type(attr), encoded);
     }
 
     if fields.common_name.is_empty() {

@@ -182,3 +182,273 @@ fn refuses_control_characters_in_text_and_subject() {
         CsrError::UnsupportedSubjectValue("CN".into())
     );
 }
+
+/// A P-256 CSR whose subject is exactly `subject`.
+fn csr_with_subject(subject: Vec<(rcgen::DnType, rcgen::DnValue)>) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    for (attribute, value) in subject {
+        params.distinguished_name.push(attribute, value);
+    }
+    params.serialize_request(&key).unwrap().pem().unwrap()
+}
+
+fn cn(value: &str) -> (rcgen::DnType, rcgen::DnValue) {
+    (
+        rcgen::DnType::CommonName,
+        rcgen::DnValue::Utf8String(value.into()),
+    )
+}
+
+fn custom(arcs: &[u64], value: &str) -> (rcgen::DnType, rcgen::DnValue) {
+    (
+        rcgen::DnType::CustomDnType(arcs.to_vec()),
+        rcgen::DnValue::Utf8String(value.into()),
+    )
+}
+
+#[test]
+fn only_the_subject_attributes_the_api_reports_are_accepted() {
+    for (attribute, label) in [
+        (custom(&[2, 5, 4, 5], &"1".repeat(5000)), "2.5.4.5"), // serialNumber
+        (
+            custom(&[0, 9, 2342, 19200300, 100, 1, 1], "root"),
+            "0.9.2342.19200300.100.1.1",
+        ), // UID
+        (
+            custom(&[0, 9, 2342, 19200300, 100, 1, 25], "example"),
+            "0.9.2342.19200300.100.1.25",
+        ), // DC
+        (custom(&[2, 5, 4, 12], "Director"), "2.5.4.12"),      // title
+        (
+            custom(&[1, 2, 840, 113549, 1, 9, 1], "a@example.com"),
+            "emailAddress",
+        ),
+        (
+            custom(&[1, 3, 6, 1, 4, 1, 99999, 1], &"x".repeat(30_000)),
+            "1.3.6.1.4.1.99999.1",
+        ),
+    ] {
+        let pem = csr_with_subject(vec![cn("device"), attribute]);
+        let error = VerifiedCsr::parse_pem(&pem).unwrap_err();
+        assert!(
+            matches!(&error, CsrError::SubjectAttributeNotAllowed(l) if l == label)
+                || matches!(error, CsrError::SubjectTooLarge(_)),
+            "{label}: {error:?}"
+        );
+    }
+}
+
+#[test]
+fn invisible_and_direction_changing_characters_are_refused() {
+    for value in [
+        "exe.\u{202E}gnp",
+        "ad\u{200B}min",
+        "\u{FEFF}device",
+        "a\u{2066}b",
+    ] {
+        assert_eq!(
+            VerifiedCsr::parse_pem(&csr_with_subject(vec![cn(value)])).unwrap_err(),
+            CsrError::ConfusableSubjectValue("CN".into()),
+            "{value:?}"
+        );
+    }
+    // Ordinary non-ASCII text is fine.
+    assert!(VerifiedCsr::parse_pem(&csr_with_subject(vec![cn("Gerät-Ölfeld-東京")])).is_ok());
+}
+
+#[test]
+fn the_country_is_issued_as_a_printable_string_whatever_the_csr_used() {
+    let (signer, _) = common::test_ca();
+    let pem = csr_with_subject(vec![
+        cn("device"),
+        (
+            rcgen::DnType::CountryName,
+            rcgen::DnValue::Utf8String("DE".into()),
+        ),
+    ]);
+    let csr = VerifiedCsr::parse_pem(&pem).unwrap();
+    let leaf = pki::issue_leaf(
+        &signer,
+        pki::LeafRequest {
+            csr: &csr,
+            serial: pki::SerialNumber::random(),
+            now: time::OffsetDateTime::now_utc(),
+            validity_days: 1,
+            publication: None,
+        },
+    )
+    .unwrap();
+    let der = pem::parse(&leaf.pem).unwrap().into_contents();
+    let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
+    let country = cert.subject().iter_country().next().unwrap();
+    assert_eq!(
+        country.attr_value().tag(),
+        x509_parser::der_parser::asn1_rs::Tag::PrintableString
+    );
+}
+
+#[test]
+fn the_stored_csr_is_canonical_pem_without_added_text() {
+    let fixture = fixture("rsa2048.csr");
+    let body = fixture
+        .trim()
+        .trim_start_matches("-----BEGIN CERTIFICATE REQUEST-----");
+    let with_header =
+        format!("-----BEGIN CERTIFICATE REQUEST-----\nX-Note: <script>alert(1)</script>\n\n{body}");
+    let csr = VerifiedCsr::parse_pem(&with_header).expect("headers are tolerated on input");
+    let canonical = csr.pem();
+    assert!(!canonical.contains("X-Note") && !canonical.contains("script"));
+    assert_eq!(
+        pem::parse(&canonical).unwrap().contents(),
+        pem::parse(&fixture).unwrap().contents()
+    );
+}
+
+/// `pem` with its request info edited and re-signed by `sign` (so the signature stays valid).
+fn resign(
+    pem: &str,
+    edit: impl FnOnce(&mut x509_cert::request::CertReqInfo),
+    sign: impl FnOnce(&[u8]) -> Vec<u8>,
+) -> String {
+    use der::{Decode, Encode};
+    let der = pem::parse(pem).unwrap().into_contents();
+    let mut request = x509_cert::request::CertReq::from_der(&der).unwrap();
+    edit(&mut request.info);
+    let signed = request.info.to_der().unwrap();
+    request.signature = der::asn1::BitString::from_bytes(&sign(&signed)).unwrap();
+    pki::to_pem("CERTIFICATE REQUEST", &request.to_der().unwrap())
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let output = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn key_algorithm_parameters_follow_their_rfcs() {
+    // Ed25519 with NULL parameters (RFC 8410: absent), validly signed: refused, not a 500 later.
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let pair =
+        ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&key.serialize_der()).unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "ed");
+    let pem = params.serialize_request(&key).unwrap().pem().unwrap();
+    let with_null = resign(
+        &pem,
+        |info| info.public_key.algorithm.parameters = Some(der::asn1::Null.into()),
+        |data| pair.sign(data).as_ref().to_vec(),
+    );
+    assert!(
+        matches!(
+            VerifiedCsr::parse_pem(&with_null),
+            Err(CsrError::KeyNotAllowed(_))
+        ),
+        "{:?}",
+        VerifiedCsr::parse_pem(&with_null)
+    );
+
+    // RSA without its NULL parameters (RFC 3279: present, NULL), validly signed: refused.
+    let dir = tempfile::tempdir().unwrap();
+    openssl(
+        dir.path(),
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "key.pem",
+        ],
+    );
+    openssl(
+        dir.path(),
+        &[
+            "req", "-new", "-key", "key.pem", "-subj", "/CN=rsa", "-out", "req.pem",
+        ],
+    );
+    let pem = std::fs::read_to_string(dir.path().join("req.pem")).unwrap();
+    assert!(VerifiedCsr::parse_pem(&pem).is_ok());
+    let without_null = resign(
+        &pem,
+        |info| info.public_key.algorithm.parameters = None,
+        |data| {
+            std::fs::write(dir.path().join("tbs"), data).unwrap();
+            openssl(
+                dir.path(),
+                &["dgst", "-sha256", "-sign", "key.pem", "-out", "sig", "tbs"],
+            );
+            std::fs::read(dir.path().join("sig")).unwrap()
+        },
+    );
+    assert!(matches!(
+        VerifiedCsr::parse_pem(&without_null),
+        Err(CsrError::KeyNotAllowed(_))
+    ));
+
+    // RSA with a public exponent of 3: refused.
+    openssl(
+        dir.path(),
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-pkeyopt",
+            "rsa_keygen_pubexp:3",
+            "-out",
+            "e3.pem",
+        ],
+    );
+    openssl(
+        dir.path(),
+        &[
+            "req",
+            "-new",
+            "-key",
+            "e3.pem",
+            "-subj",
+            "/CN=e3",
+            "-out",
+            "e3req.pem",
+        ],
+    );
+    let small_exponent = std::fs::read_to_string(dir.path().join("e3req.pem")).unwrap();
+    assert!(
+        matches!(
+            VerifiedCsr::parse_pem(&small_exponent),
+            Err(CsrError::KeyNotAllowed(ref reason)) if reason.contains("exponent")
+        ),
+        "{:?}",
+        VerifiedCsr::parse_pem(&small_exponent)
+    );
+}
+
+#[test]
+fn ber_is_refused_so_strict_parsers_can_read_what_is_stored() {
+    let der = pem::parse(fixture("rsa2048.csr")).unwrap().into_contents();
+    // The outer SEQUENCE's length in a needlessly long form (BER allows it, DER does not).
+    assert_eq!(der[1], 0x82, "a two-byte long-form length");
+    let mut ber = vec![0x30, 0x83, 0x00];
+    ber.extend_from_slice(&der[2..]);
+    let error = VerifiedCsr::parse_der(&ber).unwrap_err();
+    assert!(
+        matches!(error, CsrError::NotCanonicalDer | CsrError::MalformedDer(_)),
+        "{error:?}"
+    );
+    assert!(VerifiedCsr::parse_der(&der).is_ok());
+}
