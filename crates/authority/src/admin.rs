@@ -71,12 +71,9 @@ impl Authority {
         account_id: Option<&AccountId>,
         actor: Actor,
     ) -> Result<Zone, Error> {
-        let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
-        if name.is_empty() || name.len() > 253 {
-            return Err(Error::InvalidArgument(
-                "a zone name such as example.com is required".into(),
-            ));
-        }
+        let name = crate::hostnames::dns_name(name).ok_or_else(|| {
+            Error::InvalidArgument(format!("{name:?} is not a zone name such as example.com"))
+        })?;
         let account_id = match account_id {
             Some(id) => {
                 self.store

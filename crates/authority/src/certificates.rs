@@ -1,8 +1,8 @@
-//! The client certificate lifecycle: issue, read, list, revoke, reactivate; hostname associations.
+//! The client certificate lifecycle: issue, read, list, revoke, reactivate.
 
 use pki::{IssueError, LeafRequest, PublicationUrls, RevocationReason, SerialNumber, VerifiedCsr};
 use store::{
-    Actor, AuditAction, AuditEntry, CaId, CertificateId, CertificateQuery, CertificateRecord,
+    Actor, AuditAction, AuditEntry, CertificateId, CertificateQuery, CertificateRecord,
     CertificateStatus, StatusChange, StatusChangeOutcome, StoreError, Zone,
 };
 
@@ -10,7 +10,6 @@ use crate::{Authority, Error};
 
 /// Serial collisions among 126 random bits do not happen; retrying is for defence in depth.
 const SERIAL_ATTEMPTS: usize = 3;
-const MAX_HOSTNAMES: usize = 1000;
 
 #[derive(Debug, Clone)]
 pub struct IssueRequest {
@@ -273,87 +272,10 @@ impl Authority {
             StatusChangeOutcome::NotFound => Err(Error::CertificateNotFound),
         }
     }
-
-    /// The hostnames requiring client certificates from the zone's CA. `ca_id`, when given, must
-    /// name the account's managed CA.
-    pub async fn hostname_associations(
-        &self,
-        zone: &Zone,
-        ca_id: Option<&CaId>,
-    ) -> Result<Vec<String>, Error> {
-        let Some(ca) = self.existing_ca(&zone.account_id).await? else {
-            return match ca_id {
-                Some(id) => Err(Error::UnknownCertificateAuthority(id.to_string())),
-                None => Ok(Vec::new()),
-            };
-        };
-        check_ca_id(ca_id, &ca.id)?;
-        Ok(self.store.hostname_associations(&zone.id, &ca.id).await?)
-    }
-
-    pub async fn replace_hostname_associations(
-        &self,
-        zone: &Zone,
-        ca_id: Option<&CaId>,
-        hostnames: &[String],
-        actor: Actor,
-    ) -> Result<Vec<String>, Error> {
-        if hostnames.len() > MAX_HOSTNAMES {
-            return Err(Error::InvalidHostname(format!(
-                "at most {MAX_HOSTNAMES} hostnames are allowed"
-            )));
-        }
-        let mut normalised = hostnames
-            .iter()
-            .map(|h| normalise_hostname(h))
-            .collect::<Result<Vec<_>, _>>()?;
-        normalised.sort();
-        normalised.dedup();
-        let ca = self.ca_for_account(&zone.account_id).await?;
-        check_ca_id(ca_id, &ca.record.id)?;
-        let audit = zone_audit(
-            zone,
-            AuditAction::HostnameAssociationsReplaced,
-            &zone.id,
-            actor,
-        )
-        .with_details(format!("hostnames={}", normalised.join(",")));
-        self.store
-            .replace_hostname_associations(&zone.id, &ca.record.id, &normalised, &audit)
-            .await?;
-        Ok(normalised)
-    }
-}
-
-fn check_ca_id(requested: Option<&CaId>, actual: &CaId) -> Result<(), Error> {
-    match requested {
-        Some(id) if id != actual => Err(Error::UnknownCertificateAuthority(id.to_string())),
-        _ => Ok(()),
-    }
-}
-
-/// A DNS hostname (optionally a leading `*.` wildcard), lowercased.
-fn normalise_hostname(hostname: &str) -> Result<String, Error> {
-    let lower = hostname.trim().trim_end_matches('.').to_ascii_lowercase();
-    let bare = lower.strip_prefix("*.").unwrap_or(&lower);
-    let valid_label = |label: &str| {
-        (1..=63).contains(&label.len())
-            && label
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
-    if lower.len() > 253 || !bare.contains('.') || !bare.split('.').all(valid_label) {
-        return Err(Error::InvalidHostname(format!(
-            "{hostname:?} is not a valid hostname"
-        )));
-    }
-    Ok(lower)
 }
 
 /// An audit event in the zone's (and so the account's) log.
-fn zone_audit(
+pub(crate) fn zone_audit(
     zone: &Zone,
     action: AuditAction,
     object_id: impl ToString,
@@ -362,32 +284,4 @@ fn zone_audit(
     AuditEntry::new(crate::now(), actor, action, object_id.to_string())
         .in_account(&zone.account_id)
         .in_zone(&zone.id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hostnames_are_validated_and_normalised() {
-        assert_eq!(
-            normalise_hostname("API.Example.com.").unwrap(),
-            "api.example.com"
-        );
-        assert_eq!(
-            normalise_hostname("*.example.com").unwrap(),
-            "*.example.com"
-        );
-        for bad in [
-            "",
-            "localhost",
-            "-a.example.com",
-            "a..b",
-            "exa mple.com",
-            &"a".repeat(64),
-            "*.*.x.com",
-        ] {
-            assert!(normalise_hostname(bad).is_err(), "{bad:?}");
-        }
-    }
 }

@@ -11,6 +11,7 @@ mod cas;
 mod certificates;
 mod deployment;
 mod error;
+mod hostnames;
 pub mod ids;
 mod master_key;
 mod ocsp;

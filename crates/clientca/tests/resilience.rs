@@ -379,3 +379,29 @@ fn a_full_disk_refuses_writes_and_recovers_when_space_returns() {
     assert_eq!(status, 200, "{health}");
     drop(serve);
 }
+
+#[test]
+fn zone_names_must_be_dns_names() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in [
+        "a..b",
+        "10.0.0.1",
+        "localhost",
+        "exa mple.com",
+        "x-.example.com",
+    ] {
+        let output = common::clientca(dir.path(), &[], &["zone", "create", bad]);
+        assert!(!output.status.success(), "{bad:?} was accepted");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("is not a zone name"),
+            "{bad:?}"
+        );
+    }
+    common::stdout_of(&common::clientca(
+        dir.path(),
+        &[],
+        &["zone", "create", "Example.COM."],
+    ));
+    let zones = common::stdout_of(&common::clientca(dir.path(), &[], &["zone", "list"]));
+    assert!(zones.trim_end().ends_with("\texample.com"), "{zones}");
+}

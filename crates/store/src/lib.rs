@@ -28,7 +28,7 @@ pub use error::StoreError;
 pub use model::*;
 pub use roles::accounts::AccountStore;
 pub use roles::audit::AuditStore;
-pub use roles::cas::CaStore;
+pub use roles::cas::{CaStore, HostnamesOutcome};
 pub use roles::certificates::CertificateStore;
 pub use roles::deployment::DeploymentStore;
 pub use roles::publication::{PublicationStore, PublicationTx};

@@ -210,6 +210,9 @@ pub(crate) const SETTLE_TRANSITION: &str = "UPDATE certificates SET status = $1,
 
 pub(crate) const SELECT_HOSTNAMES: &str = "SELECT hostname FROM hostname_associations \
     WHERE zone_id = $1 AND ca_id = $2 ORDER BY hostname";
+/// A hostname another account has associated, if any (`$1`: the asking account).
+pub(crate) const HOSTNAME_TAKEN_ELSEWHERE: &str = "SELECT h.hostname FROM hostname_associations h \
+    JOIN zones z ON z.id = h.zone_id WHERE z.account_id <> $1 AND h.hostname = $2 LIMIT 1";
 pub(crate) const DELETE_HOSTNAMES: &str =
     "DELETE FROM hostname_associations WHERE zone_id = $1 AND ca_id = $2";
 pub(crate) const INSERT_HOSTNAME: &str =

@@ -10,7 +10,7 @@ use authority::{Permission, ids};
 
 use crate::AppState;
 use crate::dto::{Envelope, HostnameAssociations};
-use crate::error::{ApiError, ErrorEnvelope};
+use crate::error::{ApiError, ErrorCode, ErrorEnvelope};
 use crate::extract::{Caller, JsonBody, PathParams, QueryPairs};
 
 const TAG: &str = "Hostname Associations";
@@ -18,9 +18,9 @@ const PATH: &str = "/zones/{zone_id}/certificate_authorities/hostname_associatio
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct ReplaceHostnameAssociations {
-    /// The complete new list (replaces the old one).
-    #[serde(default)]
-    hostnames: Vec<String>,
+    /// The complete new list (replaces the old one; `[]` removes every association). Required:
+    /// a body without it must not silently remove them all.
+    hostnames: Option<Vec<String>>,
     /// The CA's id (36 characters); defaults to the account's managed CA.
     mtls_certificate_id: Option<String>,
 }
@@ -89,6 +89,12 @@ pub(crate) async fn replace(
         .authority
         .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Edit)
         .await?;
+    let hostnames = body.hostnames.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::InvalidField,
+            "hostnames is required (send [] to remove every association)",
+        )
+    })?;
     let ca_id = body
         .mtls_certificate_id
         .as_deref()
@@ -96,7 +102,7 @@ pub(crate) async fn replace(
         .transpose()?;
     let hostnames = state
         .authority
-        .replace_hostname_associations(&zone, ca_id.as_ref(), &body.hostnames, caller.actor)
+        .replace_hostname_associations(&zone, ca_id.as_ref(), &hostnames, caller.actor)
         .await?;
     Ok(Json(Envelope::new(HostnameAssociations { hostnames })))
 }

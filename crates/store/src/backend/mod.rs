@@ -295,6 +295,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Take the audit-sealing lock for `tx`'s lifetime; false when another process holds it.
     fn try_lock_audit_sealing(tx: &mut Self::Tx) -> impl Future<Output = StoreResult<bool>> + Send;
 
+    /// Serialise hostname-association replacements for `tx`'s lifetime (across replicas), so two
+    /// accounts cannot claim one hostname at once.
+    fn lock_hostname_associations(
+        tx: &mut Self::Tx,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// After importing rows with explicit sequence values: move the sequences past them.
     fn after_import(
         tx: &mut Self::Tx,

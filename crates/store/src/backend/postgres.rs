@@ -26,6 +26,9 @@ pub const PUBLICATION_LOCK: &str = "SELECT pg_try_advisory_xact_lock(hashtext('c
 const AUDIT_SEALING_LOCK: &str =
     "SELECT pg_try_advisory_xact_lock(hashtext('clientca audit'), hashtext(current_schema()))";
 
+const HOSTNAMES_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtext('clientca hostnames'), hashtext(current_schema()))";
+
 pub struct PostgresStore {
     pool: Pool<Postgres>,
 }
@@ -164,6 +167,12 @@ impl Backend for PostgresStore {
     /// One sealer at a time, like publication (a separate key: sealing and publishing may overlap).
     async fn try_lock_audit_sealing(tx: &mut PgTx) -> StoreResult<bool> {
         tx.fetch_one(AUDIT_SEALING_LOCK, &[]).await?.first_flag()
+    }
+
+    /// A transaction-scoped advisory lock: concurrent replacements queue, none is skipped.
+    async fn lock_hostname_associations(tx: &mut PgTx) -> StoreResult<()> {
+        tx.execute(HOSTNAMES_LOCK, &[]).await?;
+        Ok(())
     }
 
     /// Imported rows carry explicit ids or sequence numbers; move the sequence past them.

@@ -322,6 +322,11 @@ impl Backend for SqliteStore {
         Ok(true)
     }
 
+    /// BEGIN IMMEDIATE already excludes every other writer.
+    async fn lock_hostname_associations(_tx: &mut SqliteTx) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// AUTOINCREMENT and INTEGER PRIMARY KEY follow explicit values by themselves.
     async fn after_import(
         _tx: &mut SqliteTx,

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::backend::{Backend, Transaction, args};
-use crate::model::{AccountId, AuditEntry, CaId, CaRecord, CrlRecord, ZoneId};
+use crate::model::{AccountId, AuditEntry, CaId, CaRecord, CrlRecord, Zone, ZoneId};
 use crate::rows::{self, DecodeRow};
 use crate::sql;
 use crate::writes::{append_audit, insert_ca, insert_crl};
@@ -37,13 +37,24 @@ pub trait CaStore: Send + Sync {
         zone_id: &ZoneId,
         ca_id: &CaId,
     ) -> StoreResult<Vec<String>>;
+    /// Replace the zone's list with `hostnames`, unless one of them is associated by another
+    /// account (checked and written in one transaction, one replacement at a time across
+    /// replicas): then nothing is written and that hostname is named.
     async fn replace_hostname_associations(
         &self,
-        zone_id: &ZoneId,
+        zone: &Zone,
         ca_id: &CaId,
         hostnames: &[String],
         audit: &AuditEntry,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<HostnamesOutcome>;
+}
+
+/// What a replacement of hostname associations did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostnamesOutcome {
+    Replaced,
+    /// This hostname is another account's; nothing was written.
+    TakenElsewhere(String),
 }
 
 #[async_trait]
@@ -122,19 +133,33 @@ impl<B: Backend> CaStore for B {
 
     async fn replace_hostname_associations(
         &self,
-        zone_id: &ZoneId,
+        zone: &Zone,
         ca_id: &CaId,
         hostnames: &[String],
         audit: &AuditEntry,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<HostnamesOutcome> {
         let mut tx = self.begin_write().await?;
-        tx.execute(sql::DELETE_HOSTNAMES, args![zone_id, ca_id])
+        B::lock_hostname_associations(&mut tx).await?;
+        for hostname in hostnames {
+            let taken = tx
+                .fetch_optional(
+                    sql::HOSTNAME_TAKEN_ELSEWHERE,
+                    args![&zone.account_id, hostname],
+                )
+                .await?;
+            if taken.is_some() {
+                tx.rollback().await?;
+                return Ok(HostnamesOutcome::TakenElsewhere(hostname.clone()));
+            }
+        }
+        tx.execute(sql::DELETE_HOSTNAMES, args![&zone.id, ca_id])
             .await?;
         for hostname in hostnames {
-            tx.execute(sql::INSERT_HOSTNAME, args![zone_id, ca_id, hostname])
+            tx.execute(sql::INSERT_HOSTNAME, args![&zone.id, ca_id, hostname])
                 .await?;
         }
         append_audit(&mut tx, audit).await?;
-        tx.commit().await
+        tx.commit().await?;
+        Ok(HostnamesOutcome::Replaced)
     }
 }

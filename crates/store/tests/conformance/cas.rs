@@ -10,6 +10,7 @@ use crate::support::*;
 backend_tests!(
     concurrent_ca_creation_keeps_exactly_one,
     hostname_associations_are_replaced_whole,
+    a_hostname_is_held_by_one_account_at_a_time,
 );
 
 async fn concurrent_ca_creation_keeps_exactly_one(db: TestDatabase) {
@@ -75,7 +76,7 @@ async fn hostname_associations_are_replaced_whole(db: TestDatabase) {
     );
     let first = vec!["b.example.com".to_string(), "a.example.com".to_string()];
     store
-        .replace_hostname_associations(&a.zone.id, &a.ca.id, &first, &replaced())
+        .replace_hostname_associations(&a.zone, &a.ca.id, &first, &replaced())
         .await
         .unwrap();
     assert_eq!(
@@ -86,7 +87,7 @@ async fn hostname_associations_are_replaced_whole(db: TestDatabase) {
         ["a.example.com", "b.example.com"]
     );
     store
-        .replace_hostname_associations(&a.zone.id, &a.ca.id, &["c.example.com".into()], &replaced())
+        .replace_hostname_associations(&a.zone, &a.ca.id, &["c.example.com".into()], &replaced())
         .await
         .unwrap();
     assert_eq!(
@@ -97,7 +98,7 @@ async fn hostname_associations_are_replaced_whole(db: TestDatabase) {
         ["c.example.com"]
     );
     store
-        .replace_hostname_associations(&a.zone.id, &a.ca.id, &[], &replaced())
+        .replace_hostname_associations(&a.zone, &a.ca.id, &[], &replaced())
         .await
         .unwrap();
     assert!(
@@ -110,5 +111,62 @@ async fn hostname_associations_are_replaced_whole(db: TestDatabase) {
     assert_eq!(
         audit_count(&store, AuditAction::HostnameAssociationsReplaced).await,
         3
+    );
+}
+
+async fn a_hostname_is_held_by_one_account_at_a_time(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    let replaced = |zone: &Zone| audit(AuditAction::HostnameAssociationsReplaced, &zone.id);
+    let shared = "shared.example.com".to_string();
+    assert_eq!(
+        store
+            .replace_hostname_associations(
+                &a.zone,
+                &a.ca.id,
+                std::slice::from_ref(&shared),
+                &replaced(&a.zone)
+            )
+            .await
+            .unwrap(),
+        HostnamesOutcome::Replaced
+    );
+    let wanted = vec!["b-only.example.com".to_string(), shared.clone()];
+    assert_eq!(
+        store
+            .replace_hostname_associations(&b.zone, &b.ca.id, &wanted, &replaced(&b.zone))
+            .await
+            .unwrap(),
+        HostnamesOutcome::TakenElsewhere(shared.clone())
+    );
+    assert!(
+        store
+            .hostname_associations(&b.zone.id, &b.ca.id)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing of a refused replacement is written"
+    );
+    // Another zone of the same account may hold it too.
+    let second = Zone {
+        id: ZoneId::random(),
+        ..a.zone.clone()
+    };
+    store
+        .create_zone(&second, &audit(AuditAction::ZoneCreated, &second.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .replace_hostname_associations(&second, &a.ca.id, &[shared], &replaced(&second))
+            .await
+            .unwrap(),
+        HostnamesOutcome::Replaced
+    );
+    assert_eq!(
+        audit_count(&store, AuditAction::HostnameAssociationsReplaced).await,
+        2,
+        "the refusal left no audit event"
     );
 }

@@ -60,7 +60,7 @@ async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) 
         .unwrap();
     source
         .replace_hostname_associations(
-            &a.zone.id,
+            &a.zone,
             &a.ca.id,
             &["a.example.com".into(), "b.example.com".into()],
             &audit(AuditAction::HostnameAssociationsReplaced, &a.zone.id),
