@@ -20,6 +20,7 @@ const PATH: &str = "/zones/{zone_id}/certificate_authorities/hostname_associatio
 pub(crate) struct ReplaceHostnameAssociations {
     /// The complete new list (replaces the old one; `[]` removes every association). Required:
     /// a body without it must not silently remove them all.
+    #[schema(value_type = Vec<String>, required = true)]
     hostnames: Option<Vec<String>>,
     /// The CA's id (36 characters); defaults to the account's managed CA.
     mtls_certificate_id: Option<String>,
