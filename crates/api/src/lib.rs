@@ -19,6 +19,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
+use axum::http::Uri;
 use axum::http::header::{AUTHORIZATION, HeaderName};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -138,10 +139,18 @@ pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
         rate_limits: Arc::new(rate_limit::RateLimits::new(config.rate_limits)),
     };
     // A slow client (trickling a body) or a stuck handler ends with 408, in the envelope.
+    // OCSP clients get an OCSP answer (tryLater), everyone else the envelope.
     let request_timeout = ServiceBuilder::new()
-        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-            ApiError::new(ErrorCode::RequestTimeout, "the request took too long")
-        }))
+        .layer(HandleErrorLayer::new(
+            |uri: Uri, _: tower::BoxError| async move {
+                if ca::is_ocsp_path(uri.path()) {
+                    ca::ocsp_response(authority::OcspAnswer::try_later(), false)
+                } else {
+                    ApiError::new(ErrorCode::RequestTimeout, "the request took too long")
+                        .into_response()
+                }
+            },
+        ))
         .layer(TimeoutLayer::new(config.request_timeout));
     let api = api
         .route("/openapi.json", get(meta::openapi))

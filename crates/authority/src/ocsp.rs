@@ -35,6 +35,11 @@ impl OcspAnswer {
         Self::failure(OcspFailure::Unauthorized)
     }
 
+    /// For a request that could not be received in time (a client trickling its body).
+    pub fn try_later() -> Self {
+        Self::failure(OcspFailure::TryLater)
+    }
+
     fn failure(kind: OcspFailure) -> Self {
         Self {
             der: Arc::new(ocsp_failure(kind)),

@@ -6,7 +6,7 @@
 use const_oid::db::rfc5912::{ID_SHA_1, ID_SHA_256};
 use const_oid::db::rfc6960::ID_PKIX_OCSP_NONCE;
 use der::asn1::{BitString, Null, OctetString};
-use der::{Decode, Encode};
+use der::{Decode, Encode, Tagged};
 use ring::digest;
 use time::OffsetDateTime;
 use x509_cert::ext::Extension;
@@ -22,9 +22,11 @@ use crate::serial::SerialNumber;
 
 /// Certificates one request may ask about (a bound on signing work per request).
 pub(crate) const MAX_ITEMS: usize = 16;
-/// RFC 8954 suggests 1–32 octets; we echo up to 128 octets of encoded extension value (generous
-/// to clients that wrap or pad) and refuse longer ones rather than echo them.
-const MAX_NONCE_LEN: usize = 128;
+/// RFC 9654: a nonce is an OCTET STRING of 1 to 32 octets; anything else is refused rather than
+/// echoed into a signed answer.
+const NONCE_OCTETS: std::ops::RangeInclusive<usize> = 1..=32;
+/// RFC 5280 §4.1.2.2: serial numbers are at most 20 octets.
+const MAX_SERIAL_OCTETS: usize = 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OcspError {
@@ -107,6 +109,45 @@ impl OcspItem {
     pub fn hash_algorithm(&self) -> String {
         self.cert_id.hash_algorithm.oid.to_string()
     }
+
+    /// Check a requester's CertID and put it in canonical form, so the answer echoes only values
+    /// whose shape we chose: SHA-1 or SHA-256 with NULL parameters (absent ones become NULL),
+    /// hashes of exactly that algorithm's length, a serial of at most 20 octets.
+    fn canonical(mut cert_id: CertId) -> Result<Self, OcspError> {
+        let length = if cert_id.hash_algorithm.oid == ID_SHA_1 {
+            20
+        } else if cert_id.hash_algorithm.oid == ID_SHA_256 {
+            32
+        } else {
+            return Err(OcspError::Malformed(format!(
+                "CertID hash algorithm {} is not supported (use SHA-1 or SHA-256)",
+                cert_id.hash_algorithm.oid
+            )));
+        };
+        let null_or_absent = match &cert_id.hash_algorithm.parameters {
+            None => true,
+            Some(parameters) => parameters.tag() == der::Tag::Null && parameters.value().is_empty(),
+        };
+        if !null_or_absent {
+            return Err(OcspError::Malformed(
+                "CertID hash algorithm parameters must be absent or NULL".into(),
+            ));
+        }
+        if cert_id.issuer_name_hash.as_bytes().len() != length
+            || cert_id.issuer_key_hash.as_bytes().len() != length
+        {
+            return Err(OcspError::Malformed(
+                "CertID hashes do not have their algorithm's length".into(),
+            ));
+        }
+        if cert_id.serial_number.as_bytes().len() > MAX_SERIAL_OCTETS {
+            return Err(OcspError::Malformed(
+                "CertID serial longer than 20 octets".into(),
+            ));
+        }
+        cert_id.hash_algorithm.parameters = Some(Null.into());
+        Ok(Self { cert_id })
+    }
 }
 
 /// A parsed OCSPRequest.
@@ -135,19 +176,22 @@ impl OcspRequest {
             .unwrap_or_default()
             .into_iter()
             .find(|ext| ext.extn_id == ID_PKIX_OCSP_NONCE);
-        if let Some(nonce) = &nonce
-            && nonce.extn_value.as_bytes().len() > MAX_NONCE_LEN
-        {
-            return Err(OcspError::Malformed("nonce too long".into()));
+        if let Some(nonce) = &nonce {
+            let value = OctetString::from_der(nonce.extn_value.as_bytes())
+                .map_err(|_| OcspError::Malformed("the nonce is not an OCTET STRING".into()))?;
+            if !NONCE_OCTETS.contains(&value.as_bytes().len()) {
+                return Err(OcspError::Malformed(format!(
+                    "the nonce must be 1 to 32 octets, got {}",
+                    value.as_bytes().len()
+                )));
+            }
         }
         Ok(Self {
             items: tbs
                 .request_list
                 .into_iter()
-                .map(|r| OcspItem {
-                    cert_id: r.req_cert,
-                })
-                .collect(),
+                .map(|r| OcspItem::canonical(r.req_cert))
+                .collect::<Result<_, _>>()?,
             nonce,
         })
     }

@@ -257,3 +257,102 @@ fn malformed_requests_are_refused_and_failures_encode() {
         vec![0x30, 0x03, 0x0a, 0x01, 0x06]
     );
 }
+
+/// A DER OCSPRequest for one CertID, edited by `edit`, with `nonce` (the nonce's octets) if any.
+fn request_der(edit: impl FnOnce(&mut x509_ocsp::CertId), nonce: Option<&[u8]>) -> Vec<u8> {
+    use der::Encode;
+    use der::asn1::{Null, OctetString};
+    let mut cert_id = x509_ocsp::CertId {
+        hash_algorithm: x509_cert::spki::AlgorithmIdentifierOwned {
+            oid: const_oid::db::rfc5912::ID_SHA_1,
+            parameters: Some(Null.into()),
+        },
+        issuer_name_hash: OctetString::new([7u8; 20]).unwrap(),
+        issuer_key_hash: OctetString::new([8u8; 20]).unwrap(),
+        serial_number: x509_cert::serial_number::SerialNumber::new(&[0x42]).unwrap(),
+    };
+    edit(&mut cert_id);
+    let request_extensions = nonce.map(|octets| {
+        vec![x509_cert::ext::Extension {
+            extn_id: const_oid::db::rfc6960::ID_PKIX_OCSP_NONCE,
+            critical: false,
+            extn_value: OctetString::new(OctetString::new(octets).unwrap().to_der().unwrap())
+                .unwrap(),
+        }]
+    });
+    x509_ocsp::OcspRequest {
+        tbs_request: x509_ocsp::TbsRequest {
+            version: x509_ocsp::Version::V1,
+            requestor_name: None,
+            request_list: vec![x509_ocsp::Request {
+                req_cert: cert_id,
+                single_request_extensions: None,
+            }],
+            request_extensions,
+        },
+        optional_signature: None,
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// The answer echoes the CertID: a requester must not choose its shape (a 30 KB "hash", arbitrary
+/// algorithm parameters) for the signed answer everyone else then gets from the cache.
+#[test]
+fn hostile_cert_ids_and_nonces_are_malformed_requests() {
+    use der::asn1::OctetString;
+    assert!(OcspRequest::parse(&request_der(|_| {}, None)).is_ok());
+    assert!(OcspRequest::parse(&request_der(|_| {}, Some(&[1; 32]))).is_ok());
+    let absent = OcspRequest::parse(&request_der(|id| id.hash_algorithm.parameters = None, None))
+        .expect("absent parameters are allowed");
+    let null = OcspRequest::parse(&request_der(|_| {}, None)).unwrap();
+    assert_eq!(
+        absent.items(),
+        null.items(),
+        "both forms become one canonical CertID"
+    );
+
+    let hostile: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "parameters other than NULL",
+            request_der(
+                |id| {
+                    id.hash_algorithm.parameters = Some(
+                        der::Any::encode_from(&OctetString::new(vec![0; 30_000]).unwrap()).unwrap(),
+                    );
+                },
+                None,
+            ),
+        ),
+        (
+            "an oversized name hash",
+            request_der(
+                |id| id.issuer_name_hash = OctetString::new(vec![0; 30_000]).unwrap(),
+                None,
+            ),
+        ),
+        (
+            "a short key hash",
+            request_der(
+                |id| id.issuer_key_hash = OctetString::new([1u8; 19]).unwrap(),
+                None,
+            ),
+        ),
+        (
+            "SHA-384",
+            request_der(
+                |id| {
+                    id.hash_algorithm.oid = const_oid::db::rfc5912::ID_SHA_384;
+                    id.issuer_name_hash = OctetString::new([7u8; 48]).unwrap();
+                    id.issuer_key_hash = OctetString::new([8u8; 48]).unwrap();
+                },
+                None,
+            ),
+        ),
+        ("an empty nonce", request_der(|_| {}, Some(&[]))),
+        ("a 33-octet nonce", request_der(|_| {}, Some(&[1; 33]))),
+    ];
+    for (what, der) in hostile {
+        assert!(OcspRequest::parse(&der).is_err(), "{what} was accepted");
+    }
+}

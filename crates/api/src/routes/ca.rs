@@ -133,7 +133,14 @@ pub(crate) async fn ocsp_get_empty(
     ocsp_response(answer(&state, &ca_id, &[]).await, true)
 }
 
-fn ocsp_response(answer: OcspAnswer, cacheable: bool) -> Response {
+/// `/ca/{ca_id}/ocsp` and everything below it.
+pub(crate) fn is_ocsp_path(path: &str) -> bool {
+    path.strip_prefix("/ca/")
+        .and_then(|rest| rest.split_once('/'))
+        .is_some_and(|(_, rest)| rest == "ocsp" || rest.starts_with("ocsp/"))
+}
+
+pub(crate) fn ocsp_response(answer: OcspAnswer, cacheable: bool) -> Response {
     let expires = (cacheable && !answer.unique)
         .then_some(answer.next_update)
         .flatten();

@@ -117,6 +117,26 @@ async fn slow_bodies_get_a_408_in_the_envelope(db: TestDatabase) {
     );
     assert!(waited < Duration::from_secs(5), "{waited:?}");
     assert_eq!(app.count_created_events().await, 0);
+
+    // An OCSP client trickling its request gets an OCSP answer (tryLater), not JSON.
+    let head = "POST /ca/00000000-0000-4000-8000-000000000000/ocsp HTTP/1.1\r\nHost: x\r\n\
+                Content-Type: application/ocsp-request\r\nContent-Length: 100\r\n\r\n\x30";
+    let (reply, _) = tokio::task::spawn_blocking(move || {
+        raw_exchange(address, head.as_bytes(), Duration::from_secs(10))
+    })
+    .await
+    .unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply:?}");
+    assert!(
+        reply
+            .to_ascii_lowercase()
+            .contains("content-type: application/ocsp-response"),
+        "{reply:?}"
+    );
+    assert!(
+        reply.ends_with("\x30\x03\x0a\x01\x03"),
+        "tryLater: {reply:?}"
+    );
 }
 
 async fn connections_beyond_the_limit_wait_for_a_free_slot(db: TestDatabase) {
