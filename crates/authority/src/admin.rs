@@ -99,6 +99,7 @@ impl Authority {
         .in_account(&zone.account_id)
         .in_zone(&zone.id);
         self.store.create_zone(&zone, &audit).await?;
+        self.zones.forget_missing(&zone.id);
         Ok(zone)
     }
 

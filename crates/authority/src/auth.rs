@@ -1,7 +1,8 @@
 //! Who is calling, and which zones they may read or change.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use store::{AccountId, ApiToken, AuditEvent, Permission, TokenId, TokenScope, Zone, ZoneId};
 use time::OffsetDateTime;
@@ -39,10 +40,53 @@ impl Principal {
     }
 }
 
-/// Zones never change once created, so a hit never goes stale; misses are not cached.
-#[derive(Default)]
+/// Zones never change once created, so a hit never goes stale. Misses are cached too, for the
+/// token-cache TTL: then an unknown zone and another tenant's zone cost the same (one lookup,
+/// then none), so timing does not tell which zone ids exist. A zone created by this process is
+/// forgotten as a miss at once; one created elsewhere is seen within the TTL.
 pub(crate) struct ZoneCache {
     zones: RwLock<HashMap<ZoneId, Zone>>,
+    misses: Mutex<HashMap<ZoneId, Instant>>,
+    miss_ttl: Duration,
+}
+
+/// Remembered misses at most (random ids must not grow memory).
+const MAX_MISSES: usize = 10_000;
+
+impl ZoneCache {
+    pub(crate) fn new(miss_ttl: Duration) -> Self {
+        Self {
+            zones: RwLock::new(HashMap::new()),
+            misses: Mutex::new(HashMap::new()),
+            miss_ttl,
+        }
+    }
+
+    fn known_missing(&self, zone_id: &ZoneId) -> bool {
+        let misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
+        misses
+            .get(zone_id)
+            .is_some_and(|at| at.elapsed() < self.miss_ttl)
+    }
+
+    fn remember_missing(&self, zone_id: &ZoneId) {
+        let mut misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
+        if misses.len() >= MAX_MISSES {
+            misses.retain(|_, at| at.elapsed() < self.miss_ttl);
+            if misses.len() >= MAX_MISSES {
+                misses.clear();
+            }
+        }
+        misses.insert(zone_id.clone(), Instant::now());
+    }
+
+    /// A zone this process just created exists from now on.
+    pub(crate) fn forget_missing(&self, zone_id: &ZoneId) {
+        self.misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(zone_id);
+    }
 }
 
 impl Authority {
@@ -125,13 +169,19 @@ impl Authority {
         if let Some(zone) = self.read_zones().get(zone_id) {
             return Ok(Some(zone.clone()));
         }
+        if self.zones.known_missing(zone_id) {
+            return Ok(None);
+        }
         let zone = self.store.get_zone(zone_id).await?;
-        if let Some(zone) = &zone {
-            self.zones
-                .zones
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(zone.id.clone(), zone.clone());
+        match &zone {
+            Some(zone) => {
+                self.zones
+                    .zones
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(zone.id.clone(), zone.clone());
+            }
+            None => self.zones.remember_missing(zone_id),
         }
         Ok(zone)
     }

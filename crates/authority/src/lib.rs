@@ -168,7 +168,7 @@ impl Authority {
         Ok(Arc::new(Self {
             tokens: tokens::TokenCache::new(config.token_cache_ttl),
             cas: cas::CaCache::default(),
-            zones: auth::ZoneCache::default(),
+            zones: auth::ZoneCache::new(config.token_cache_ttl),
             ocsp_cache: ocsp::AnswerCache::default(),
             crl_cache: publication::CrlCache::default(),
             last_publication: std::sync::Mutex::new(None),

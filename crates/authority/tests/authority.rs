@@ -18,6 +18,7 @@ backend_tests!(
     listing_windows_offset_and_limit_then_pages,
     revocation_is_idempotent_and_final,
     a_publication_pass_publishes_exactly_what_settles,
+    unknown_zones_are_remembered_like_known_ones,
 );
 
 fn cli() -> Actor {
@@ -565,4 +566,78 @@ async fn a_publication_pass_publishes_exactly_what_settles(db: TestDatabase) {
             event(AuditAction::CertificateReactivated, &x1, 3),
         ]
     );
+}
+
+/// A miss is cached like a hit (for the token-cache TTL), so "no such zone" and "another tenant's
+/// zone" cost the same and timing tells nothing; a zone this process creates is seen at once, one
+/// another replica creates within the TTL.
+async fn unknown_zones_are_remembered_like_known_ones(db: TestDatabase) {
+    let key = MasterKey::generate().unwrap();
+    let ttl = StdDuration::from_millis(400);
+    let here = authority(&db, &key, ttl).await;
+    let there = authority(&db, &key, ttl).await;
+    let zone = there.create_zone("example.com", None, cli()).await.unwrap();
+    let (_, secret) = there
+        .create_token(
+            token_request(
+                TokenTarget::Account(zone.account_id.clone()),
+                Permission::Read,
+            ),
+            cli(),
+        )
+        .await
+        .unwrap();
+    let principal = here
+        .authenticate(&Credentials::Bearer(secret), OffsetDateTime::now_utc())
+        .await
+        .unwrap();
+    let reach = |zone_id: ZoneId| {
+        let (here, principal) = (Arc::clone(&here), principal.clone());
+        async move {
+            here.authorize_zone(&principal, &zone_id, Permission::Read)
+                .await
+        }
+    };
+    assert!(reach(zone.id.clone()).await.is_ok());
+
+    // Asked about before it exists: the miss is remembered.
+    let later = ZoneId::random();
+    assert!(matches!(
+        reach(later.clone()).await,
+        Err(Error::ZoneNotAccessible)
+    ));
+    let created_elsewhere = Zone {
+        id: later.clone(),
+        name: "later.example".into(),
+        ..zone.clone()
+    };
+    let store = store::connect(&db.url).await.unwrap();
+    store
+        .create_zone(
+            &created_elsewhere,
+            &store::AuditEntry::new(
+                OffsetDateTime::now_utc(),
+                cli(),
+                AuditAction::ZoneCreated,
+                "z",
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(reach(later.clone()).await, Err(Error::ZoneNotAccessible)),
+        "within the TTL the miss stands"
+    );
+    tokio::time::sleep(ttl + StdDuration::from_millis(100)).await;
+    assert!(
+        reach(later).await.is_ok(),
+        "after the TTL the zone is found"
+    );
+
+    // A zone this process creates is reachable at once.
+    let own = here
+        .create_zone("own.example", Some(&zone.account_id), cli())
+        .await
+        .unwrap();
+    assert!(reach(own.id).await.is_ok());
 }
