@@ -405,3 +405,45 @@ fn zone_names_must_be_dns_names() {
     let zones = common::stdout_of(&common::clientca(dir.path(), &[], &["zone", "list"]));
     assert!(zones.trim_end().ends_with("\texample.com"), "{zones}");
 }
+
+/// Two servers started at the same moment on a fresh SQLite file: both come up (one migrates,
+/// the other waits for it), and the first start bootstraps once.
+#[test]
+fn two_servers_starting_together_on_a_fresh_sqlite_file_both_come_up() {
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let key = "ab".repeat(32);
+        let env = [("CLIENTCA_MASTER_KEY", key.as_str())];
+        let start = || {
+            common::command(dir.path(), &env)
+                .args(["serve", "--listen", "127.0.0.1:0"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (first, second) = (start(), start());
+        let mut tokens = 0;
+        for mut child in [first, second] {
+            let stdout = child.stdout.take().unwrap();
+            let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+            let mut listening = false;
+            for line in lines.by_ref() {
+                let line = line.unwrap();
+                tokens += usize::from(line.contains("export CLOUDFLARE_API_TOKEN="));
+                if line.starts_with("listening on ") {
+                    listening = true;
+                    break;
+                }
+            }
+            let _ = child.kill();
+            let output = child.wait_with_output().unwrap();
+            assert!(
+                listening,
+                "round {round}: a server did not come up: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        assert_eq!(tokens, 1, "round {round}: bootstrapped once");
+    }
+}

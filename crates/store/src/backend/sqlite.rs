@@ -61,6 +61,14 @@ impl SqliteStore {
         if !in_memory {
             create_parent_dir(options.get_filename())?;
         }
+        // Processes starting together on a fresh file would race to switch it to WAL (which
+        // SQLite may refuse at once with SQLITE_BUSY) and to create the schema; the first to take
+        // this lock sets up and migrates, the others then find the work done. (PostgreSQL has
+        // sqlx's advisory lock for the same.)
+        let setup_lock = match in_memory {
+            true => None,
+            false => Some(lock_for_setup(options.get_filename()).await?),
+        };
 
         let write = SqlitePoolOptions::new()
             .max_connections(1)
@@ -77,6 +85,7 @@ impl SqliteStore {
                 .await?
         };
         migrator(Dialect::Sqlite).run(&write).await?;
+        drop(setup_lock);
         let (creates, queue) = mpsc::channel(4 * MAX_GROUP);
         let store = Self {
             read,
@@ -476,6 +485,28 @@ async fn commit_one_by_one(writer: &Writer, jobs: &[CreateJob]) -> Vec<StoreResu
         return failed_all(&error);
     }
     results
+}
+
+/// An exclusive lock on `<database>.setup.lock`, held until the returned file is dropped.
+async fn lock_for_setup(database: &Path) -> StoreResult<std::fs::File> {
+    let mut path = database.as_os_str().to_owned();
+    path.push(".setup.lock");
+    let lock_error = |e: std::io::Error| {
+        StoreError::Database(sqlx::Error::Configuration(
+            format!("cannot lock {} for setup: {e}", Path::new(&path).display()).into(),
+        ))
+    };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(lock_error)?;
+    // Blocking: another process holds it only while it migrates.
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| lock_error(std::io::Error::other(e)))?
+        .map_err(lock_error)
 }
 
 fn create_parent_dir(path: &Path) -> StoreResult<()> {
