@@ -2,8 +2,10 @@
 //! connections, a deadline for receiving request headers (slowloris), a cap on header size, a
 //! deadline for each whole request, and graceful shutdown.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,6 +22,10 @@ use tokio::sync::Semaphore;
 pub struct ServerLimits {
     /// Open connections at most; further clients wait in the listen backlog until one closes.
     pub max_connections: usize,
+    /// Open connections from one client address at most (0: no such cap); one more is closed at
+    /// once, so a single address cannot take every slot. Behind a reverse proxy every client
+    /// shares its address: set this to `max_connections` there.
+    pub max_connections_per_address: usize,
     /// A client must send a complete request head within this time, or the connection is closed.
     pub header_read_timeout: Duration,
     /// Request head size at most (bigger heads are answered 431). At least 8 KiB.
@@ -32,6 +38,7 @@ impl Default for ServerLimits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
+            max_connections_per_address: 256,
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(10),
@@ -48,6 +55,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let per_address = PerAddress::new(limits.max_connections_per_address);
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder
@@ -74,6 +82,11 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Some(per_address) = per_address.admit(peer.ip()) else {
+            tracing::debug!(%peer, "closing a connection over the per-address limit");
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let service =
             TowerToHyperService::new(router.clone().layer(axum::Extension(ConnectInfo(peer))));
@@ -82,6 +95,7 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, %peer, "connection ended with an error");
             }
+            drop(per_address);
             drop(slot);
         });
     }
@@ -93,4 +107,52 @@ pub async fn serve(
         tracing::warn!("graceful shutdown timed out; closing remaining connections");
     }
     Ok(())
+}
+
+/// Open connections per client address.
+#[derive(Clone)]
+struct PerAddress {
+    cap: usize,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One admitted connection; counted until dropped.
+struct Admitted {
+    address: IpAddr,
+    open: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl PerAddress {
+    fn new(cap: usize) -> Self {
+        Self {
+            cap,
+            open: Arc::default(),
+        }
+    }
+
+    /// `None` when `address` already has `cap` connections open.
+    fn admit(&self, address: IpAddr) -> Option<Admitted> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(address).or_default();
+        if self.cap != 0 && *count >= self.cap {
+            return None;
+        }
+        *count += 1;
+        Some(Admitted {
+            address,
+            open: Arc::clone(&self.open),
+        })
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
 }

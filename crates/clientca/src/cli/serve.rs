@@ -51,6 +51,14 @@ pub struct ServeArgs {
     /// Open connections at most; further clients wait until one closes.
     #[arg(long, env = "CLIENTCA_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
+    /// Open connections from one client address at most (0 = no cap); behind a reverse proxy,
+    /// where every client shares its address, set it to --max-connections.
+    #[arg(
+        long,
+        env = "CLIENTCA_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_connections_per_address: usize,
     /// Time a client has to send a request's headers (slowloris protection).
     #[arg(long, env = "CLIENTCA_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     pub header_read_timeout: Duration,
@@ -164,6 +172,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         },
         limits: api::ServerLimits {
             max_connections: args.max_connections,
+            max_connections_per_address: args.max_connections_per_address,
             header_read_timeout: args.header_read_timeout,
             ..api::ServerLimits::default()
         },

@@ -15,6 +15,7 @@ backend_tests!(
     slow_headers_get_the_connection_closed,
     slow_bodies_get_a_408_in_the_envelope,
     connections_beyond_the_limit_wait_for_a_free_slot,
+    one_address_cannot_take_every_connection_slot,
     tokens_over_their_rate_get_429_with_retry_after,
     guessing_tokens_is_rate_limited_per_address,
 );
@@ -232,4 +233,47 @@ async fn guessing_tokens_is_rate_limited_per_address(db: TestDatabase) {
         .assert_error(429, 1008);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     app.call(Method::GET, &path, None).await.assert_ok();
+}
+
+/// One address holding idle connections could take every slot and block everyone else (2,000
+/// idle sockets once held a health probe for 8 s): past its own cap, its connections are closed.
+async fn one_address_cannot_take_every_connection_slot(db: TestDatabase) {
+    let app = TestApp::spawn_configured(db, |o| {
+        o.limits.max_connections = 4;
+        o.limits.max_connections_per_address = 2;
+    })
+    .await;
+    let address = app.server.addr;
+    let from = |source: &str| {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+        socket.connect(address)
+    };
+    // 127.0.0.2 takes its two slots and asks for more: the extra connections are closed at once.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(from("127.0.0.2").await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..3 {
+        let mut extra = from("127.0.0.2").await.unwrap();
+        let mut buffer = [0u8; 16];
+        let read = tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::io::AsyncReadExt::read(&mut extra, &mut buffer),
+        )
+        .await
+        .expect("closed at once, not left waiting");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+    // Everyone else still gets in, promptly.
+    let health = tokio::time::timeout(
+        Duration::from_secs(2),
+        app.client.get(format!("http://{address}/healthz")).send(),
+    )
+    .await
+    .expect("a free slot for another address")
+    .unwrap();
+    assert_eq!(health.status(), 200);
+    drop(held);
 }
