@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::DecodePaddingMode;
@@ -58,22 +58,57 @@ pub(crate) async fn certificate(
 pub(crate) async fn crl(
     State(state): State<AppState>,
     PathParams(ca_id): PathParams<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let crl = latest_crl(&state, &ca_id).await?;
-    let next_update = crl.next_update();
-    let der = Bytes::from_owner(Shared(crl, PublishedCrl::der));
-    Ok(binary(CRL_DER, der, Some(next_update)))
+    let etag = format!("\"crl-{}\"", crl.crl_number());
+    Ok(revalidated(&headers, etag, || {
+        binary(
+            CRL_DER,
+            Bytes::from_owner(Shared(crl, PublishedCrl::der)),
+            None,
+        )
+    }))
 }
 
 /// `GET /ca/{ca_id}/crl.pem`: the newest CRL, PEM.
 pub(crate) async fn crl_pem(
     State(state): State<AppState>,
     PathParams(ca_id): PathParams<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let crl = latest_crl(&state, &ca_id).await?;
-    let next_update = crl.next_update();
-    let pem = Bytes::from_owner(Shared(crl, |crl: &PublishedCrl| crl.pem().as_bytes()));
-    Ok(binary(PEM, pem, Some(next_update)))
+    let etag = format!("\"crl-{}-pem\"", crl.crl_number());
+    Ok(revalidated(&headers, etag, || {
+        let pem = Bytes::from_owner(Shared(crl, |crl: &PublishedCrl| crl.pem().as_bytes()));
+        binary(PEM, pem, None)
+    }))
+}
+
+/// A CRL may be stored by caches but must be revalidated on every use (`no-cache`, ETag = its
+/// number): a CRL cached until its nextUpdate (a day) would hide a revocation for that long. A
+/// client or cache holding the current one gets `304 Not Modified`.
+fn revalidated(headers: &HeaderMap, etag: String, answer: impl FnOnce() -> Response) -> Response {
+    let current = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|tag| tag.trim() == etag || tag.trim() == "*");
+    let mut response = if current {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        answer()
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, no-cache, no-transform"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
 }
 
 async fn latest_crl(state: &AppState, ca_id: &str) -> Result<Arc<PublishedCrl>, ApiError> {

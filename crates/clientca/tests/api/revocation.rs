@@ -260,7 +260,28 @@ async fn public_endpoints_need_no_token_and_answer_bad_input_in_kind(db: TestDat
         .to_str()
         .unwrap()
         .to_string();
-    assert!(cache.starts_with("public, max-age="), "{cache}");
+    // Cacheable, but revalidated on every use: a CRL cached for its day of validity would hide
+    // a revocation for that long.
+    assert_eq!(cache, "public, no-cache, no-transform");
+    let etag = crl.headers()["etag"].to_str().unwrap().to_string();
+    let revalidate = |tag: String, path: String| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.public_url(&path))
+                .header("if-none-match", tag)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let unchanged = revalidate(etag.clone(), format!("/ca/{ca_id}/crl")).await;
+    assert_eq!(unchanged.status(), 304);
+    assert!(unchanged.bytes().await.unwrap().is_empty());
+    let stale = revalidate("\"crl-0\"".into(), format!("/ca/{ca_id}/crl")).await;
+    assert_eq!(stale.status(), 200);
+    let pem = revalidate(etag, format!("/ca/{ca_id}/crl.pem")).await;
+    assert_eq!(pem.status(), 200, "the PEM has an ETag of its own");
 
     for path in [
         format!("/ca/{}.pem", uuid::Uuid::new_v4()),
