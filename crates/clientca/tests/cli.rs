@@ -468,3 +468,61 @@ fn no_secret_reaches_a_log_line_or_a_response() {
         "plaintext CA key on disk"
     );
 }
+
+#[test]
+fn accounts_are_created_and_listed_from_the_cli_and_keep_tenants_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = stdout_of(&clientca(
+        dir.path(),
+        &["account", "create", "--name", "acme"],
+    ));
+    let second = stdout_of(&clientca(
+        dir.path(),
+        &["account", "create", "--name", "globex"],
+    ));
+    let (first, second) = (first.trim(), second.trim());
+    assert!(is_hex32(first) && is_hex32(second) && first != second);
+    let listed = stdout_of(&clientca(dir.path(), &["account", "list"]));
+    // In creation order; two made within one second tie, so compare as a set.
+    let mut rows: Vec<(&str, &str)> = listed
+        .lines()
+        .map(|line| {
+            let cells: Vec<&str> = line.split('\t').collect();
+            (cells[0], cells[2])
+        })
+        .collect();
+    rows.sort_by_key(|(_, name)| *name);
+    assert_eq!(rows, [(first, "acme"), (second, "globex")], "{listed}");
+    // With two accounts, a zone must say whose it is; then each tenant's token reaches its own.
+    let ambiguous = clientca(dir.path(), &["zone", "create", "acme.example"]);
+    assert!(!ambiguous.status.success());
+    assert!(String::from_utf8_lossy(&ambiguous.stderr).contains("--account"));
+    let zone = stdout_of(&clientca(
+        dir.path(),
+        &["zone", "create", "acme.example", "--account", first],
+    ));
+    let token = stdout_of(&clientca(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--account",
+            second,
+            "--permission",
+            "read",
+        ],
+    ));
+    let serve = serve(dir.path(), &[]);
+    let (status, _) = get(
+        &format!(
+            "{}/client/v4/zones/{}/client_certificates",
+            serve.base_url,
+            zone.trim()
+        ),
+        token.trim(),
+    );
+    assert_eq!(
+        status, 403,
+        "another tenant's token does not reach acme's zone"
+    );
+}

@@ -1,5 +1,6 @@
 //! Command-line interface: `serve`, plus administration of a database. One module per command.
 
+pub mod account;
 pub mod audit;
 pub mod copy;
 pub mod master_key;
@@ -65,6 +66,9 @@ pub enum LogFormat {
 pub enum Command {
     /// Run the API server and the publication worker.
     Serve(ServeArgs),
+    /// Manage accounts (tenants): each has its own CA, zones and tokens.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// Manage zones.
     #[command(subcommand)]
     Zone(zone::ZoneCommand),
@@ -88,6 +92,7 @@ impl Cli {
         let global = self.global;
         match self.command {
             Command::Serve(args) => serve::run(&global, args).await,
+            Command::Account(command) => account::run(&global, command).await,
             Command::Zone(command) => zone::run(&global, command).await,
             Command::Token(command) => token::run(&global, command).await,
             Command::Migrate => migrate::run(&global).await,
