@@ -122,19 +122,7 @@ fn sqlite_urls_create_their_files() {
 }
 
 fn get(url: &str, token: &str) -> (u16, serde_json::Value) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let response = reqwest::Client::new()
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        (response.status().as_u16(), response.json().await.unwrap())
-    })
+    common::call(reqwest::Method::GET, url, token, None)
 }
 
 fn send(
@@ -143,19 +131,7 @@ fn send(
     token: &str,
     body: Option<serde_json::Value>,
 ) -> serde_json::Value {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut request = reqwest::Client::new()
-            .request(method, url)
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        request.send().await.unwrap().json().await.unwrap()
-    })
+    common::call(method, url, token, body).1
 }
 
 #[test]

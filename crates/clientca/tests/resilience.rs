@@ -7,30 +7,8 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{Serve, serve_logging_to};
-use serde_json::{Value, json};
-
-/// A blocking HTTP call with the bootstrap token: (status, JSON body).
-fn call(method: reqwest::Method, url: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut request = reqwest::Client::new()
-            .request(method, url)
-            .bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .expect("an answer, not a dropped connection");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    })
-}
+use common::{Serve, call, serve_logging_to};
+use serde_json::json;
 
 fn zone_of(dir: &Path) -> String {
     let zones = common::stdout_of(&common::clientca(dir, &[], &["zone", "list"]));
