@@ -96,7 +96,7 @@ pub(crate) fn dns_name(text: &str) -> Option<String> {
 
 /// A hostname `zone_name` may associate: the zone's name or a name below it, optionally with one
 /// leading `*.` wildcard label; lowercased.
-fn association(hostname: &str, zone_name: &str) -> Result<String, Error> {
+pub(crate) fn association(hostname: &str, zone_name: &str) -> Result<String, Error> {
     let text = hostname.trim();
     let (wildcard, bare) = match text.strip_prefix("*.") {
         Some(rest) => (true, rest),

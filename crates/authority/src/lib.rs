@@ -10,6 +10,7 @@ mod auth;
 mod cas;
 mod certificates;
 mod deployment;
+mod enforcement;
 mod error;
 mod hostnames;
 pub mod ids;
@@ -27,10 +28,14 @@ pub use admin::{Bootstrap, NewTokenRequest, TokenTarget};
 pub use auth::{Credentials, Principal};
 pub use certificates::{IssueRequest, ListRequest, ListedCertificates};
 pub use deployment::{CopyReport, Health, Table, copy_deployment};
+pub use enforcement::{EnforcedHost, EnforcementView, TrustedCa};
 pub use error::Error;
 pub use master_key::{MasterKey, MasterKeyError};
 pub use ocsp::OcspAnswer;
-pub use pki::RevocationReason;
+pub use pki::{
+    PresentedCertificate, RevocationReason, SerialNumber, fingerprint_sha256,
+    self_signed_server_certificate,
+};
 pub use publication::{PublishReport, PublishedCrl};
 pub use store::{Account, InvalidId, redact_url};
 pub use store::{
@@ -155,6 +160,9 @@ pub struct Authority {
     /// When the last publication pass of this process completed (see `health`).
     last_publication: std::sync::Mutex<Option<std::time::Instant>>,
     created: std::time::Instant,
+    /// Woken when this process publishes a CRL, so enforcement in the same process (the gateway
+    /// inside `serve`) need not wait for its next poll.
+    publications: tokio::sync::Notify,
 }
 
 impl Authority {
@@ -173,6 +181,7 @@ impl Authority {
             crl_cache: publication::CrlCache::default(),
             last_publication: std::sync::Mutex::new(None),
             created: std::time::Instant::now(),
+            publications: tokio::sync::Notify::new(),
             store,
             config,
         }))

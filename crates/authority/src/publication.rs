@@ -87,6 +87,9 @@ impl Authority {
             Ok(report) => {
                 tx.commit().await?;
                 self.record_publication_pass();
+                if !report.crls.is_empty() {
+                    self.publications.notify_waiters();
+                }
                 Ok(report)
             }
             Err(error) => {
@@ -201,6 +204,12 @@ impl Authority {
                 })
             })
             .collect()
+    }
+
+    /// Resolves when this process next publishes a CRL (other processes' publications are seen
+    /// by polling `published_crl_numbers`).
+    pub async fn published(&self) {
+        self.publications.notified().await;
     }
 
     /// The newest CRL of a CA, or `None` for an unknown CA.

@@ -9,8 +9,10 @@ mod csr;
 mod encoding;
 mod leaf;
 mod ocsp;
+mod presented;
 mod reason;
 mod serial;
+mod server;
 mod subject;
 
 pub use ca::{CaError, CaSigner, NewCa, generate_managed_ca};
@@ -21,6 +23,8 @@ pub use leaf::{IssueError, IssuedLeaf, LeafRequest, PublicationUrls, issue_leaf}
 pub use ocsp::{
     OcspError, OcspFailure, OcspItem, OcspRequest, OcspStatus, ocsp_failure, sign_ocsp_response,
 };
+pub use presented::{PresentedCertificate, Unreadable, crl_serials};
 pub use reason::{RevocationReason, UnknownReason};
 pub use serial::SerialNumber;
+pub use server::self_signed_server_certificate;
 pub use subject::SubjectFields;

@@ -27,6 +27,11 @@ impl SerialNumber {
         Self(u128::from_be_bytes(bytes))
     }
 
+    /// The value, for compact sets of serials.
+    pub fn value(self) -> u128 {
+        self.0
+    }
+
     /// Big-endian octets as they appear in the certificate.
     pub fn to_bytes(self) -> [u8; 16] {
         self.0.to_be_bytes()

@@ -213,6 +213,13 @@ pub(crate) const SELECT_HOSTNAMES: &str = "SELECT hostname FROM hostname_associa
 /// A hostname another account has associated, if any (`$1`: the asking account).
 pub(crate) const HOSTNAME_TAKEN_ELSEWHERE: &str = "SELECT h.hostname FROM hostname_associations h \
     JOIN zones z ON z.id = h.zone_id WHERE z.account_id <> $1 AND h.hostname = $2 LIMIT 1";
+/// Every association with its zone's name and account (what an enforcement point needs).
+pub(crate) const SELECT_ALL_ASSOCIATIONS: &str = "SELECT h.hostname, h.zone_id, h.ca_id, \
+    z.name AS zone_name, z.account_id FROM hostname_associations h \
+    JOIN zones z ON z.id = h.zone_id ORDER BY h.hostname, h.zone_id";
+/// The newest CRL number of every CA: a cheap check for "has anything been published".
+pub(crate) const LATEST_CRL_NUMBERS: &str =
+    "SELECT ca_id, MAX(crl_number) AS crl_number FROM crls GROUP BY ca_id ORDER BY ca_id";
 pub(crate) const DELETE_HOSTNAMES: &str =
     "DELETE FROM hostname_associations WHERE zone_id = $1 AND ca_id = $2";
 pub(crate) const INSERT_HOSTNAME: &str =

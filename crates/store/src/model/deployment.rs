@@ -1,8 +1,8 @@
 //! A whole deployment's rows, for copying it between databases.
 
 use super::{
-    Account, AuditEvent, CaId, CaRecord, CertificateRecord, CrlRecord, NewApiToken, OcspRecord,
-    Zone, ZoneId,
+    Account, AccountId, AuditEvent, CaId, CaRecord, CertificateRecord, CrlRecord, NewApiToken,
+    OcspRecord, Zone, ZoneId,
 };
 
 /// One hostname on which client certificates from `ca_id` are required for `zone_id`.
@@ -11,6 +11,16 @@ pub struct HostnameAssociation {
     pub zone_id: ZoneId,
     pub ca_id: CaId,
     pub hostname: String,
+}
+
+/// An association as an enforcement point sees it: with its zone's name and account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnforcedHostname {
+    pub hostname: String,
+    pub zone_id: ZoneId,
+    pub zone_name: String,
+    pub account_id: AccountId,
+    pub ca_id: CaId,
 }
 
 /// The tables of a deployment, in an order where every row's references come before it.

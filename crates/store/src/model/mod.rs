@@ -13,7 +13,7 @@ pub use certificate::{
     CertificatePage, CertificateQuery, CertificateRecord, CertificateStatus, StatusChange,
     StatusChangeOutcome,
 };
-pub use deployment::{HostnameAssociation, Rows, Table};
+pub use deployment::{EnforcedHostname, HostnameAssociation, Rows, Table};
 pub use ids::{
     AccountId, AccountKind, CaId, CaKind, CertificateId, CertificateKind, Id, IdKind, InvalidId,
     TokenId, TokenKind, ZoneId, ZoneKind,

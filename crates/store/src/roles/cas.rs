@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 
 use crate::backend::{Backend, Transaction, args};
-use crate::model::{AccountId, AuditEntry, CaId, CaRecord, CrlRecord, Zone, ZoneId};
+use crate::model::{
+    AccountId, AuditEntry, CaId, CaRecord, CrlRecord, EnforcedHostname, Zone, ZoneId,
+};
 use crate::rows::{self, DecodeRow};
 use crate::sql;
 use crate::writes::{append_audit, insert_ca, insert_crl};
@@ -37,6 +39,8 @@ pub trait CaStore: Send + Sync {
         zone_id: &ZoneId,
         ca_id: &CaId,
     ) -> StoreResult<Vec<String>>;
+    /// Every zone's associations, for enforcement points (the gateway).
+    async fn all_hostname_associations(&self) -> StoreResult<Vec<EnforcedHostname>>;
     /// Replace the zone's list with `hostnames`, unless one of them is associated by another
     /// account (checked and written in one transaction, one replacement at a time across
     /// replicas): then nothing is written and that hostname is named.
@@ -129,6 +133,21 @@ impl<B: Backend> CaStore for B {
             .fetch_all(sql::SELECT_HOSTNAMES, args![zone_id, ca_id])
             .await?;
         rows.iter().map(|row| row.first_text()).collect()
+    }
+
+    async fn all_hostname_associations(&self) -> StoreResult<Vec<EnforcedHostname>> {
+        let rows = self.fetch_all(sql::SELECT_ALL_ASSOCIATIONS, &[]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EnforcedHostname {
+                    hostname: row.text("hostname")?,
+                    zone_id: rows::id(row, "zone_id")?,
+                    zone_name: row.text("zone_name")?,
+                    account_id: rows::id(row, "account_id")?,
+                    ca_id: rows::id(row, "ca_id")?,
+                })
+            })
+            .collect()
     }
 
     async fn replace_hostname_associations(

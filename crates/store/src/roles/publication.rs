@@ -23,6 +23,8 @@ pub trait PublicationStore: Send + Sync {
     async fn pending_transitions(&self, limit: u32) -> StoreResult<Vec<PendingTransition>>;
     async fn latest_crl(&self, ca_id: &CaId) -> StoreResult<Option<CrlRecord>>;
     async fn latest_crl_number(&self, ca_id: &CaId) -> StoreResult<Option<i64>>;
+    /// Every CA's newest CRL number: what changes whenever anything is published.
+    async fn latest_crl_numbers(&self) -> StoreResult<Vec<(CaId, i64)>>;
     /// The state of `serial` under `ca_id`, for the OCSP responder.
     async fn serial_status(
         &self,
@@ -90,6 +92,13 @@ impl<B: Backend> PublicationStore for B {
         self.fetch_one(sql::LATEST_CRL_NUMBER, args![ca_id])
             .await?
             .first_opt_int()
+    }
+
+    async fn latest_crl_numbers(&self) -> StoreResult<Vec<(CaId, i64)>> {
+        let rows = self.fetch_all(sql::LATEST_CRL_NUMBERS, &[]).await?;
+        rows.iter()
+            .map(|row| Ok((rows::id(row, "ca_id")?, row.int("crl_number")?)))
+            .collect()
     }
 
     async fn serial_status(

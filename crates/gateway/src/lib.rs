@@ -1,0 +1,333 @@
+//! clientca's mTLS gateway: a TLS-terminating reverse proxy that asks for client certificates on
+//! the hostnames a zone associated with its CA, checks them against that account's CAs and the
+//! live revocation state, and forwards accepted requests with headers describing the
+//! certificate. The contract is `shared/spec/gateway.md`.
+//!
+//! A connection's life: accept → read the ClientHello → choose the configuration by SNI (an
+//! associated host's account configuration, the plain one for other routes, none for unknown
+//! hosts or — failing closed — associated hosts while the state is stale) → handshake (the
+//! verifier checks chain and revocation) → check revocation again (a resumed session skips the
+//! verifier) → serve HTTP/1.1 or HTTP/2, re-checking revocation on every request.
+
+mod headers;
+mod metrics;
+mod proxy;
+mod routes;
+mod state;
+mod tls;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use authority::{Authority, PresentedCertificate};
+use hyper::service::service_fn;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tokio_rustls::LazyConfigAcceptor;
+
+pub use headers::HeaderFamily;
+pub use routes::{HostPattern, Route};
+
+use crate::headers::Presented;
+use crate::metrics::HandshakeOutcome;
+use crate::proxy::{Connection, Shared};
+use crate::routes::RouteTable;
+
+/// How the gateway runs (`clientca gateway` flags, or `serve --gateway-listen`).
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    pub listen: SocketAddr,
+    pub routes: Vec<Route>,
+    /// Client-certificate header families sent upstream.
+    pub headers: Vec<HeaderFamily>,
+    /// How often the state is re-read from the database (sooner on an in-process publication).
+    pub refresh_interval: Duration,
+    /// Past this without a successful refresh, associated hostnames are refused.
+    pub max_staleness: Duration,
+    /// How long the upstream may take to start answering (else 504).
+    pub upstream_timeout: Duration,
+    /// Where `/metrics` and `/healthz` are served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+impl GatewayConfig {
+    pub fn new(listen: SocketAddr, routes: Vec<Route>) -> Self {
+        Self {
+            listen,
+            routes,
+            headers: vec![HeaderFamily::Rfc9440],
+            refresh_interval: Duration::from_millis(250),
+            max_staleness: Duration::from_secs(60),
+            upstream_timeout: Duration::from_secs(30),
+            metrics_listen: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("the gateway needs at least one --route HOST=URL")]
+    NoRoutes,
+    #[error("cannot make the gateway's server certificate: {0}")]
+    Certificate(String),
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("cannot listen on {address}: {error}")]
+    Listen {
+        address: SocketAddr,
+        error: std::io::Error,
+    },
+}
+
+/// A running gateway.
+pub struct Gateway {
+    pub addr: SocketAddr,
+    /// Where `/metrics` and `/healthz` answer, when configured.
+    pub metrics_addr: Option<SocketAddr>,
+    /// The self-signed server certificate (DER), for clients that pin it.
+    pub server_certificate: Vec<u8>,
+    shutdown: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+    refresh: JoinHandle<()>,
+}
+
+impl Gateway {
+    /// Read the enforcement state, then listen. The master key is never needed.
+    pub async fn start(
+        authority: Arc<Authority>,
+        config: GatewayConfig,
+    ) -> Result<Self, GatewayError> {
+        if config.routes.is_empty() {
+            return Err(GatewayError::NoRoutes);
+        }
+        let routes = RouteTable::new(config.routes.clone());
+        let certificate = Arc::new(
+            tls::SingleCertificate::self_signed(&routes.hosts())
+                .map_err(GatewayError::Certificate)?,
+        );
+        let server_certificate = certificate.certificate_der();
+        let (shutdown, stopped) = watch::channel(false);
+        let (state, refresh) = state::start(
+            authority,
+            Arc::clone(&certificate) as _,
+            config.refresh_interval,
+            config.max_staleness,
+            stopped.clone(),
+        )
+        .await;
+        let plain = tls::plain_config(certificate)?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|error| GatewayError::Listen {
+                    address: config.listen,
+                    error,
+                })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|error| GatewayError::Listen {
+                address: config.listen,
+                error,
+            })?;
+        let metrics = Arc::new(metrics::Metrics::new());
+        let metrics_listener = metrics::bind(config.metrics_listen)
+            .await
+            .map_err(|error| GatewayError::Listen {
+                address: config.metrics_listen.unwrap_or(config.listen),
+                error,
+            })?;
+        let metrics_addr = metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok());
+        if let Some(listener) = metrics_listener {
+            tokio::spawn(metrics::serve(
+                listener,
+                Arc::clone(&metrics),
+                Arc::clone(&state),
+                stopped.clone(),
+            ));
+        }
+        let shared = Arc::new(Shared {
+            routes,
+            state,
+            families: config.headers.clone(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            upstream_timeout: config.upstream_timeout,
+            metrics,
+        });
+        let accept = tokio::spawn(accept_loop(listener, shared, plain, stopped));
+        tracing::info!(%addr, "gateway listening");
+        Ok(Self {
+            addr,
+            metrics_addr,
+            server_certificate,
+            shutdown,
+            accept,
+            refresh,
+        })
+    }
+
+    /// Stop accepting and refreshing.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.accept.await;
+        let _ = self.refresh.await;
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    plain: Arc<rustls::ServerConfig>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "gateway: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = stopping(&mut stopped) => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let (shared, plain) = (Arc::clone(&shared), Arc::clone(&plain));
+        tokio::spawn(async move {
+            if let Err(reason) = serve_connection(stream, remote, shared, plain).await {
+                tracing::debug!(%remote, %reason, "gateway: connection refused");
+            }
+        });
+    }
+}
+
+/// What a failed handshake says about the client's certificate.
+fn classify(error: &std::io::Error) -> HandshakeOutcome {
+    use rustls::CertificateError as C;
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::NoCertificatesPresented) => HandshakeOutcome::no_cert,
+        Some(rustls::Error::InvalidCertificate(C::Revoked)) => HandshakeOutcome::revoked,
+        Some(rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. })) => {
+            HandshakeOutcome::expired
+        }
+        Some(rustls::Error::InvalidCertificate(
+            C::UnknownIssuer | C::BadSignature | C::UnknownRevocationStatus,
+        )) => HandshakeOutcome::unknown_ca,
+        _ => HandshakeOutcome::failed,
+    }
+}
+
+/// Resolves once shutdown is asked for.
+pub(crate) async fn stopping(stopped: &mut watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stop| *stop).await;
+}
+
+/// How long a client has to complete its handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+async fn serve_connection(
+    stream: TcpStream,
+    remote: SocketAddr,
+    shared: Arc<Shared>,
+    plain: Arc<rustls::ServerConfig>,
+) -> Result<(), String> {
+    let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+    let handshake = async {
+        let failed = |reason: String| (HandshakeOutcome::failed, reason);
+        let start = acceptor.await.map_err(|e| failed(e.to_string()))?;
+        let sni = start
+            .client_hello()
+            .server_name()
+            .map(|name| name.trim_end_matches('.').to_ascii_lowercase());
+        let unknown = || {
+            (
+                HandshakeOutcome::sni_unknown,
+                "no route for the SNI".to_string(),
+            )
+        };
+        let sni = sni.ok_or_else(unknown)?;
+        let route = shared.routes.find(&sni).ok_or_else(unknown)?;
+        let account = shared.state.account_for(&sni);
+        let config = match &account {
+            None => plain,
+            // Failing closed: without a trustworthy revocation state, no associated host.
+            Some(_) if !shared.state.is_fresh() => {
+                return Err((HandshakeOutcome::stale, "stale state".to_string()));
+            }
+            Some(account) => shared
+                .state
+                .config_for(account)
+                .ok_or_else(|| failed("no configuration for the account".into()))?,
+        };
+        let tls = start
+            .into_stream(config)
+            .await
+            .map_err(|e| (classify(&e), e.to_string()))?;
+        Ok::<_, (HandshakeOutcome, String)>((tls, route, account))
+    };
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
+        .await
+        .unwrap_or_else(|_| Err((HandshakeOutcome::failed, "handshake timeout".into())));
+    let (tls, route, account) = match handshake {
+        Ok(done) => done,
+        Err((outcome, reason)) => {
+            shared.metrics.handshake(outcome);
+            return Err(reason);
+        }
+    };
+
+    let presented = match tls.get_ref().1.peer_certificates() {
+        Some([leaf, chain @ ..]) => Some(Arc::new(Presented {
+            der: leaf.to_vec(),
+            chain: chain.iter().map(|c| c.to_vec()).collect(),
+            facts: PresentedCertificate::parse(leaf).map_err(|e| e.to_string())?,
+        })),
+        _ => None,
+    };
+    // A resumed session skips the verifier: check revocation again now.
+    if let (Some(account), Some(cert)) = (&account, &presented)
+        && cert
+            .facts
+            .serial
+            .is_some_and(|serial| shared.state.is_revoked(account, serial.value()))
+    {
+        shared.metrics.handshake(HandshakeOutcome::revoked);
+        return Err("revoked (resumed session)".into());
+    }
+    shared.metrics.handshake(HandshakeOutcome::ok);
+    let connection = Arc::new(Connection {
+        route,
+        account,
+        presented,
+        remote,
+        close: Arc::new(Notify::new()),
+    });
+    let close = Arc::clone(&connection.close);
+    let service = service_fn(move |request| {
+        proxy::handle(Arc::clone(&shared), Arc::clone(&connection), request)
+    });
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT);
+    let served = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+    tokio::pin!(served);
+    tokio::select! {
+        result = served.as_mut() => result.map_err(|e| e.to_string()),
+        () = close.notified() => {
+            served.as_mut().graceful_shutdown();
+            served.await.map_err(|e| e.to_string())
+        }
+    }
+}
