@@ -14,9 +14,9 @@ const SEAL_BATCH: u32 = 5_000;
 /// Seal batches per call at most, so a call always ends.
 const MAX_SEAL_BATCHES: usize = 1_000;
 
-/// Open the store a database URL names and bring its schema up to date.
-pub(crate) async fn connect(url: &str) -> Result<DynStore, Error> {
-    store::connect(url)
+/// Open the store a database URL names, migrating it or requiring a current schema.
+pub(crate) async fn connect(url: &str, schema: store::Schema) -> Result<DynStore, Error> {
+    store::connect_with(url, schema)
         .await
         .map_err(|error| Error::OpenDatabase {
             url: store::redact_url(url),
@@ -31,8 +31,8 @@ pub async fn copy_deployment(
     to: &str,
     progress: impl FnMut(Table, u64, u64),
 ) -> Result<CopyReport, Error> {
-    let source = connect(from).await?;
-    let target = connect(to).await?;
+    let source = connect(from, store::Schema::Migrate).await?;
+    let target = connect(to, store::Schema::Migrate).await?;
     Ok(store::copy_deployment(source.as_ref(), target.as_ref(), progress).await?)
 }
 

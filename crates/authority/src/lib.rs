@@ -189,7 +189,21 @@ impl Authority {
 
     /// Open (and migrate) the database `url` names, then build the authority on it.
     pub async fn open(url: &str, config: Config) -> Result<Arc<Self>, Error> {
-        Self::new(deployment::connect(url).await?, config).await
+        Self::new(
+            deployment::connect(url, store::Schema::Migrate).await?,
+            config,
+        )
+        .await
+    }
+
+    /// Open the database `url` names without changing it: its schema must be current. For
+    /// processes that only read (the gateway), which may hold a read-only database role.
+    pub async fn open_for_reading(url: &str, config: Config) -> Result<Arc<Self>, Error> {
+        Self::new(
+            deployment::connect(url, store::Schema::RequireCurrent).await?,
+            config,
+        )
+        .await
     }
 }
 

@@ -31,6 +31,8 @@ pub struct ServeOptions {
     pub api: api::ApiConfig,
     /// Connection limits: open connections, header deadline and size.
     pub limits: api::ServerLimits,
+    /// The mTLS gateway in the same process, sharing the authority and its publication signal.
+    pub gateway: Option<gateway::GatewayConfig>,
 }
 
 /// A running server: API and publication worker.
@@ -39,6 +41,8 @@ pub struct Server {
     pub authority: Arc<Authority>,
     /// Set when this start found an empty database and created the first credentials.
     pub bootstrap: Option<Bootstrap>,
+    /// The gateway, when `--gateway-listen` asked for one.
+    pub gateway: Option<gateway::Gateway>,
     shutdown: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
@@ -88,6 +92,14 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
     };
     let authority = open(&options.database_url, config).await?;
     let bootstrap = authority.bootstrap_if_empty().await?;
+    let gateway = match options.gateway {
+        Some(config) => Some(
+            gateway::Gateway::start(Arc::clone(&authority), config)
+                .await
+                .context("cannot start the gateway")?,
+        ),
+        None => None,
+    };
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -114,6 +126,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         addr,
         authority,
         bootstrap,
+        gateway,
         shutdown,
         http,
         worker,
@@ -130,6 +143,9 @@ impl Server {
     /// round, then return.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
+        if let Some(gateway) = self.gateway {
+            gateway.stop().await;
+        }
         self.http.await.context("HTTP task failed")??;
         self.worker.await.context("worker task failed")?;
         Ok(())

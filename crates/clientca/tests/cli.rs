@@ -339,6 +339,7 @@ fn no_secret_reaches_a_log_line_or_a_response() {
         child,
         base_url: String::new(),
         token: None,
+        gateway: None,
     };
     let stderr = serve.child.stderr.take().unwrap();
     let log_reader = std::thread::spawn(move || {

@@ -1,5 +1,6 @@
 //! The command line is well-formed, and README.md's configuration table documents exactly the
-//! global and `serve` flags the binary has, with their environment variables and defaults.
+//! global, `serve` and `gateway` flags the binary has, with their environment variables and
+//! defaults.
 
 use std::collections::BTreeMap;
 
@@ -42,7 +43,9 @@ fn readme_flags() -> Documented {
         .collect()
 }
 
-/// The same from clap: global flags as `--name`, `serve`'s as `serve --name`.
+/// The same from clap: global flags as `--name`, `serve`'s as `serve --name`, `gateway`'s as
+/// `gateway --name`. The gateway options `serve` shares (same flag, same variable) are documented
+/// once, as the gateway's.
 fn clap_flags() -> Documented {
     let command = Cli::command();
     let mut flags = Documented::new();
@@ -60,15 +63,33 @@ fn clap_flags() -> Documented {
             flags.insert(format!("{prefix}--{long}"), (env, default));
         }
     };
+    let subcommand = |name: &str| {
+        command
+            .get_subcommands()
+            .find(|c| c.get_name() == name)
+            .unwrap_or_else(|| panic!("a {name} command"))
+            .clone()
+    };
     add("", &command);
-    let serve = command
-        .get_subcommands()
-        .find(|c| c.get_name() == "serve")
-        .expect("a serve command");
-    add("serve ", serve);
-    flags.remove("--help");
-    flags.remove("--version");
-    flags.remove("serve --help");
+    add("serve ", &subcommand("serve"));
+    add("gateway ", &subcommand("gateway"));
+    let shared: Vec<String> = flags
+        .iter()
+        .filter_map(|(flag, documented)| {
+            let long = flag.strip_prefix("serve ")?;
+            (flags.get(&format!("gateway {long}")) == Some(documented)).then(|| flag.clone())
+        })
+        .collect();
+    assert!(
+        shared.contains(&"serve --route".to_string()),
+        "serve shares the gateway's options"
+    );
+    for flag in shared {
+        flags.remove(&flag);
+    }
+    for help in ["--help", "--version", "serve --help", "gateway --help"] {
+        flags.remove(help);
+    }
     flags
 }
 

@@ -102,64 +102,88 @@ fn openssl_time(at: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// Add the enabled families for `presented` (a verified, unrevoked certificate or none).
-pub(crate) fn add(
-    headers: &mut HeaderMap,
-    families: &[HeaderFamily],
-    presented: Option<&Presented>,
-) {
+/// What the gateway concluded about a request's client certificate.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Verdict<'a> {
+    /// The certificate the client presented, if any (and if the host asked for one).
+    pub(crate) presented: Option<&'a Presented>,
+    /// It chains to the account's CAs and is within its validity.
+    pub(crate) verified: bool,
+    /// It is published as revoked (only said of a verified certificate).
+    pub(crate) revoked: bool,
+}
+
+impl Verdict<'_> {
+    /// A certificate the origin may rely on.
+    fn trusted(&self) -> Option<&Presented> {
+        self.presented.filter(|_| self.verified && !self.revoked)
+    }
+}
+
+fn flag(value: bool) -> &'static str {
+    if value { "true" } else { "false" }
+}
+
+/// Add the enabled families. The identity families (RFC 9440, XFCC) describe only a trusted
+/// certificate; Cloudflare's also say what was presented and why it is not trusted.
+pub(crate) fn add(headers: &mut HeaderMap, families: &[HeaderFamily], verdict: Verdict<'_>) {
     for family in families {
-        match (family, presented) {
-            (HeaderFamily::Rfc9440, Some(cert)) => {
-                set(headers, "client-cert", &byte_sequence(&cert.der));
-                if !cert.chain.is_empty() {
-                    let chain: Vec<String> = cert.chain.iter().map(|c| byte_sequence(c)).collect();
-                    set(headers, "client-cert-chain", &chain.join(", "));
+        match family {
+            HeaderFamily::Rfc9440 => {
+                if let Some(cert) = verdict.trusted() {
+                    set(headers, "client-cert", &byte_sequence(&cert.der));
+                    if !cert.chain.is_empty() {
+                        let chain: Vec<String> =
+                            cert.chain.iter().map(|c| byte_sequence(c)).collect();
+                        set(headers, "client-cert-chain", &chain.join(", "));
+                    }
                 }
             }
-            (HeaderFamily::Cloudflare, Some(cert)) => {
-                let facts = &cert.facts;
-                set(headers, "cf-cert-presented", "true");
-                set(headers, "cf-cert-verified", "true");
-                set(headers, "cf-cert-revoked", "false");
+            HeaderFamily::Cloudflare => {
                 set(
                     headers,
-                    "cf-cert-fingerprint-sha256",
-                    &facts.fingerprint_sha256,
+                    "cf-cert-presented",
+                    flag(verdict.presented.is_some()),
                 );
-                set(headers, "cf-cert-serial", &facts.serial_hex);
-                set(headers, "cf-cert-issuer-dn", &facts.issuer_dn);
-                set(headers, "cf-cert-subject-dn", &facts.subject_dn);
-                set(
-                    headers,
-                    "cf-cert-not-before",
-                    &openssl_time(facts.not_before),
-                );
-                set(headers, "cf-cert-not-after", &openssl_time(facts.not_after));
-                set(
-                    headers,
-                    "cf-client-cert-der-base64",
-                    &STANDARD.encode(&cert.der),
-                );
-                set(headers, "cf-client-cert-sha256", &facts.fingerprint_sha256);
+                set(headers, "cf-cert-verified", flag(verdict.verified));
+                set(headers, "cf-cert-revoked", flag(verdict.revoked));
+                if let Some(cert) = verdict.presented {
+                    let facts = &cert.facts;
+                    set(
+                        headers,
+                        "cf-cert-fingerprint-sha256",
+                        &facts.fingerprint_sha256,
+                    );
+                    set(headers, "cf-cert-serial", &facts.serial_hex);
+                    set(headers, "cf-cert-issuer-dn", &facts.issuer_dn);
+                    set(headers, "cf-cert-subject-dn", &facts.subject_dn);
+                    set(
+                        headers,
+                        "cf-cert-not-before",
+                        &openssl_time(facts.not_before),
+                    );
+                    set(headers, "cf-cert-not-after", &openssl_time(facts.not_after));
+                    set(
+                        headers,
+                        "cf-client-cert-der-base64",
+                        &STANDARD.encode(&cert.der),
+                    );
+                    set(headers, "cf-client-cert-sha256", &facts.fingerprint_sha256);
+                }
             }
-            (HeaderFamily::Cloudflare, None) => {
-                set(headers, "cf-cert-presented", "false");
-                set(headers, "cf-cert-verified", "false");
-                set(headers, "cf-cert-revoked", "false");
+            HeaderFamily::Xfcc => {
+                if let Some(cert) = verdict.trusted() {
+                    let subject = cert.facts.subject_dn.replace('"', "\\\"");
+                    set(
+                        headers,
+                        "x-forwarded-client-cert",
+                        &format!(
+                            "Hash={};Subject=\"{subject}\"",
+                            cert.facts.fingerprint_sha256
+                        ),
+                    );
+                }
             }
-            (HeaderFamily::Xfcc, Some(cert)) => {
-                let subject = cert.facts.subject_dn.replace('"', "\\\"");
-                set(
-                    headers,
-                    "x-forwarded-client-cert",
-                    &format!(
-                        "Hash={};Subject=\"{subject}\"",
-                        cert.facts.fingerprint_sha256
-                    ),
-                );
-            }
-            (HeaderFamily::Rfc9440 | HeaderFamily::Xfcc, None) => {}
         }
     }
 }

@@ -9,6 +9,7 @@
 //! verifier checks chain and revocation) → check revocation again (a resumed session skips the
 //! verifier) → serve HTTP/1.1 or HTTP/2, re-checking revocation on every request.
 
+mod certs;
 mod headers;
 mod metrics;
 mod proxy;
@@ -25,13 +26,15 @@ use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use rustls::server::ResolvesServerCert;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::LazyConfigAcceptor;
 
+pub use certs::ServerCertificates;
 pub use headers::HeaderFamily;
-pub use routes::{HostPattern, Route};
+pub use routes::{HostPattern, Mode, Route, RouteOptions};
 
 use crate::headers::Presented;
 use crate::metrics::HandshakeOutcome;
@@ -43,6 +46,10 @@ use crate::routes::RouteTable;
 pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub routes: Vec<Route>,
+    /// The gateway's own certificates.
+    pub certificates: ServerCertificates,
+    /// How associated hostnames treat certificates, unless a route says otherwise.
+    pub mode: Mode,
     /// Client-certificate header families sent upstream.
     pub headers: Vec<HeaderFamily>,
     /// How often the state is re-read from the database (sooner on an in-process publication).
@@ -60,6 +67,8 @@ impl GatewayConfig {
         Self {
             listen,
             routes,
+            certificates: ServerCertificates::SelfSigned,
+            mode: Mode::Require,
             headers: vec![HeaderFamily::Rfc9440],
             refresh_interval: Duration::from_millis(250),
             max_staleness: Duration::from_secs(60),
@@ -89,8 +98,8 @@ pub struct Gateway {
     pub addr: SocketAddr,
     /// Where `/metrics` and `/healthz` answer, when configured.
     pub metrics_addr: Option<SocketAddr>,
-    /// The self-signed server certificate (DER), for clients that pin it.
-    pub server_certificate: Vec<u8>,
+    /// The generated server certificate (DER) with `--self-signed`, for clients that pin it.
+    pub self_signed_certificate: Option<Vec<u8>>,
     shutdown: watch::Sender<bool>,
     accept: JoinHandle<()>,
     refresh: JoinHandle<()>,
@@ -106,21 +115,35 @@ impl Gateway {
             return Err(GatewayError::NoRoutes);
         }
         let routes = RouteTable::new(config.routes.clone());
-        let certificate = Arc::new(
-            tls::SingleCertificate::self_signed(&routes.hosts())
-                .map_err(GatewayError::Certificate)?,
-        );
-        let server_certificate = certificate.certificate_der();
         let (shutdown, stopped) = watch::channel(false);
+        let (resolver, self_signed_certificate): (Arc<dyn ResolvesServerCert>, _) =
+            match &config.certificates {
+                ServerCertificates::SelfSigned => {
+                    let single = certs::SingleCertificate::self_signed(&routes.hosts())
+                        .map_err(GatewayError::Certificate)?;
+                    let der = single.certificate_der();
+                    (Arc::new(single), Some(der))
+                }
+                ServerCertificates::Directory(directory) => {
+                    let patterns: Vec<HostPattern> =
+                        config.routes.iter().map(|r| r.host.clone()).collect();
+                    let directory = Arc::new(
+                        certs::DirectoryCertificates::load(directory, &patterns)
+                            .map_err(GatewayError::Certificate)?,
+                    );
+                    tokio::spawn(Arc::clone(&directory).watch(CERT_DIR_POLL, stopped.clone()));
+                    (directory, None)
+                }
+            };
         let (state, refresh) = state::start(
             authority,
-            Arc::clone(&certificate) as _,
+            Arc::clone(&resolver),
             config.refresh_interval,
             config.max_staleness,
             stopped.clone(),
         )
         .await;
-        let plain = tls::plain_config(certificate)?;
+        let plain = tls::plain_config(resolver)?;
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -156,6 +179,7 @@ impl Gateway {
             routes,
             state,
             families: config.headers.clone(),
+            mode: config.mode,
             client: Client::builder(TokioExecutor::new()).build_http(),
             upstream_timeout: config.upstream_timeout,
             metrics,
@@ -165,7 +189,7 @@ impl Gateway {
         Ok(Self {
             addr,
             metrics_addr,
-            server_certificate,
+            self_signed_certificate,
             shutdown,
             accept,
             refresh,
@@ -232,6 +256,9 @@ pub(crate) async fn stopping(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
+/// How often `--cert-dir` is looked at for changed files.
+const CERT_DIR_POLL: Duration = Duration::from_secs(1);
+
 /// How long a client has to complete its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -256,29 +283,43 @@ async fn serve_connection(
             )
         };
         let sni = sni.ok_or_else(unknown)?;
-        let route = shared.routes.find(&sni).ok_or_else(unknown)?;
+        let route = Arc::clone(shared.routes.find(&sni).ok_or_else(unknown)?);
         let account = shared.state.account_for(&sni);
-        let config = match &account {
-            None => plain,
+        let mode = route.options.mode.unwrap_or(shared.mode);
+        let (config, account_tls) = match &account {
+            None if route.options.mtls_required => {
+                return Err((
+                    HandshakeOutcome::unassociated,
+                    "the route requires mTLS but no zone associates its hostname".into(),
+                ));
+            }
+            None => (plain, None),
             // Failing closed: without a trustworthy revocation state, no associated host.
             Some(_) if !shared.state.is_fresh() => {
                 return Err((HandshakeOutcome::stale, "stale state".to_string()));
             }
-            Some(account) => shared
-                .state
-                .config_for(account)
-                .ok_or_else(|| failed("no configuration for the account".into()))?,
+            Some(account) => {
+                let tls = shared
+                    .state
+                    .tls_for(account)
+                    .ok_or_else(|| failed("no configuration for the account".into()))?;
+                let config = match mode {
+                    Mode::Require => Arc::clone(&tls.require),
+                    Mode::Request => Arc::clone(&tls.request),
+                };
+                (config, Some(tls))
+            }
         };
         let tls = start
             .into_stream(config)
             .await
             .map_err(|e| (classify(&e), e.to_string()))?;
-        Ok::<_, (HandshakeOutcome, String)>((tls, route, account))
+        Ok::<_, (HandshakeOutcome, String)>((tls, route, account, mode, account_tls))
     };
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
         .await
         .unwrap_or_else(|_| Err((HandshakeOutcome::failed, "handshake timeout".into())));
-    let (tls, route, account) = match handshake {
+    let (tls, route, account, mode, account_tls) = match handshake {
         Ok(done) => done,
         Err((outcome, reason)) => {
             shared.metrics.handshake(outcome);
@@ -294,8 +335,15 @@ async fn serve_connection(
         })),
         _ => None,
     };
+    // In `require` mode the handshake verified the chain; in `request` mode it is checked here.
+    let verified = match (&account_tls, &presented, mode) {
+        (Some(_), Some(_), Mode::Require) => true,
+        (Some(tls), Some(cert), Mode::Request) => tls.chains(&cert.der, &cert.chain),
+        _ => false,
+    };
     // A resumed session skips the verifier: check revocation again now.
-    if let (Some(account), Some(cert)) = (&account, &presented)
+    if mode == Mode::Require
+        && let (Some(account), Some(cert)) = (&account, &presented)
         && cert
             .facts
             .serial
@@ -308,6 +356,8 @@ async fn serve_connection(
     let connection = Arc::new(Connection {
         route,
         account,
+        mode,
+        verified,
         presented,
         remote,
         close: Arc::new(Notify::new()),

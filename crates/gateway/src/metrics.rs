@@ -32,6 +32,8 @@ pub(crate) enum HandshakeOutcome {
     expired,
     revoked,
     sni_unknown,
+    /// A route pinned to mTLS whose hostname no zone associates.
+    unassociated,
     stale,
     failed,
 }

@@ -17,8 +17,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::sync::Notify;
 
-use crate::headers::{self, HeaderFamily, Presented};
-use crate::routes::{RouteTable, host_without_port};
+use crate::headers::{self, HeaderFamily, Presented, Verdict};
+use crate::routes::{Mode, Route, RouteTable, host_without_port};
 use crate::state::LiveState;
 
 pub(crate) type Body = BoxBody<Bytes, hyper::Error>;
@@ -28,6 +28,7 @@ pub(crate) struct Shared {
     pub(crate) routes: RouteTable,
     pub(crate) state: Arc<LiveState>,
     pub(crate) families: Vec<HeaderFamily>,
+    pub(crate) mode: Mode,
     pub(crate) client: Client<HttpConnector, Incoming>,
     pub(crate) upstream_timeout: Duration,
     pub(crate) metrics: Arc<crate::metrics::Metrics>,
@@ -35,9 +36,12 @@ pub(crate) struct Shared {
 
 /// What the handshake decided for one connection.
 pub(crate) struct Connection {
-    pub(crate) route: usize,
-    /// The account whose certificate the handshake required (an associated host).
+    pub(crate) route: Arc<Route>,
+    /// The account whose certificate the handshake asked for (an associated host).
     pub(crate) account: Option<AccountId>,
+    pub(crate) mode: Mode,
+    /// The presented certificate chains to the account's CAs (and was valid at the handshake).
+    pub(crate) verified: bool,
     pub(crate) presented: Option<Arc<Presented>>,
     pub(crate) remote: SocketAddr,
     /// Notified to close the connection once the current response is sent (h1 and h2).
@@ -83,14 +87,21 @@ async fn answer(
     let Some(named) = named.map(|host| host_without_port(&host)) else {
         return plain(StatusCode::BAD_REQUEST, "a Host is required\n");
     };
-    if shared.routes.find(&named) != Some(connection.route)
-        || shared.state.account_for(&named) != connection.account
-    {
+    let same_route = shared
+        .routes
+        .find(&named)
+        .is_some_and(|route| route.host == connection.route.host);
+    if !same_route || shared.state.account_for(&named) != connection.account {
         return plain(
             StatusCode::MISDIRECTED_REQUEST,
             "this connection was not made for that host\n",
         );
     }
+    let mut verdict = Verdict {
+        presented: connection.presented.as_deref(),
+        verified: connection.verified,
+        revoked: false,
+    };
     if let Some(account) = &connection.account {
         if !shared.state.is_fresh() {
             return plain(
@@ -98,23 +109,36 @@ async fn answer(
                 "revocation state is stale; refusing until it can be refreshed\n",
             );
         }
-        // Revoked since the handshake: refuse, then close the connection.
-        let revoked = connection
-            .presented
-            .as_ref()
-            .and_then(|cert| cert.facts.serial)
-            .is_some_and(|serial| shared.state.is_revoked(account, serial.value()));
-        if revoked {
-            connection.close.notify_one();
-            let mut response = plain(StatusCode::FORBIDDEN, "the client certificate is revoked\n");
-            response
-                .headers_mut()
-                .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        // Revoked since the handshake (or, in `request` mode, at all).
+        verdict.revoked = connection.verified
+            && verdict
+                .presented
+                .and_then(|cert| cert.facts.serial)
+                .is_some_and(|serial| shared.state.is_revoked(account, serial.value()));
+        let acceptable = verdict.verified && !verdict.revoked;
+        let forwarded_anyway =
+            connection.mode == Mode::Request && connection.route.options.forward_unverified;
+        if !acceptable && !forwarded_anyway {
+            let text = if verdict.revoked {
+                // Nothing this connection sends can be trusted again: close it after this answer.
+                connection.close.notify_one();
+                "the client certificate is revoked\n"
+            } else {
+                "a valid client certificate is required\n"
+            };
+            let mut response = plain(StatusCode::FORBIDDEN, text);
+            if verdict.revoked {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+            }
             return response;
         }
+    } else {
+        verdict.presented = None;
     }
 
-    let route = shared.routes.get(connection.route);
+    let route = &connection.route;
     let upstream = &route.upstream;
     let path = request
         .uri()
@@ -134,14 +158,8 @@ async fn answer(
     *request.version_mut() = hyper::Version::HTTP_11;
     let headers = request.headers_mut();
     headers::strip_inbound(headers);
-    headers::add(
-        headers,
-        &shared.families,
-        connection
-            .presented
-            .as_deref()
-            .filter(|_| connection.account.is_some()),
-    );
+    let families = route.options.headers.as_ref().unwrap_or(&shared.families);
+    headers::add(headers, families, verdict);
     if let Ok(value) = HeaderValue::from_str(&connection.remote.ip().to_string()) {
         headers.insert("x-forwarded-for", value);
     }

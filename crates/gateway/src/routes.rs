@@ -1,6 +1,10 @@
 //! Which upstream a hostname goes to, and hostname patterns (`name` or `*.name`, one label).
 
+use std::sync::Arc;
+
 use hyper::Uri;
+
+use crate::headers::HeaderFamily;
 
 /// `api.example.com` or `*.devices.example.com` (the wildcard matches exactly one label).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,11 +37,70 @@ impl HostPattern {
     }
 }
 
+/// How an associated hostname treats client certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// The handshake refuses a missing, unknown, expired or revoked certificate.
+    #[default]
+    Require,
+    /// (Cloudflare's behaviour) the handshake accepts any certificate or none; a request without
+    /// a valid, unrevoked one gets 403, or is forwarded saying so (`forward_unverified`).
+    Request,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "require" => Ok(Self::Require),
+            "request" => Ok(Self::Request),
+            other => Err(format!("{other:?} is not a mode: require or request")),
+        }
+    }
+}
+
+/// A route's own settings, over the gateway's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RouteOptions {
+    /// Instead of the gateway's `--mode`.
+    pub mode: Option<Mode>,
+    /// `request` mode: forward requests without a valid certificate, with `cf-cert-presented`,
+    /// `cf-cert-verified` and `cf-cert-revoked` saying so, instead of answering 403.
+    pub forward_unverified: bool,
+    /// Instead of the gateway's `--headers`.
+    pub headers: Option<Vec<HeaderFamily>>,
+    /// Refuse the route while no zone associates its hostname, rather than serve it without
+    /// asking for a certificate.
+    pub mtls_required: bool,
+}
+
 /// `HOST=URL`: requests for HOST are forwarded to URL (`http://`; the path is prefixed).
 #[derive(Debug, Clone)]
 pub struct Route {
     pub host: HostPattern,
     pub upstream: Uri,
+    pub options: RouteOptions,
+}
+
+impl Route {
+    /// A route from its parts, the upstream checked as `--route` checks it.
+    pub fn new(host: &str, upstream: &str, options: RouteOptions) -> Result<Self, String> {
+        let host = HostPattern::parse(host).ok_or_else(|| format!("{host:?} is not a host"))?;
+        let upstream: Uri = upstream
+            .parse()
+            .map_err(|e| format!("{upstream:?} is not a URL: {e}"))?;
+        if upstream.scheme_str() != Some("http") || upstream.authority().is_none() {
+            return Err(format!(
+                "{upstream}: upstreams are http://HOST[:PORT][/PATH] (TLS to the upstream is not \
+                 supported yet)"
+            ));
+        }
+        Ok(Self {
+            host,
+            upstream,
+            options,
+        })
+    }
 }
 
 impl std::str::FromStr for Route {
@@ -47,41 +110,26 @@ impl std::str::FromStr for Route {
         let (host, url) = text
             .split_once('=')
             .ok_or_else(|| format!("{text:?} is not HOST=URL"))?;
-        let host = HostPattern::parse(host).ok_or_else(|| format!("{host:?} is not a host"))?;
-        let upstream: Uri = url
-            .parse()
-            .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-        if upstream.scheme_str() != Some("http") || upstream.authority().is_none() {
-            return Err(format!(
-                "{url:?}: upstreams are http://HOST[:PORT][/PATH] (TLS to the upstream is not \
-                 supported yet)"
-            ));
-        }
-        Ok(Self { host, upstream })
+        Self::new(host, url, RouteOptions::default())
     }
 }
 
 /// The routes, most specific first: an exact name before a wildcard.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RouteTable {
-    routes: Vec<Route>,
+    routes: Vec<Arc<Route>>,
 }
 
 impl RouteTable {
-    pub(crate) fn new(mut routes: Vec<Route>) -> Self {
+    pub(crate) fn new(routes: Vec<Route>) -> Self {
+        let mut routes: Vec<Arc<Route>> = routes.into_iter().map(Arc::new).collect();
         routes.sort_by_key(|route| route.host.as_str().starts_with("*."));
         Self { routes }
     }
 
-    /// The index of the route serving `host`.
-    pub(crate) fn find(&self, host: &str) -> Option<usize> {
-        self.routes
-            .iter()
-            .position(|route| route.host.matches(host))
-    }
-
-    pub(crate) fn get(&self, index: usize) -> &Route {
-        &self.routes[index]
+    /// The route serving `host`.
+    pub(crate) fn find(&self, host: &str) -> Option<&Arc<Route>> {
+        self.routes.iter().find(|route| route.host.matches(host))
     }
 
     pub(crate) fn hosts(&self) -> Vec<String> {
@@ -121,7 +169,7 @@ mod tests {
             "api.example.com=http://127.0.0.1:2".parse().unwrap(),
         ]);
         assert_eq!(
-            table.get(table.find("api.example.com").unwrap()).upstream,
+            table.find("api.example.com").unwrap().upstream,
             "http://127.0.0.1:2"
         );
         assert_eq!(host_without_port("API.example.com:8443"), "api.example.com");

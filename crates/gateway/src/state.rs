@@ -9,18 +9,17 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use authority::{AccountId, Authority, CaId, EnforcementView};
-use rustls::ServerConfig;
 use rustls::server::ResolvesServerCert;
 
 use crate::routes::HostPattern;
-use crate::tls;
+use crate::tls::AccountTls;
 
 /// One consistent view, swapped whole.
 pub(crate) struct Snapshot {
     /// Associated hostnames, exact names before wildcards.
     hosts: Vec<(HostPattern, AccountId)>,
-    /// The TLS configuration of each account that has hostnames (its CAs, its session cache).
-    configs: HashMap<AccountId, Arc<ServerConfig>>,
+    /// The TLS of each account that has hostnames (its CAs, its session caches).
+    configs: HashMap<AccountId, Arc<AccountTls>>,
     /// Published revocations of each account's CAs (their serials' values).
     revoked: HashMap<AccountId, Arc<HashSet<u128>>>,
     /// When this snapshot was read from the database.
@@ -56,7 +55,7 @@ impl LiveState {
             .map(|(_, account)| account.clone())
     }
 
-    pub(crate) fn config_for(&self, account: &AccountId) -> Option<Arc<ServerConfig>> {
+    pub(crate) fn tls_for(&self, account: &AccountId) -> Option<Arc<AccountTls>> {
         self.current.load().configs.get(account).cloned()
     }
 
@@ -100,8 +99,8 @@ struct Refresher {
     resolver: Arc<dyn ResolvesServerCert>,
     /// Per CA: the CRL number its set was read from, and the set.
     crls: HashMap<CaId, (i64, Arc<HashSet<u128>>)>,
-    /// Per account: the CA certificates its configuration was built with, and the configuration.
-    configs: HashMap<AccountId, (Vec<Vec<u8>>, Arc<ServerConfig>)>,
+    /// Per account: the CA certificates its TLS was built with, and the TLS.
+    configs: HashMap<AccountId, (Vec<Vec<u8>>, Arc<AccountTls>)>,
 }
 
 impl Refresher {
@@ -149,13 +148,14 @@ impl Refresher {
             let ders: Vec<Vec<u8>> = cas.iter().map(|(_, der)| (*der).clone()).collect();
             let config = match self.configs.get(account) {
                 Some((built_with, config)) if *built_with == ders => Arc::clone(config),
-                _ => match tls::mtls_config(
+                _ => match AccountTls::new(
                     account.clone(),
                     &ders,
                     Arc::clone(&self.state),
                     Arc::clone(&self.resolver),
                 ) {
                     Ok(config) => {
+                        let config = Arc::new(config);
                         self.configs
                             .insert(account.clone(), (ders, Arc::clone(&config)));
                         config

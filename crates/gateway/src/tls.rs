@@ -8,10 +8,9 @@ use std::sync::Arc;
 use authority::{AccountId, PresentedCertificate};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
+use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::server::{ResolvesServerCert, WebPkiClientVerifier};
-use rustls::sign::CertifiedKey;
 use rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig,
     SignatureScheme,
@@ -37,27 +36,66 @@ pub(crate) fn plain_config(
     Ok(Arc::new(config))
 }
 
-/// For one account's hostnames: a client certificate from one of `cas` is required.
-pub(crate) fn mtls_config(
-    account: AccountId,
-    cas: &[Vec<u8>],
-    state: Arc<LiveState>,
+/// Everything TLS needs for one account's hostnames: a configuration per enforcement mode (each
+/// with its own session cache, so sessions never cross accounts or modes) and the chain check.
+pub(crate) struct AccountTls {
+    /// `require`: the handshake itself refuses a missing, unknown, expired or revoked certificate.
+    pub(crate) require: Arc<ServerConfig>,
+    /// `request`: any certificate whose signature proves possession of its key, or none; the
+    /// request is then judged with `chain`.
+    pub(crate) request: Arc<ServerConfig>,
+    /// webpki's chain check against the account's CAs.
+    pub(crate) chain: Arc<dyn ClientCertVerifier>,
+}
+
+impl AccountTls {
+    pub(crate) fn new(
+        account: AccountId,
+        cas: &[Vec<u8>],
+        state: Arc<LiveState>,
+        resolver: Arc<dyn ResolvesServerCert>,
+    ) -> Result<Self, rustls::Error> {
+        let mut roots = RootCertStore::empty();
+        for der in cas {
+            roots
+                .add(CertificateDer::from(der.clone()))
+                .map_err(|e| rustls::Error::General(format!("an unusable CA certificate: {e}")))?;
+        }
+        let chain = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let require = Arc::new(RevocationCheckingVerifier {
+            inner: Arc::clone(&chain),
+            account,
+            state,
+        });
+        let request = Arc::new(PossessionOnlyVerifier {
+            inner: Arc::clone(&chain),
+        });
+        Ok(Self {
+            require: server_config(require, Arc::clone(&resolver))?,
+            request: server_config(request, resolver)?,
+            chain,
+        })
+    }
+
+    /// Whether `leaf` (with the client's `intermediates`) chains to one of the account's CAs
+    /// and is within its validity now.
+    pub(crate) fn chains(&self, leaf: &[u8], intermediates: &[Vec<u8>]) -> bool {
+        let intermediates: Vec<CertificateDer<'_>> = intermediates
+            .iter()
+            .map(|der| CertificateDer::from(der.as_slice()))
+            .collect();
+        self.chain
+            .verify_client_cert(&CertificateDer::from(leaf), &intermediates, UnixTime::now())
+            .is_ok()
+    }
+}
+
+fn server_config(
+    verifier: Arc<dyn ClientCertVerifier>,
     resolver: Arc<dyn ResolvesServerCert>,
 ) -> Result<Arc<ServerConfig>, rustls::Error> {
-    let mut roots = RootCertStore::empty();
-    for der in cas {
-        roots
-            .add(CertificateDer::from(der.clone()))
-            .map_err(|e| rustls::Error::General(format!("an unusable CA certificate: {e}")))?;
-    }
-    let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-        .build()
-        .map_err(|e| rustls::Error::General(e.to_string()))?;
-    let verifier = Arc::new(RevocationCheckingVerifier {
-        inner: webpki,
-        account,
-        state,
-    });
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
@@ -140,38 +178,50 @@ impl ClientCertVerifier for RevocationCheckingVerifier {
     }
 }
 
-/// One certificate for every route host (`--self-signed`).
+/// `request` mode: the handshake accepts any certificate (or none) whose CertificateVerify
+/// signature is valid; whether it chains to the account's CAs is decided per request.
 #[derive(Debug)]
-pub(crate) struct SingleCertificate(Arc<CertifiedKey>);
-
-impl SingleCertificate {
-    pub(crate) fn self_signed(hosts: &[String]) -> Result<Self, String> {
-        let (certificate, key) =
-            authority::self_signed_server_certificate(hosts, time::OffsetDateTime::now_utc())
-                .map_err(|e| e.to_string())?;
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key));
-        let signing = provider()
-            .key_provider
-            .load_private_key(key)
-            .map_err(|e| e.to_string())?;
-        tracing::info!(
-            fingerprint_sha256 = %authority::fingerprint_sha256(&certificate),
-            "gateway: generated a self-signed server certificate"
-        );
-        Ok(Self(Arc::new(CertifiedKey::new(
-            vec![CertificateDer::from(certificate)],
-            signing,
-        ))))
-    }
-
-    /// The certificate's DER, for clients that pin it (tests).
-    pub(crate) fn certificate_der(&self) -> Vec<u8> {
-        self.0.cert[0].to_vec()
-    }
+struct PossessionOnlyVerifier {
+    inner: Arc<dyn ClientCertVerifier>,
 }
 
-impl ResolvesServerCert for SingleCertificate {
-    fn resolve(&self, _hello: rustls::server::ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(Arc::clone(&self.0))
+impl ClientCertVerifier for PossessionOnlyVerifier {
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        self.inner.root_hint_subjects()
+    }
+
+    fn verify_client_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        false
     }
 }

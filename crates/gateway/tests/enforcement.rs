@@ -210,7 +210,11 @@ fn client_config(
     let mut roots = rustls::RootCertStore::empty();
     roots
         .add(CertificateDer::from(
-            setup.gateway.server_certificate.clone(),
+            setup
+                .gateway
+                .self_signed_certificate
+                .clone()
+                .expect("--self-signed"),
         ))
         .unwrap();
     let builder = rustls::ClientConfig::builder_with_provider(provider)

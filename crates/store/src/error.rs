@@ -24,6 +24,11 @@ pub enum StoreError {
     /// The disk (or the database's quota) is full: nothing was written; retry once space is freed.
     #[error("the database's storage is full: {0}")]
     StorageFull(String),
+    #[error(
+        "the database schema is at version {found}, this binary needs version {needed}: run \
+         `clientca migrate` with this binary first"
+    )]
+    SchemaNotCurrent { found: i64, needed: i64 },
     #[error("database migration failed: {0}")]
     Migration(sqlx::migrate::MigrateError),
     #[error("database error: {0}")]

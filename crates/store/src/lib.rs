@@ -25,6 +25,7 @@ pub use backend::postgres::{PUBLICATION_LOCK, PostgresStore};
 pub use backend::sqlite::SqliteStore;
 pub use copy::{CopyReport, copy_deployment};
 pub use error::StoreError;
+pub use migrations::Schema;
 pub use model::*;
 pub use roles::accounts::AccountStore;
 pub use roles::audit::AuditStore;
@@ -70,10 +71,15 @@ pub type DynStore = Arc<dyn Store>;
 /// Open the store a database URL names (`sqlite://…`, `sqlite::memory:`, `postgres://…`) and
 /// bring its schema up to date.
 pub async fn connect(url: &str) -> StoreResult<DynStore> {
+    connect_with(url, Schema::Migrate).await
+}
+
+/// Open the store a database URL names, migrating it or requiring its schema to be current.
+pub async fn connect_with(url: &str, schema: Schema) -> StoreResult<DynStore> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::connect(url).await?))
+        Ok(Arc::new(SqliteStore::open(url, schema).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::connect(url).await?))
+        Ok(Arc::new(PostgresStore::open(url, schema).await?))
     } else {
         Err(StoreError::UnsupportedUrl(redact_url(url)))
     }

@@ -58,3 +58,32 @@ pub(crate) fn migrator(dialect: Dialect) -> Migrator {
         .collect();
     Migrator::with_migrations(migrations)
 }
+
+/// What opening a database does about its schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Bring it up to date (the API server, the CLI).
+    Migrate,
+    /// Leave it alone and refuse one that is not up to date: for processes that only read, such
+    /// as the gateway, which may hold a read-only database role.
+    RequireCurrent,
+}
+
+/// The schema version this binary expects.
+pub(crate) fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |&(version, ..)| version)
+}
+
+/// The newest migration applied (0 when none or no bookkeeping table), as both dialects read it.
+pub(crate) const APPLIED_VERSION: &str =
+    "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success";
+
+/// `found` must be exactly what this binary expects.
+pub(crate) fn check_current(found: i64) -> Result<(), crate::StoreError> {
+    let needed = latest_version();
+    if found == needed {
+        Ok(())
+    } else {
+        Err(crate::StoreError::SchemaNotCurrent { found, needed })
+    }
+}

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod copy;
+pub mod gateway;
 pub mod master_key;
 pub mod migrate;
 pub mod serve;
@@ -65,7 +66,9 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server and the publication worker.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
+    /// Run the mTLS gateway: enforce the client certificates on the hostnames zones associate.
+    Gateway(gateway::GatewayArgs),
     /// Manage accounts (tenants): each has its own CA, zones and tokens.
     #[command(subcommand)]
     Account(account::AccountCommand),
@@ -91,7 +94,8 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let global = self.global;
         match self.command {
-            Command::Serve(args) => serve::run(&global, args).await,
+            Command::Serve(args) => serve::run(&global, *args).await,
+            Command::Gateway(args) => gateway::run(&global, args).await,
             Command::Account(command) => account::run(&global, command).await,
             Command::Zone(command) => zone::run(&global, command).await,
             Command::Token(command) => token::run(&global, command).await,

@@ -10,6 +10,7 @@ use authority::{Policy, Publication};
 use clap::Args;
 
 use super::GlobalArgs;
+use super::gateway::GatewayOptions;
 use crate::duration::parse_duration;
 use crate::{ServeOptions, master_key_file};
 
@@ -65,6 +66,11 @@ pub struct ServeArgs {
     /// Time a whole request, body included, may take (else 408).
     #[arg(long, env = "CLIENTCA_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+    /// Also run the mTLS gateway, listening here (see `clientca gateway` for its options).
+    #[arg(long, env = "CLIENTCA_GATEWAY_LISTEN")]
+    pub gateway_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    pub gateway: GatewayOptions,
 }
 
 impl ServeArgs {
@@ -137,6 +143,16 @@ fn parse_rate(text: &str) -> Result<api::Rate, String> {
 
 pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<()> {
     args.validate()?;
+    let gateway = match args.gateway_listen {
+        Some(listen) => Some(args.gateway.config(listen)?),
+        None => {
+            anyhow::ensure!(
+                args.gateway.routes.is_empty(),
+                "--route is for the gateway: add --gateway-listen ADDR"
+            );
+            None
+        }
+    };
     let key_path = args
         .master_key_file
         .clone()
@@ -176,10 +192,14 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
             header_read_timeout: args.header_read_timeout,
             ..api::ServerLimits::default()
         },
+        gateway,
     };
     let mut server = crate::start(options).await?;
     if let Some(bootstrap) = &server.bootstrap {
         print_bootstrap(bootstrap, &server.api_base_url());
+    }
+    if let Some(gateway) = &server.gateway {
+        say(&format!("gateway listening on https://{}", gateway.addr));
     }
     say(&format!("listening on http://{}", server.addr));
     tokio::select! {
@@ -209,7 +229,7 @@ fn validate_public_url(url: &str) -> anyhow::Result<String> {
 }
 
 /// A line on stdout; a closed stdout (the reader went away) must not stop the server.
-fn say(text: &str) {
+pub(super) fn say(text: &str) {
     let _ = writeln!(std::io::stdout(), "{text}");
 }
 
@@ -227,7 +247,7 @@ fn print_bootstrap(bootstrap: &authority::Bootstrap, base_url: &str) {
     ));
 }
 
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut term) => {

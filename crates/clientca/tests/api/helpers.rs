@@ -100,6 +100,7 @@ impl TestApp {
             publication_stale_after: None,
             api: api::ApiConfig::default(),
             limits: api::ServerLimits::default(),
+            gateway: None,
         };
         configure(&mut options);
         let server = clientca::start(options).await.expect("server starts");

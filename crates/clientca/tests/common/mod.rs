@@ -43,6 +43,8 @@ pub(crate) struct Serve {
     pub base_url: String,
     /// The bootstrap token, when this start found an empty database.
     pub token: Option<String>,
+    /// `host:port` of the gateway, with `--gateway-listen`.
+    pub gateway: Option<String>,
 }
 
 impl Drop for Serve {
@@ -76,12 +78,16 @@ pub(crate) fn serve_logging_to(
         child,
         base_url: String::new(),
         token: None,
+        gateway: None,
     };
     let mut lines = BufReader::new(serve.child.stdout.take().unwrap()).lines();
     while serve.base_url.is_empty() {
         let line = lines.next().expect("serve printed its address").unwrap();
         if let Some(secret) = line.trim().strip_prefix("export CLOUDFLARE_API_TOKEN=") {
             serve.token = Some(secret.to_string());
+        }
+        if let Some(address) = line.strip_prefix("gateway listening on https://") {
+            serve.gateway = Some(address.to_string());
         }
         if let Some(address) = line.strip_prefix("listening on ") {
             serve.base_url = address.to_string();

@@ -13,7 +13,7 @@ use sqlx::{Pool, SqlSafeStr};
 use super::{Arg, Backend, Placeholder, Statement, Transaction};
 use crate::StoreResult;
 use crate::error::StoreError;
-use crate::migrations::{Dialect, migrator};
+use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
 use crate::model::{AuditEntry, CertificateRecord};
 use crate::rows::DecodeRow;
 use crate::sql;
@@ -36,6 +36,11 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connect to `url` and apply migrations.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::open(url, Schema::Migrate).await
+    }
+
+    /// Connect to `url`, migrating or requiring a current schema.
+    pub async fn open(url: &str, schema: Schema) -> StoreResult<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|_| StoreError::UnsupportedUrl(crate::redact_url(url)))?;
         let pool = PgPoolOptions::new()
@@ -43,7 +48,16 @@ impl PostgresStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
-        migrator(Dialect::Postgres).run(&pool).await?;
+        match schema {
+            Schema::Migrate => migrator(Dialect::Postgres).run(&pool).await?,
+            Schema::RequireCurrent => {
+                let found = sqlx::query_scalar(APPLIED_VERSION)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap_or(0);
+                check_current(found)?;
+            }
+        }
         Ok(Self { pool })
     }
 }

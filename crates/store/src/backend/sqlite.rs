@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{Arg, Backend, Placeholder, Statement, Transaction};
 use crate::StoreResult;
 use crate::error::StoreError;
-use crate::migrations::{Dialect, migrator};
+use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
 use crate::model::{AuditEntry, CertificateRecord};
 use crate::sql;
 use crate::writes::{insert_certificates_with_audit, push_audit_insert, push_certificate_insert};
@@ -50,9 +50,15 @@ impl SqliteStore {
     ///
     /// `sqlite:///abs/path.db`, `sqlite://relative.db` and `sqlite::memory:` are accepted.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::open(url, Schema::Migrate).await
+    }
+
+    /// Open the database at `url`, migrating (and creating it when missing) or requiring an
+    /// existing one with a current schema.
+    pub async fn open(url: &str, schema: Schema) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|_| StoreError::UnsupportedUrl(url.to_string()))?
-            .create_if_missing(true)
+            .create_if_missing(schema == Schema::Migrate)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
@@ -84,7 +90,16 @@ impl SqliteStore {
                 .connect_with(options.clone().read_only(true))
                 .await?
         };
-        migrator(Dialect::Sqlite).run(&write).await?;
+        match schema {
+            Schema::Migrate => migrator(Dialect::Sqlite).run(&write).await?,
+            Schema::RequireCurrent => {
+                let found = sqlx::query_scalar(APPLIED_VERSION)
+                    .fetch_one(&read)
+                    .await
+                    .unwrap_or(0);
+                check_current(found)?;
+            }
+        }
         drop(setup_lock);
         let (creates, queue) = mpsc::channel(4 * MAX_GROUP);
         let store = Self {
