@@ -18,9 +18,11 @@ mod state;
 mod tls;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arc_swap::ArcSwap;
 use authority::{Authority, PresentedCertificate};
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
@@ -39,13 +41,14 @@ pub use routes::{HostPattern, Mode, Route, RouteOptions};
 use crate::headers::Presented;
 use crate::metrics::HandshakeOutcome;
 use crate::proxy::{Connection, Shared};
-use crate::routes::RouteTable;
 
 /// How the gateway runs (`clientca gateway` flags, or `serve --gateway-listen`).
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub routes: Vec<Route>,
+    /// More routes, re-read on SIGHUP and when the file changes (`--routes-file`).
+    pub routes_file: Option<PathBuf>,
     /// The gateway's own certificates.
     pub certificates: ServerCertificates,
     /// How associated hostnames treat certificates, unless a route says otherwise.
@@ -67,6 +70,7 @@ impl GatewayConfig {
         Self {
             listen,
             routes,
+            routes_file: None,
             certificates: ServerCertificates::SelfSigned,
             mode: Mode::Require,
             headers: vec![HeaderFamily::Rfc9440],
@@ -80,8 +84,8 @@ impl GatewayConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
-    #[error("the gateway needs at least one --route HOST=URL")]
-    NoRoutes,
+    #[error("{0}")]
+    Routes(String),
     #[error("cannot make the gateway's server certificate: {0}")]
     Certificate(String),
     #[error("cannot set up TLS: {0}")]
@@ -111,10 +115,8 @@ impl Gateway {
         authority: Arc<Authority>,
         config: GatewayConfig,
     ) -> Result<Self, GatewayError> {
-        if config.routes.is_empty() {
-            return Err(GatewayError::NoRoutes);
-        }
-        let routes = RouteTable::new(config.routes.clone());
+        let routes = routes::all(&config.routes, config.routes_file.as_deref())
+            .map_err(GatewayError::Routes)?;
         let (shutdown, stopped) = watch::channel(false);
         let (resolver, self_signed_certificate): (Arc<dyn ResolvesServerCert>, _) =
             match &config.certificates {
@@ -125,8 +127,7 @@ impl Gateway {
                     (Arc::new(single), Some(der))
                 }
                 ServerCertificates::Directory(directory) => {
-                    let patterns: Vec<HostPattern> =
-                        config.routes.iter().map(|r| r.host.clone()).collect();
+                    let patterns = routes.patterns();
                     let directory = Arc::new(
                         certs::DirectoryCertificates::load(directory, &patterns)
                             .map_err(GatewayError::Certificate)?,
@@ -176,7 +177,7 @@ impl Gateway {
             ));
         }
         let shared = Arc::new(Shared {
-            routes,
+            routes: ArcSwap::from_pointee(routes),
             state,
             families: config.headers.clone(),
             mode: config.mode,
@@ -184,6 +185,14 @@ impl Gateway {
             upstream_timeout: config.upstream_timeout,
             metrics,
         });
+        if let Some(file) = config.routes_file.clone() {
+            tokio::spawn(routes::watch(
+                config.routes.clone(),
+                file,
+                Arc::clone(&shared),
+                stopped.clone(),
+            ));
+        }
         let accept = tokio::spawn(accept_loop(listener, shared, plain, stopped));
         tracing::info!(%addr, "gateway listening");
         Ok(Self {
@@ -283,7 +292,7 @@ async fn serve_connection(
             )
         };
         let sni = sni.ok_or_else(unknown)?;
-        let route = Arc::clone(shared.routes.find(&sni).ok_or_else(unknown)?);
+        let route = Arc::clone(shared.routes.load().find(&sni).ok_or_else(unknown)?);
         let account = shared.state.account_for(&sni);
         let mode = route.options.mode.unwrap_or(shared.mode);
         let (config, account_tls) = match &account {

@@ -25,7 +25,8 @@ pub(crate) type Body = BoxBody<Bytes, hyper::Error>;
 
 /// What every connection shares.
 pub(crate) struct Shared {
-    pub(crate) routes: RouteTable,
+    /// Swapped whole when the routes file changes.
+    pub(crate) routes: arc_swap::ArcSwap<RouteTable>,
     pub(crate) state: Arc<LiveState>,
     pub(crate) families: Vec<HeaderFamily>,
     pub(crate) mode: Mode,
@@ -89,6 +90,7 @@ async fn answer(
     };
     let same_route = shared
         .routes
+        .load()
         .find(&named)
         .is_some_and(|route| route.host == connection.route.host);
     if !same_route || shared.state.account_for(&named) != connection.account {

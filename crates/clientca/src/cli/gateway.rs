@@ -39,6 +39,10 @@ pub struct GatewayOptions {
         value_delimiter = ','
     )]
     pub routes: Vec<Route>,
+    /// More routes, as TOML with per-route options (mode, forward_unverified, headers, mtls);
+    /// re-read on SIGHUP and when the file changes.
+    #[arg(long, env = "CLIENTCA_GATEWAY_ROUTES_FILE")]
+    pub routes_file: Option<PathBuf>,
     /// Server certificates: HOST.pem (chain then key) or HOST.crt + HOST.key, _wildcard.NAME.*
     /// for *.NAME; re-read when the files change.
     #[arg(long, env = "CLIENTCA_GATEWAY_CERT_DIR")]
@@ -78,8 +82,8 @@ impl GatewayOptions {
     /// The gateway configuration, once the options make sense together.
     pub fn config(&self, listen: SocketAddr) -> anyhow::Result<GatewayConfig> {
         anyhow::ensure!(
-            !self.routes.is_empty(),
-            "the gateway needs at least one --route HOST=URL"
+            !self.routes.is_empty() || self.routes_file.is_some(),
+            "the gateway needs at least one --route HOST=URL (or a --routes-file)"
         );
         let certificates = match (&self.cert_dir, self.self_signed) {
             (Some(directory), false) => ServerCertificates::Directory(directory.clone()),
@@ -109,6 +113,7 @@ impl GatewayOptions {
         )?;
         let mut config = GatewayConfig::new(listen, self.routes.clone());
         config.certificates = certificates;
+        config.routes_file = self.routes_file.clone();
         config.mode = self.mode;
         config.headers = self.headers.clone();
         config.metrics_listen = self.metrics_listen;

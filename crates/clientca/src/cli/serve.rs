@@ -147,8 +147,8 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         Some(listen) => Some(args.gateway.config(listen)?),
         None => {
             anyhow::ensure!(
-                args.gateway.routes.is_empty(),
-                "--route is for the gateway: add --gateway-listen ADDR"
+                args.gateway.routes.is_empty() && args.gateway.routes_file.is_none(),
+                "--route and --routes-file are for the gateway: add --gateway-listen ADDR"
             );
             None
         }
