@@ -45,8 +45,8 @@ fn upstream() -> (String, Arc<Mutex<Vec<String>>>) {
     (address, seen)
 }
 
-/// `curl https://api.example.com/hello` through the gateway: Ok(body) or Err(curl's exit code).
-fn curl(dir: &Path, gateway: &str, with_certificate: bool) -> Result<String, i32> {
+/// `curl https://api.example.com/hello` through the gateway: Ok(body) or Err(curl's message).
+fn curl(dir: &Path, gateway: &str, with_certificate: bool) -> Result<String, String> {
     let port = gateway.rsplit_once(':').unwrap().1;
     let mut command = Command::new("curl");
     command.current_dir(dir).args([
@@ -69,7 +69,7 @@ fn curl(dir: &Path, gateway: &str, with_certificate: bool) -> Result<String, i32
     if output.status.success() {
         Ok(String::from_utf8(output.stdout).unwrap())
     } else {
-        Err(output.status.code().unwrap_or(-1))
+        Err(String::from_utf8_lossy(&output.stderr).to_string())
     }
 }
 
@@ -181,6 +181,8 @@ fn enforce_and_revoke(
     within(Duration::from_secs(2), "refused once revoked", || {
         curl(dir, gateway, true).is_err()
     });
+    let refused = curl(dir, gateway, true).unwrap_err();
+    assert!(refused.contains("alert certificate revoked"), "{refused}");
 }
 
 /// Lines a child prints until `until` is found; the value after `prefix` on each.
@@ -275,7 +277,7 @@ fn the_gateway_process_enforces_certificates_without_the_master_key() {
     for line in [
         "clientca_gateway_handshakes_total{outcome=\"ok\"} ",
         "clientca_gateway_handshakes_total{outcome=\"no_cert\"} 1\n",
-        "clientca_gateway_handshakes_total{outcome=\"revoked\"} 1\n",
+        "clientca_gateway_handshakes_total{outcome=\"revoked\"} 2\n",
         "clientca_gateway_requests_total{status=\"200\"} ",
         "clientca_gateway_associated_hosts 1\n",
         "clientca_gateway_revoked_serials 1\n",

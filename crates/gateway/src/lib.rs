@@ -29,6 +29,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use rustls::server::ResolvesServerCert;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
@@ -268,6 +269,21 @@ pub(crate) async fn stopping(stopped: &mut watch::Receiver<bool>) {
 /// How often `--cert-dir` is looked at for changed files.
 const CERT_DIR_POLL: Duration = Duration::from_secs(1);
 
+/// How long a refused connection is drained before it is dropped.
+const LINGER: Duration = Duration::from_secs(1);
+
+/// Close a refused connection so that what was sent (the alert) arrives: closing a socket with
+/// unread input — the request a TLS 1.3 client sends right after its Finished — makes the kernel
+/// answer with a reset, and clients then report a broken connection instead of the alert.
+async fn linger(mut stream: impl AsyncRead + AsyncWrite + Unpin) {
+    let drain = async {
+        let _ = stream.shutdown().await;
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+}
+
 /// How long a client has to complete its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -278,6 +294,8 @@ async fn serve_connection(
     plain: Arc<rustls::ServerConfig>,
 ) -> Result<(), String> {
     let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), stream);
+    // The connection of a refused handshake, to close so that its alert arrives.
+    let mut refused = None;
     let handshake = async {
         let failed = |reason: String| (HandshakeOutcome::failed, reason);
         let start = acceptor.await.map_err(|e| failed(e.to_string()))?;
@@ -319,10 +337,13 @@ async fn serve_connection(
                 (config, Some(tls))
             }
         };
-        let tls = start
-            .into_stream(config)
-            .await
-            .map_err(|e| (classify(&e), e.to_string()))?;
+        let tls = match start.into_stream(config).into_fallible().await {
+            Ok(tls) => tls,
+            Err((error, stream)) => {
+                refused = Some(stream);
+                return Err((classify(&error), error.to_string()));
+            }
+        };
         Ok::<_, (HandshakeOutcome, String)>((tls, route, account, mode, account_tls))
     };
     let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake)
@@ -332,6 +353,9 @@ async fn serve_connection(
         Ok(done) => done,
         Err((outcome, reason)) => {
             shared.metrics.handshake(outcome);
+            if let Some(stream) = refused {
+                linger(stream).await;
+            }
             return Err(reason);
         }
     };
@@ -359,6 +383,7 @@ async fn serve_connection(
             .is_some_and(|serial| shared.state.is_revoked(account, serial.value()))
     {
         shared.metrics.handshake(HandshakeOutcome::revoked);
+        linger(tls).await;
         return Err("revoked (resumed session)".into());
     }
     shared.metrics.handshake(HandshakeOutcome::ok);
