@@ -231,3 +231,53 @@ async fn an_unreachable_database_fails_closed_after_the_staleness_bound_and_reco
     assert!(took <= Duration::from_secs(2), "recovered after {took:?}");
     assert_eq!(metrics_get(&setup, "/healthz").await.0, 200);
 }
+
+/// PostgreSQL only (SQLite has no roles): a role that may only read is all the gateway needs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_database_role_is_enough() {
+    let Some(db) = TestDatabase::postgres().await else {
+        return;
+    };
+    drop(store::connect(&db.url).await.unwrap()); // the schema, migrated
+    let schema = db.url.rsplit("search_path%3D").next().unwrap().to_string();
+    let role = format!("reader_{schema}");
+    test_support::run_sql_directly(
+        &db.url,
+        &[
+            &format!("CREATE ROLE {role} LOGIN"),
+            &format!("GRANT USAGE ON SCHEMA {schema} TO {role}"),
+            &format!("GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}"),
+        ],
+    )
+    .await;
+    let start = db.url.find("://").unwrap() + 3;
+    let at = db.url.find('@').unwrap();
+    let as_reader = format!("{}{role}{}", &db.url[..start], &db.url[at..]);
+    assert!(
+        test_support::try_run_sql_directly(&as_reader, &["DELETE FROM certificates"])
+            .await
+            .unwrap_err()
+            .contains("permission denied"),
+        "the role can only read"
+    );
+
+    let url = db.url.clone();
+    let setup = setup_reading(db, Some(&as_reader), |_| {}).await;
+    let mine = issue(&setup.authority, &setup.zone).await;
+    assert!(matches!(
+        outcome(&setup, Version::Tls13, Some(&mine), "mtls.a.example").await,
+        Ok((200, _))
+    ));
+    assert_eq!(metrics_get(&setup, "/healthz").await.0, 200);
+    setup.gateway.stop().await;
+    drop(setup.db);
+    test_support::run_sql_directly(&url_without_schema(&url), &[&format!("DROP ROLE {role}")])
+        .await;
+}
+
+fn url_without_schema(url: &str) -> String {
+    url.split_once("?options=")
+        .or_else(|| url.split_once("&options="))
+        .map_or(url, |(base, _)| base)
+        .to_string()
+}
