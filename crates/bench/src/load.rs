@@ -191,3 +191,75 @@ where
     report.latencies.sort();
     report
 }
+
+/// What workers of a hand-written load loop share: whether their results count yet, and when
+/// to stop.
+#[derive(Clone, Default)]
+pub(crate) struct Gate {
+    measuring: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Gate {
+    pub(crate) fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// One worker's results.
+#[derive(Default)]
+pub(crate) struct Tally {
+    latencies: Vec<Duration>,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+impl Tally {
+    /// Count one operation that took `took`, unless the warm-up is still on.
+    pub(crate) fn record(&mut self, gate: &Gate, took: Duration, result: Result<(), String>) {
+        if !gate.measuring.load(Ordering::Relaxed) {
+            return;
+        }
+        match result {
+            Ok(()) => self.latencies.push(took),
+            Err(error) => {
+                self.errors += 1;
+                self.first_error.get_or_insert(error);
+            }
+        }
+    }
+}
+
+/// Let `workers` (spawned with `gate`) warm up, measure for `duration`, stop them and merge.
+pub(crate) async fn drive(
+    gate: Gate,
+    warmup: Duration,
+    duration: Duration,
+    workers: Vec<tokio::task::JoinHandle<Tally>>,
+) -> LoadReport {
+    tokio::time::sleep(warmup).await;
+    gate.measuring.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    gate.stop.store(true, Ordering::Relaxed);
+    let elapsed = started.elapsed();
+    let mut report = LoadReport {
+        requests: 0,
+        errors: 0,
+        elapsed,
+        latencies: Vec::new(),
+        first_error: None,
+    };
+    for worker in workers {
+        if let Ok(tally) = worker.await {
+            report.errors += tally.errors;
+            report.latencies.extend(tally.latencies);
+            if report.first_error.is_none() {
+                report.first_error = tally.first_error;
+            }
+        }
+    }
+    report.requests = report.latencies.len();
+    report.latencies.sort();
+    report
+}

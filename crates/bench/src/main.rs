@@ -9,10 +9,13 @@ mod load;
 mod rss;
 mod scenarios;
 mod server;
+mod tls;
 
 use clap::{Parser, Subcommand};
 
-use crate::scenarios::{create, crl, inprocess, mixed, post, reads, revoke_cycle, seed};
+use crate::scenarios::{
+    create, crl, handshakes, inprocess, mixed, post, proxied, reads, revocation, revoke_cycle, seed,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "clientca-bench", about = "Benchmarks for clientca")]
@@ -41,6 +44,12 @@ enum Scenario {
     RevokeCycle(revoke_cycle::RevokeCycleArgs),
     /// 10% creates, 50% details, 30% list page 1, 10% revoke/reactivate.
     Mixed(mixed::MixedArgs),
+    /// Full mTLS handshakes (TLS 1.3, no resumption) per second against the gateway or a peer.
+    Handshakes(handshakes::HandshakesArgs),
+    /// Keep-alive requests through the gateway or a peer (or, --plain, to the origin directly).
+    Proxied(proxied::ProxiedArgs),
+    /// Revocation → refusal latency of a TLS server: new handshakes, resumptions, open connections.
+    Revocation(revocation::RevocationArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -58,6 +67,9 @@ fn main() -> anyhow::Result<()> {
             Scenario::Reads(args) => reads::run(args).await,
             Scenario::RevokeCycle(args) => revoke_cycle::run(args).await,
             Scenario::Mixed(args) => mixed::run(args).await,
+            Scenario::Handshakes(args) => handshakes::run(args).await,
+            Scenario::Proxied(args) => proxied::run(args).await,
+            Scenario::Revocation(args) => revocation::run(args).await,
         }
     })
 }

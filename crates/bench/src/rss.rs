@@ -24,3 +24,24 @@ fn status_field(process: &str, name: &str) -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// Summed over `pids` (a server with worker processes): (current VmRSS, peak VmHWM) in KiB.
+pub(crate) fn of_processes(pids: &[u32]) -> (u64, u64) {
+    pids.iter()
+        .map(|&pid| of_process(pid))
+        .fold((0, 0), |(current, peak), (c, p)| (current + c, peak + p))
+}
+
+/// `server_rss idle=… current=… peak=…` for `pids` (nothing when none are given).
+pub(crate) fn processes_line(pids: &[u32], idle_kib: u64) -> String {
+    if pids.is_empty() {
+        return String::new();
+    }
+    let (current, peak) = of_processes(pids);
+    format!(
+        "server_rss idle={} MiB current={} MiB peak={} MiB",
+        idle_kib / 1024,
+        current / 1024,
+        peak / 1024
+    )
+}

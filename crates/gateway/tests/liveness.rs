@@ -18,7 +18,65 @@ use tokio::task::AbortHandle;
 backend_tests!(
     association_changes_take_effect_within_a_second,
     a_session_from_one_account_never_resumes_on_another,
+    a_reactivation_inside_the_window_is_never_refused,
 );
+
+/// Revoked and reactivated before a publication pass: the certificate never appears on a CRL, so
+/// no connection is ever refused, before, during or after the pass.
+async fn a_reactivation_inside_the_window_is_never_refused(db: TestDatabase) {
+    let setup = setup(db, vec![gateway::HeaderFamily::Rfc9440]).await;
+    let mine = issue(&setup.authority, &setup.zone).await;
+    let id = mine.record.as_ref().unwrap().id.clone();
+    let config = client_config(&setup, Version::Tls13, Some(&mine));
+    let mut open = connect(&setup, Arc::clone(&config), "mtls.a.example")
+        .await
+        .unwrap();
+    let cli = authority::Actor::new(authority::ActorKind::Cli);
+    setup
+        .authority
+        .revoke_certificate(&setup.zone, &id, None, cli.clone())
+        .await
+        .unwrap();
+    setup
+        .authority
+        .reactivate_certificate(&setup.zone, &id, cli)
+        .await
+        .unwrap();
+    // Another certificate revoked in the same pass, so the pass publishes a new CRL and the
+    // gateway reads it.
+    let other = issue(&setup.authority, &setup.zone).await;
+    setup
+        .authority
+        .revoke_certificate(
+            &setup.zone,
+            &other.record.as_ref().unwrap().id,
+            None,
+            authority::Actor::new(authority::ActorKind::Cli),
+        )
+        .await
+        .unwrap();
+    setup.authority.publish(100).await.unwrap();
+    within("the new CRL read", async || {
+        metric(&setup, "clientca_gateway_revoked_serials").await == 1.0
+    })
+    .await;
+    for _ in 0..5 {
+        assert_eq!(
+            request(&mut open, "mtls.a.example", "").await.unwrap().0,
+            200
+        );
+        assert!(matches!(
+            outcome(&setup, Version::Tls13, Some(&mine), "mtls.a.example").await,
+            Ok((200, _))
+        ));
+    }
+    assert!(
+        outcome(&setup, Version::Tls13, Some(&other), "mtls.a.example")
+            .await
+            .is_err(),
+        "the one revoked in the same pass is refused"
+    );
+}
 
 async fn association_changes_take_effect_within_a_second(db: TestDatabase) {
     let setup = setup(db, vec![gateway::HeaderFamily::Rfc9440]).await;

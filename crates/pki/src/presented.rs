@@ -1,9 +1,10 @@
 //! What a TLS server needs to know about a client certificate it was shown, and about the CRLs
 //! it enforces: parsed once, reported in the forms the API and the gateway's headers use.
 
+use der::asn1::AnyRef;
+use der::{Decode, Reader, SliceReader, Tag, Tagged};
 use time::OffsetDateTime;
 use x509_parser::prelude::FromDer;
-use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::x509::X509Name;
 
 use crate::encoding::fingerprint_sha256;
@@ -60,10 +61,54 @@ fn dn(name: &X509Name<'_>) -> String {
 }
 
 /// The serials a CRL lists (those that can be ours; others cannot match a leaf we issued).
-pub fn crl_serials(der: &[u8]) -> Result<Vec<SerialNumber>, Unreadable> {
-    let (_, crl) = CertificateRevocationList::from_der(der).map_err(|_| Unreadable("CRL"))?;
-    Ok(crl
-        .iter_revoked_certificates()
-        .filter_map(|entry| SerialNumber::from_be_bytes(entry.raw_serial()))
-        .collect())
+///
+/// A walk over the DER that keeps nothing but the serials: a full parse holds every entry (with
+/// its extensions and a big-integer serial), hundreds of megabytes at a million entries. The
+/// signature is not checked — the CRL comes from clientca's own database.
+pub fn crl_serials(crl: &[u8]) -> Result<Vec<SerialNumber>, Unreadable> {
+    serials_of(crl).map_err(|_| Unreadable("CRL"))
+}
+
+fn serials_of(crl: &[u8]) -> der::Result<Vec<SerialNumber>> {
+    let mut serials = Vec::new();
+    let mut reader = SliceReader::new(crl)?;
+    reader.sequence(|list| {
+        list.sequence(|tbs| {
+            if tbs.peek_tag()? == Tag::Integer {
+                AnyRef::decode(tbs)?; // version
+            }
+            AnyRef::decode(tbs)?; // signature algorithm
+            AnyRef::decode(tbs)?; // issuer
+            AnyRef::decode(tbs)?; // thisUpdate
+            if !tbs.is_finished() && matches!(tbs.peek_tag()?, Tag::UtcTime | Tag::GeneralizedTime)
+            {
+                AnyRef::decode(tbs)?; // nextUpdate
+            }
+            if !tbs.is_finished() && tbs.peek_tag()? == Tag::Sequence {
+                tbs.sequence(|entries| {
+                    while !entries.is_finished() {
+                        entries.sequence(|entry| {
+                            let serial = AnyRef::decode(entry)?;
+                            if serial.tag() != Tag::Integer {
+                                return Err(Tag::Integer.value_error());
+                            }
+                            serials.extend(SerialNumber::from_be_bytes(serial.value()));
+                            skip_rest(entry) // revocationDate, entry extensions
+                        })?;
+                    }
+                    Ok(())
+                })?;
+            }
+            skip_rest(tbs) // CRL extensions
+        })?;
+        skip_rest(list) // signature algorithm and value
+    })?;
+    reader.finish(serials)
+}
+
+fn skip_rest<'a, R: Reader<'a>>(reader: &mut R) -> der::Result<()> {
+    while !reader.is_finished() {
+        AnyRef::decode(reader)?;
+    }
+    Ok(())
 }

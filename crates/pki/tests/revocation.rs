@@ -95,6 +95,41 @@ fn crl_carries_number_aki_entries_and_verifies() {
 }
 
 #[test]
+fn crl_serials_are_exactly_the_entries_a_full_parse_finds() {
+    let (signer, _) = test_ca();
+    let reasons = [
+        RevocationReason::KeyCompromise,
+        RevocationReason::Unspecified,
+        RevocationReason::Superseded,
+    ];
+    for count in [0, 1, 1000] {
+        let entries: Vec<RevokedEntry> = (0..count)
+            .map(|i| RevokedEntry {
+                serial: SerialNumber::random(),
+                revoked_at: now(),
+                reason: reasons[i % reasons.len()],
+            })
+            .collect();
+        let der = sign_crl(&signer, 3, now(), now() + Duration::days(1), &entries).unwrap();
+        let walked = pki::crl_serials(&der).unwrap();
+        let (_, parsed) = CertificateRevocationList::from_der(&der).unwrap();
+        let full: Vec<SerialNumber> = parsed
+            .iter_revoked_certificates()
+            .map(|e| SerialNumber::from_be_bytes(e.raw_serial()).unwrap())
+            .collect();
+        assert_eq!(walked, full, "{count} entries");
+        let expected: Vec<SerialNumber> = entries.iter().map(|e| e.serial).collect();
+        assert_eq!(walked, expected);
+        // Truncated or trailing bytes are refused, never half-read.
+        assert!(pki::crl_serials(&der[..der.len() - 1]).is_err());
+        let mut trailing = der.clone();
+        trailing.push(0);
+        assert!(pki::crl_serials(&trailing).is_err());
+    }
+    assert!(pki::crl_serials(b"not a CRL").is_err());
+}
+
+#[test]
 fn openssl_rejects_a_revoked_leaf_with_the_crl_and_accepts_the_others() {
     let (signer, ca) = test_ca();
     let revoked = leaf(&signer);
