@@ -6,7 +6,7 @@
 # certificate (P-256, issued by clientca): the gateway against clientca's live state, nginx
 # against ssl_client_certificate = the CA and ssl_crl = clientca's CRL (reloaded by a loop that
 # fetches it every second, as a cron job would). Our load generator (clientca-bench) is checked
-# against third-party ones: `openssl s_time` for handshakes, h2load for keep-alive requests.
+# against third-party ones: curl's parallel mode for handshakes, h2load for keep-alive requests.
 #
 #   bench/compare-nginx.sh [seconds] [rounds] [trials]        (default 10 3 100; ~13 min)
 # The 1,000,000-revoked-serials figures: bench/gateway-million.sh.
