@@ -47,8 +47,12 @@ error_codes! {
     CertificateNotFound = (1102, 404, "no such client certificate in this zone"),
     CertificateRevoked = (1103, 400, "a revoked certificate cannot be reactivated"),
     InvalidHostname = (1104, 400, "a hostname association is not a valid hostname"),
-    UnknownCertificateAuthority = (1105, 400, "mtls_certificate_id does not name this zone's CA"),
+    UnknownCertificateAuthority = (1105, 400, "mtls_certificate_id names no CA of the zone's account"),
     InvalidArgument = (1106, 400, "an argument has an invalid value (e.g. revocation reason)"),
+    MtlsCertificateNotFound = (1107, 404, "no such uploaded CA certificate in this account"),
+    InvalidMtlsCertificate = (1108, 400, "not one or more valid, unexpired CA certificates, issuer first"),
+    MtlsCertificateInUse = (1109, 400, "the uploaded CA is associated with hostnames; remove them first"),
+    MtlsCertificateLimit = (1489, 400, "Hit maximum CA cert allocation (uploaded CAs per account)"),
     RequestTimeout = (1007, 408, "the request was not received and handled within the time limit"),
     RateLimited = (1008, 429, "too many requests for this token or address; see Retry-After"),
     StorageFull = (1009, 503, "the database's storage is full; nothing was written, retry later"),
@@ -177,6 +181,10 @@ impl From<Error> for ApiError {
             Error::InvalidValidity(_) => ErrorCode::InvalidValidity,
             Error::CertificateRevoked => ErrorCode::CertificateRevoked,
             Error::InvalidHostname(_) => ErrorCode::InvalidHostname,
+            Error::MtlsCertificateNotFound => ErrorCode::MtlsCertificateNotFound,
+            Error::InvalidMtlsCertificate(_) => ErrorCode::InvalidMtlsCertificate,
+            Error::MtlsCertificateInUse(_) => ErrorCode::MtlsCertificateInUse,
+            Error::MtlsCertificateLimit(_) => ErrorCode::MtlsCertificateLimit,
             Error::InvalidArgument(_) | Error::InvalidReason(_) | Error::InvalidId(_) => {
                 ErrorCode::InvalidArgument
             }

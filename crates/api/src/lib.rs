@@ -37,7 +37,8 @@ use authority::Authority;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::routes::{
-    audit_logs, ca, client_certificates, fallback, hostname_associations, meta, tokens,
+    audit_logs, ca, client_certificates, fallback, hostname_associations, meta, mtls_certificates,
+    tokens,
 };
 
 /// Request bodies above this are refused with 413 (an RSA-8192 CSR is about 3.5 KiB of PEM).
@@ -102,6 +103,9 @@ fn api_routes() -> OpenApiRouter<AppState> {
             hostname_associations::get,
             hostname_associations::replace
         ))
+        .routes(routes!(mtls_certificates::upload, mtls_certificates::list))
+        .routes(routes!(mtls_certificates::get, mtls_certificates::delete))
+        .routes(routes!(mtls_certificates::associations))
         .routes(routes!(tokens::verify))
         .routes(routes!(audit_logs::list))
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use pki::SerialNumber;
-use store::{AccountId, CaId};
+use store::{AccountId, CaId, MtlsCertificateId};
 
 use crate::hostnames::association;
 use crate::{Authority, Error};
@@ -25,11 +25,23 @@ pub struct TrustedCa {
     pub certificate_der: Vec<u8>,
 }
 
+/// A CA certificate an account uploaded and associated with some hostname: its hostnames trust
+/// every certificate of the bundle. Nothing is published for it, so nothing is revoked by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadedTrust {
+    pub id: MtlsCertificateId,
+    pub account_id: AccountId,
+    pub certificates_der: Vec<Vec<u8>>,
+}
+
 /// Hostnames and the CAs they trust, as of one read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EnforcementView {
     pub hosts: Vec<EnforcedHost>,
+    /// Every managed CA (each account's hostnames trust its own).
     pub cas: Vec<TrustedCa>,
+    /// Uploaded CA certificates that some hostname requires.
+    pub uploaded: Vec<UploadedTrust>,
     /// Associations not honoured (outside their zone, or claimed by two accounts), for logs.
     pub refused: Vec<String>,
 }
@@ -75,9 +87,24 @@ impl Authority {
                 certificate_der: ca.certificate_der,
             })
             .collect();
+        let mut uploaded = Vec::new();
+        for record in self.store.associated_mtls_certificates().await? {
+            let certificates_der = pki::ca_bundle_ders(&record.certificates_pem).map_err(|e| {
+                store::StoreError::Corrupt(format!(
+                    "mTLS certificate {} is unreadable: {e}",
+                    record.id
+                ))
+            })?;
+            uploaded.push(UploadedTrust {
+                id: record.id,
+                account_id: record.account_id,
+                certificates_der,
+            });
+        }
         Ok(EnforcementView {
             hosts,
             cas,
+            uploaded,
             refused,
         })
     }

@@ -32,6 +32,16 @@ pub enum Error {
     CertificateRevoked,
     #[error("{0}")]
     InvalidHostname(String),
+    #[error("mTLS certificate not found")]
+    MtlsCertificateNotFound,
+    #[error(transparent)]
+    InvalidMtlsCertificate(#[from] pki::CaBundleError),
+    #[error("Hit maximum CA cert allocation: an account may upload at most {0} CA certificates")]
+    MtlsCertificateLimit(u32),
+    #[error(
+        "the mTLS certificate is still associated with {0}; remove those hostname associations first"
+    )]
+    MtlsCertificateInUse(String),
     #[error("{0}")]
     InvalidArgument(String),
     #[error(transparent)]

@@ -2,7 +2,9 @@
 //! will enforce, so a zone may claim only its own name and names below it, and never a hostname
 //! another account has claimed.
 
-use store::{Actor, AuditAction, CaId, HostnamesOutcome, Zone};
+use store::{
+    Actor, AssociationTarget, AuditAction, CaId, HostnamesOutcome, MtlsCertificateId, Zone,
+};
 
 use crate::certificates::zone_audit;
 use crate::{Authority, Error};
@@ -10,27 +12,25 @@ use crate::{Authority, Error};
 const MAX_HOSTNAMES: usize = 1000;
 
 impl Authority {
-    /// The hostnames requiring client certificates from the zone's CA. `ca_id`, when given, must
-    /// name the account's managed CA.
+    /// The hostnames requiring client certificates from a CA of the zone's account:
+    /// `mtls_certificate_id` names the managed CA (the default) or an uploaded CA certificate.
     pub async fn hostname_associations(
         &self,
         zone: &Zone,
-        ca_id: Option<&CaId>,
+        mtls_certificate_id: Option<&str>,
     ) -> Result<Vec<String>, Error> {
-        let Some(ca) = self.existing_ca(&zone.account_id).await? else {
-            return match ca_id {
-                Some(id) => Err(Error::UnknownCertificateAuthority(id.to_string())),
-                None => Ok(Vec::new()),
-            };
+        let managed = self.existing_ca(&zone.account_id).await?.map(|ca| ca.id);
+        let target = match (mtls_certificate_id, managed) {
+            (None, None) => return Ok(Vec::new()),
+            (requested, managed) => self.association_target(zone, requested, managed).await?,
         };
-        check_ca_id(ca_id, &ca.id)?;
-        Ok(self.store.hostname_associations(&zone.id, &ca.id).await?)
+        Ok(self.store.hostname_associations(&zone.id, &target).await?)
     }
 
     pub async fn replace_hostname_associations(
         &self,
         zone: &Zone,
-        ca_id: Option<&CaId>,
+        mtls_certificate_id: Option<&str>,
         hostnames: &[String],
         actor: Actor,
     ) -> Result<Vec<String>, Error> {
@@ -45,18 +45,29 @@ impl Authority {
             .collect::<Result<Vec<_>, _>>()?;
         normalised.sort();
         normalised.dedup();
-        let ca = self.ca_for_account(&zone.account_id).await?;
-        check_ca_id(ca_id, &ca.record.id)?;
+        let managed = self
+            .ca_for_account(&zone.account_id)
+            .await?
+            .record
+            .id
+            .clone();
+        let target = self
+            .association_target(zone, mtls_certificate_id, Some(managed))
+            .await?;
+        let ca_id = match &target {
+            AssociationTarget::ManagedCa(id) => id.to_string(),
+            AssociationTarget::Uploaded(id) => id.to_string(),
+        };
         let audit = zone_audit(
             zone,
             AuditAction::HostnameAssociationsReplaced,
             &zone.id,
             actor,
         )
-        .with_details(format!("hostnames={}", normalised.join(",")));
+        .with_details(format!("ca={ca_id} hostnames={}", normalised.join(",")));
         match self
             .store
-            .replace_hostname_associations(zone, &ca.record.id, &normalised, &audit)
+            .replace_hostname_associations(zone, &target, &normalised, &audit)
             .await?
         {
             HostnamesOutcome::Replaced => Ok(normalised),
@@ -65,12 +76,35 @@ impl Authority {
             ))),
         }
     }
-}
 
-fn check_ca_id(requested: Option<&CaId>, actual: &CaId) -> Result<(), Error> {
-    match requested {
-        Some(id) if id != actual => Err(Error::UnknownCertificateAuthority(id.to_string())),
-        _ => Ok(()),
+    /// The CA `requested` names for `zone`: its account's managed CA when absent or equal to
+    /// it, else one of the account's uploaded CA certificates. Anything else — another
+    /// account's certificate included — names no CA of the zone.
+    async fn association_target(
+        &self,
+        zone: &Zone,
+        requested: Option<&str>,
+        managed: Option<CaId>,
+    ) -> Result<AssociationTarget, Error> {
+        let unknown = || Error::UnknownCertificateAuthority(requested.unwrap_or_default().into());
+        match (requested, managed) {
+            (None, Some(managed)) => Ok(AssociationTarget::ManagedCa(managed)),
+            (Some(raw), Some(managed)) if raw == managed.as_str() => {
+                Ok(AssociationTarget::ManagedCa(managed))
+            }
+            (Some(raw), _) => {
+                let id = MtlsCertificateId::parse(raw).ok_or_else(unknown)?;
+                match self
+                    .store
+                    .get_mtls_certificate(&zone.account_id, &id)
+                    .await?
+                {
+                    Some(_) => Ok(AssociationTarget::Uploaded(id)),
+                    None => Err(unknown()),
+                }
+            }
+            (None, None) => Err(unknown()),
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! malformed one answered exactly like a well-formed id that names nothing: a caller learns
 //! nothing from the shape of what it sends.
 
-use store::{AccountId, CaId, CertificateId, ZoneId};
+use store::{AccountId, CertificateId, MtlsCertificateId, ZoneId};
 
 use crate::Error;
 
@@ -21,9 +21,9 @@ pub fn account(raw: &str) -> Result<AccountId, Error> {
     AccountId::parse(raw).ok_or(Error::ZoneNotAccessible)
 }
 
-/// A CA id from a request (`mtls_certificate_id`); a malformed one names no CA of the zone.
-pub fn certificate_authority(raw: &str) -> Result<CaId, Error> {
-    CaId::parse(raw).ok_or_else(|| Error::UnknownCertificateAuthority(raw.to_string()))
+/// An uploaded CA certificate's id from a path; a malformed one names no certificate.
+pub fn mtls_certificate(raw: &str) -> Result<MtlsCertificateId, Error> {
+    MtlsCertificateId::parse(raw).ok_or(Error::MtlsCertificateNotFound)
 }
 
 #[cfg(test)]
@@ -40,8 +40,8 @@ mod tests {
             );
             assert!(matches!(certificate(raw), Err(Error::CertificateNotFound)));
             assert!(matches!(
-                certificate_authority(raw),
-                Err(Error::UnknownCertificateAuthority(id)) if id == raw
+                mtls_certificate(raw),
+                Err(Error::MtlsCertificateNotFound)
             ));
         }
         assert!(zone(ZoneId::random().as_str()).is_ok());

@@ -15,6 +15,7 @@ mod error;
 mod hostnames;
 pub mod ids;
 mod master_key;
+mod mtls_certificates;
 mod ocsp;
 mod publication;
 mod tokens;
@@ -28,9 +29,10 @@ pub use admin::{Bootstrap, NewTokenRequest, TokenTarget};
 pub use auth::{Credentials, Principal};
 pub use certificates::{IssueRequest, ListRequest, ListedCertificates};
 pub use deployment::{CopyReport, Health, Table, copy_deployment};
-pub use enforcement::{EnforcedHost, EnforcementView, TrustedCa};
+pub use enforcement::{EnforcedHost, EnforcementView, TrustedCa, UploadedTrust};
 pub use error::Error;
 pub use master_key::{MasterKey, MasterKeyError};
+pub use mtls_certificates::{MAX_MTLS_CERTIFICATES_PER_ACCOUNT, MtlsCertificateUpload};
 pub use ocsp::OcspAnswer;
 pub use pki::{
     PresentedCertificate, RevocationReason, SerialNumber, fingerprint_sha256,
@@ -41,7 +43,7 @@ pub use store::{Account, InvalidId, redact_url};
 pub use store::{
     AccountId, Actor, ActorKind, ApiToken, AuditAction, AuditEvent, AuditObject, CaId, CaRecord,
     CertificateId, CertificateRecord, CertificateStatus, ChainProblem, ChainReport, CrlRecord,
-    Permission, TokenId, TokenScope, Zone, ZoneId,
+    MtlsCertificateId, MtlsCertificateRecord, Permission, TokenId, TokenScope, Zone, ZoneId,
 };
 
 /// Limits and defaults for issuance.

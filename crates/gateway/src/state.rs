@@ -124,12 +124,22 @@ impl Refresher {
     }
 
     fn rebuild(&mut self, view: &EnforcementView) {
-        let mut cas_of: HashMap<&AccountId, Vec<(&CaId, &Vec<u8>)>> = HashMap::new();
+        // Per account: the CA certificates its hostnames trust (managed, then uploaded), and
+        // the managed CAs whose published revocations apply.
+        let mut ders_of: HashMap<&AccountId, Vec<&Vec<u8>>> = HashMap::new();
+        let mut managed_of: HashMap<&AccountId, Vec<&CaId>> = HashMap::new();
         for ca in &view.cas {
-            cas_of
+            ders_of
                 .entry(&ca.account_id)
                 .or_default()
-                .push((&ca.id, &ca.certificate_der));
+                .push(&ca.certificate_der);
+            managed_of.entry(&ca.account_id).or_default().push(&ca.id);
+        }
+        for uploaded in &view.uploaded {
+            ders_of
+                .entry(&uploaded.account_id)
+                .or_default()
+                .extend(&uploaded.certificates_der);
         }
         let mut hosts: Vec<(HostPattern, AccountId)> = view
             .hosts
@@ -144,8 +154,10 @@ impl Refresher {
             if configs.contains_key(account) {
                 continue;
             }
-            let cas = cas_of.get(account).cloned().unwrap_or_default();
-            let ders: Vec<Vec<u8>> = cas.iter().map(|(_, der)| (*der).clone()).collect();
+            let ders: Vec<Vec<u8>> = ders_of
+                .get(account)
+                .map(|ders| ders.iter().map(|der| (*der).clone()).collect())
+                .unwrap_or_default();
             let config = match self.configs.get(account) {
                 Some((built_with, config)) if *built_with == ders => Arc::clone(config),
                 _ => match AccountTls::new(
@@ -167,9 +179,11 @@ impl Refresher {
                 },
             };
             configs.insert(account.clone(), config);
-            let sets: Vec<&Arc<HashSet<u128>>> = cas
-                .iter()
-                .filter_map(|(id, _)| self.crls.get(*id).map(|(_, set)| set))
+            let sets: Vec<&Arc<HashSet<u128>>> = managed_of
+                .get(account)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| self.crls.get(*id).map(|(_, set)| set))
                 .collect();
             let set = match sets.as_slice() {
                 [one] => Arc::clone(one),

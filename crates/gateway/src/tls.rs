@@ -56,10 +56,11 @@ impl AccountTls {
         resolver: Arc<dyn ResolvesServerCert>,
     ) -> Result<Self, rustls::Error> {
         let mut roots = RootCertStore::empty();
-        for der in cas {
-            roots
-                .add(CertificateDer::from(der.clone()))
-                .map_err(|e| rustls::Error::General(format!("an unusable CA certificate: {e}")))?;
+        // One unusable uploaded CA must not take the account's other CAs down with it.
+        let (_, unusable) = roots
+            .add_parsable_certificates(cas.iter().map(|der| CertificateDer::from(der.clone())));
+        if unusable > 0 {
+            tracing::warn!(%account, unusable, "CA certificates the gateway cannot use as trust anchors");
         }
         let chain = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
             .build()

@@ -4,6 +4,7 @@
 //! Everything issued here follows policy; nothing is copied from a CSR's requested extensions.
 
 mod ca;
+mod ca_bundle;
 mod crl;
 mod csr;
 mod encoding;
@@ -16,6 +17,9 @@ mod server;
 mod subject;
 
 pub use ca::{CaError, CaSigner, NewCa, generate_managed_ca};
+pub use ca_bundle::{
+    CaBundle, CaBundleError, MAX_BUNDLE_CERTIFICATES, ca_bundle_ders, parse_ca_bundle,
+};
 pub use crl::{CrlError, RevokedEntry, sign_crl};
 pub use csr::{CsrError, KeyKind, VerifiedCsr};
 pub use encoding::{fingerprint_sha256, to_pem};

@@ -32,6 +32,7 @@ pub use roles::audit::AuditStore;
 pub use roles::cas::{CaStore, HostnamesOutcome};
 pub use roles::certificates::CertificateStore;
 pub use roles::deployment::DeploymentStore;
+pub use roles::mtls_certificates::MtlsCertificateStore;
 pub use roles::publication::{PublicationStore, PublicationTx};
 pub use roles::tokens::TokenStore;
 
@@ -46,6 +47,7 @@ pub trait Store:
     AccountStore
     + TokenStore
     + CaStore
+    + MtlsCertificateStore
     + CertificateStore
     + PublicationStore
     + AuditStore
@@ -58,6 +60,7 @@ impl<T> Store for T where
     T: AccountStore
         + TokenStore
         + CaStore
+        + MtlsCertificateStore
         + CertificateStore
         + PublicationStore
         + AuditStore

@@ -31,6 +31,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_audit_chain.sql"),
         include_str!("../migrations/postgres/0004_audit_chain.sql"),
     ),
+    (
+        5,
+        "mtls certificates",
+        include_str!("../migrations/sqlite/0005_mtls_certificates.sql"),
+        include_str!("../migrations/postgres/0005_mtls_certificates.sql"),
+    ),
 ];
 
 #[derive(Clone, Copy)]

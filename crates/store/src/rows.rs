@@ -171,6 +171,21 @@ pub(crate) fn ca(row: &impl DecodeRow) -> Result<CaRecord> {
     })
 }
 
+pub(crate) fn mtls_certificate(row: &impl DecodeRow) -> Result<MtlsCertificateRecord> {
+    Ok(MtlsCertificateRecord {
+        id: id(row, "id")?,
+        account_id: id(row, "account_id")?,
+        name: row.opt_text("name")?,
+        certificates_pem: row.text("certificates")?,
+        issuer: row.text("issuer")?,
+        serial_number: row.text("serial_number")?,
+        signature: row.text("signature")?,
+        expires_on: time_at(row, "expires_on")?,
+        uploaded_on: time_at(row, "uploaded_on")?,
+        updated_at: time_at(row, "updated_at")?,
+    })
+}
+
 /// A token row; its zone list (for zone-scoped tokens) is read separately.
 pub(crate) fn token(row: &impl DecodeRow, zones: Vec<ZoneId>) -> Result<ApiToken> {
     Ok(ApiToken {
@@ -280,6 +295,14 @@ pub(crate) fn hostname_association(row: &impl DecodeRow) -> Result<HostnameAssoc
     Ok(HostnameAssociation {
         zone_id: id(row, "zone_id")?,
         ca_id: id(row, "ca_id")?,
+        hostname: row.text("hostname")?,
+    })
+}
+
+pub(crate) fn mtls_hostname_association(row: &impl DecodeRow) -> Result<MtlsHostnameAssociation> {
+    Ok(MtlsHostnameAssociation {
+        zone_id: id(row, "zone_id")?,
+        mtls_certificate_id: id(row, "mtls_certificate_id")?,
         hostname: row.text("hostname")?,
     })
 }

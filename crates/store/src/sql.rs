@@ -210,12 +210,18 @@ pub(crate) const SETTLE_TRANSITION: &str = "UPDATE certificates SET status = $1,
 
 pub(crate) const SELECT_HOSTNAMES: &str = "SELECT hostname FROM hostname_associations \
     WHERE zone_id = $1 AND ca_id = $2 ORDER BY hostname";
-/// A hostname another account has associated, if any (`$1`: the asking account).
-pub(crate) const HOSTNAME_TAKEN_ELSEWHERE: &str = "SELECT h.hostname FROM hostname_associations h \
+/// A hostname another account has associated (with any CA), if any (`$1`: the asking account).
+pub(crate) const HOSTNAME_TAKEN_ELSEWHERE: &str = "SELECT h.hostname FROM \
+    (SELECT zone_id, hostname FROM hostname_associations \
+     UNION ALL SELECT zone_id, hostname FROM mtls_hostname_associations) h \
     JOIN zones z ON z.id = h.zone_id WHERE z.account_id <> $1 AND h.hostname = $2 LIMIT 1";
-/// Every association with its zone's name and account (what an enforcement point needs).
+/// Every association, managed CA or uploaded, with its zone's name and account (what an
+/// enforcement point needs). `ca_id` or `mtls_certificate_id` is set, never both.
 pub(crate) const SELECT_ALL_ASSOCIATIONS: &str = "SELECT h.hostname, h.zone_id, h.ca_id, \
-    z.name AS zone_name, z.account_id FROM hostname_associations h \
+    h.mtls_certificate_id, z.name AS zone_name, z.account_id FROM \
+    (SELECT zone_id, hostname, ca_id, NULL AS mtls_certificate_id FROM hostname_associations \
+     UNION ALL SELECT zone_id, hostname, NULL AS ca_id, mtls_certificate_id \
+     FROM mtls_hostname_associations) h \
     JOIN zones z ON z.id = h.zone_id ORDER BY h.hostname, h.zone_id";
 /// The newest CRL number of every CA: a cheap check for "has anything been published".
 pub(crate) const LATEST_CRL_NUMBERS: &str =
@@ -319,8 +325,63 @@ pub(crate) fn count_rows(table: crate::model::Table) -> &'static str {
         ApiTokens => "SELECT COUNT(*) FROM api_tokens",
         Certificates => "SELECT COUNT(*) FROM certificates",
         HostnameAssociations => "SELECT COUNT(*) FROM hostname_associations",
+        MtlsCertificates => "SELECT COUNT(*) FROM mtls_certificates",
+        MtlsHostnameAssociations => "SELECT COUNT(*) FROM mtls_hostname_associations",
         Crls => "SELECT COUNT(*) FROM crls",
         OcspResponses => "SELECT COUNT(*) FROM ocsp_responses",
         AuditEvents => "SELECT COUNT(*) FROM audit_events",
     }
 }
+
+macro_rules! mtls_columns {
+    () => {
+        "id, account_id, name, certificates, issuer, serial_number, signature, expires_on, \
+    uploaded_on, updated_at"
+    };
+}
+pub(crate) const INSERT_MTLS_CERTIFICATE: &str = concat!(
+    "INSERT INTO mtls_certificates (",
+    mtls_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+);
+pub(crate) const SELECT_MTLS_CERTIFICATE: &str = concat!(
+    "SELECT ",
+    mtls_columns!(),
+    " FROM mtls_certificates WHERE account_id = $1 AND id = $2"
+);
+pub(crate) const SELECT_MTLS_CERTIFICATES: &str = concat!(
+    "SELECT ",
+    mtls_columns!(),
+    " FROM mtls_certificates WHERE account_id = $1 ORDER BY uploaded_on, id"
+);
+pub(crate) const COUNT_MTLS_CERTIFICATES: &str =
+    "SELECT COUNT(*) FROM mtls_certificates WHERE account_id = $1";
+pub(crate) const MTLS_NAME_TAKEN: &str =
+    "SELECT id FROM mtls_certificates WHERE account_id = $1 AND name = $2";
+pub(crate) const DELETE_MTLS_CERTIFICATE: &str =
+    "DELETE FROM mtls_certificates WHERE account_id = $1 AND id = $2";
+/// The hostnames an uploaded CA is required on, with their zones.
+pub(crate) const SELECT_MTLS_ASSOCIATIONS: &str = "SELECT h.hostname, h.zone_id \
+    FROM mtls_hostname_associations h WHERE h.mtls_certificate_id = $1 ORDER BY h.hostname, h.zone_id";
+pub(crate) const SELECT_MTLS_HOSTNAMES: &str = "SELECT hostname FROM mtls_hostname_associations \
+    WHERE zone_id = $1 AND mtls_certificate_id = $2 ORDER BY hostname";
+pub(crate) const DELETE_MTLS_HOSTNAMES: &str =
+    "DELETE FROM mtls_hostname_associations WHERE zone_id = $1 AND mtls_certificate_id = $2";
+pub(crate) const INSERT_MTLS_HOSTNAME: &str = "INSERT INTO mtls_hostname_associations \
+    (zone_id, mtls_certificate_id, hostname) VALUES ($1, $2, $3)";
+/// Every uploaded CA that some hostname requires (what an enforcement point trusts).
+pub(crate) const SELECT_ASSOCIATED_MTLS_CERTIFICATES: &str = concat!(
+    "SELECT ",
+    mtls_columns!(),
+    " FROM mtls_certificates m WHERE EXISTS (SELECT 1 FROM mtls_hostname_associations h \
+    WHERE h.mtls_certificate_id = m.id) ORDER BY m.id"
+);
+pub(crate) const EXPORT_MTLS_CERTIFICATES: &str = concat!(
+    "SELECT ",
+    mtls_columns!(),
+    ", id AS cursor FROM mtls_certificates WHERE id > $1 ORDER BY id LIMIT $2"
+);
+pub(crate) const EXPORT_MTLS_HOSTNAMES: &str = "SELECT zone_id, mtls_certificate_id, hostname, \
+    zone_id || '/' || mtls_certificate_id || '/' || hostname AS cursor \
+    FROM mtls_hostname_associations \
+    WHERE zone_id || '/' || mtls_certificate_id || '/' || hostname > $1 ORDER BY cursor LIMIT $2";

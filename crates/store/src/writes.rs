@@ -63,6 +63,29 @@ pub(crate) async fn insert_ca(
     .await
 }
 
+pub(crate) async fn insert_mtls_certificate(
+    tx: &mut impl Transaction,
+    record: &MtlsCertificateRecord,
+) -> StoreResult<()> {
+    tx.execute(
+        sql::INSERT_MTLS_CERTIFICATE,
+        args![
+            &record.id,
+            &record.account_id,
+            &record.name,
+            &record.certificates_pem,
+            &record.issuer,
+            &record.serial_number,
+            &record.signature,
+            to_unix(record.expires_on),
+            to_unix(record.uploaded_on),
+            to_unix(record.updated_at),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn insert_token(tx: &mut impl Transaction, new: &NewApiToken) -> StoreResult<()> {
     let token = &new.token;
     tx.execute(

@@ -5,6 +5,9 @@
 //! `.ci/run`), in which case they fail instead. A server that is set but unreachable always fails.
 //! Strict mode also makes tests that need the Python SDK fail rather than skip.
 
+mod foreign_ca;
+pub use foreign_ca::ForeignCa;
+
 use std::path::PathBuf;
 use std::sync::Mutex;
 

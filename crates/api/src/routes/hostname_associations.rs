@@ -22,7 +22,8 @@ pub(crate) struct ReplaceHostnameAssociations {
     /// a body without it must not silently remove them all.
     #[schema(value_type = Vec<String>, required = true)]
     hostnames: Option<Vec<String>>,
-    /// The CA's id (36 characters); defaults to the account's managed CA.
+    /// The CA's id (36 characters): the account's managed CA (the default) or a CA
+    /// certificate uploaded through `/accounts/{account_id}/mtls_certificates`.
     mtls_certificate_id: Option<String>,
 }
 
@@ -30,7 +31,7 @@ pub(crate) struct ReplaceHostnameAssociations {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documents the query string for OpenAPI; read through QueryPairs
 pub(crate) struct HostnameParams {
-    /// The CA's id; defaults to the account's managed CA.
+    /// The CA's id: the account's managed CA (the default) or an uploaded CA certificate.
     mtls_certificate_id: Option<String>,
 }
 
@@ -56,13 +57,9 @@ pub(crate) async fn get(
         .authority
         .authorize_zone(&caller.principal, &ids::zone(&zone_id)?, Permission::Read)
         .await?;
-    let ca_id = query
-        .get("mtls_certificate_id")
-        .map(ids::certificate_authority)
-        .transpose()?;
     let hostnames = state
         .authority
-        .hostname_associations(&zone, ca_id.as_ref())
+        .hostname_associations(&zone, query.get("mtls_certificate_id"))
         .await?;
     Ok(Json(Envelope::new(HostnameAssociations { hostnames })))
 }
@@ -96,14 +93,14 @@ pub(crate) async fn replace(
             "hostnames is required (send [] to remove every association)",
         )
     })?;
-    let ca_id = body
-        .mtls_certificate_id
-        .as_deref()
-        .map(ids::certificate_authority)
-        .transpose()?;
     let hostnames = state
         .authority
-        .replace_hostname_associations(&zone, ca_id.as_ref(), &hostnames, caller.actor)
+        .replace_hostname_associations(
+            &zone,
+            body.mtls_certificate_id.as_deref(),
+            &hostnames,
+            caller.actor,
+        )
         .await?;
     Ok(Json(Envelope::new(HostnameAssociations { hostnames })))
 }

@@ -9,4 +9,5 @@ pub(crate) mod client_certificates;
 pub(crate) mod fallback;
 pub(crate) mod hostname_associations;
 pub(crate) mod meta;
+pub(crate) mod mtls_certificates;
 pub(crate) mod tokens;

@@ -9,6 +9,7 @@ mod hostnames;
 mod isolation;
 mod limits;
 mod meta;
+mod mtls_certificates;
 mod pagination;
 mod properties;
 mod revocation;

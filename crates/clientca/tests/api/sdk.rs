@@ -32,11 +32,19 @@ async fn official_python_sdk_drives_every_operation(db: TestDatabase) {
         return;
     };
     let app = TestApp::spawn(db).await;
+    let zone_name = app
+        .store
+        .get_zone(&app.zone_id)
+        .await
+        .unwrap()
+        .expect("the bootstrap zone")
+        .name;
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/official_sdk.py");
     let output = tokio::task::spawn_blocking({
         let base_url = app.server.api_base_url();
         let token = app.token.clone();
         let zone = app.zone_id.clone();
+        let account = app.account_id.clone();
         move || {
             Command::new(python)
                 .arg(script)
@@ -45,6 +53,8 @@ async fn official_python_sdk_drives_every_operation(db: TestDatabase) {
                 .env("CLIENTCA_BASE_URL", base_url)
                 .env("CLIENTCA_TOKEN", token)
                 .env("CLIENTCA_ZONE", zone.as_str())
+                .env("CLIENTCA_ZONE_NAME", zone_name)
+                .env("CLIENTCA_ACCOUNT", account.as_str())
                 .output()
                 .expect("python runs")
         }

@@ -69,16 +69,18 @@ pub enum AuditObject {
     CertificateAuthority,
     Certificate,
     MasterKey,
+    MtlsCertificate,
 }
 
 impl AuditObject {
-    pub const ALL: [AuditObject; 6] = [
+    pub const ALL: [AuditObject; 7] = [
         AuditObject::Account,
         AuditObject::Zone,
         AuditObject::Token,
         AuditObject::CertificateAuthority,
         AuditObject::Certificate,
         AuditObject::MasterKey,
+        AuditObject::MtlsCertificate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +91,7 @@ impl AuditObject {
             AuditObject::CertificateAuthority => "certificate_authority",
             AuditObject::Certificate => "certificate",
             AuditObject::MasterKey => "master_key",
+            AuditObject::MtlsCertificate => "mtls_certificate",
         }
     }
 }
@@ -119,10 +122,13 @@ pub enum AuditAction {
     CertificateRevoked,
     /// Settled by the publication worker: the reactivation is published.
     CertificateReactivated,
+    /// A CA certificate uploaded to verify client certificates with.
+    MtlsCertificateUploaded,
+    MtlsCertificateDeleted,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 13] = [
+    pub const ALL: [AuditAction; 15] = [
         AuditAction::AccountCreated,
         AuditAction::ZoneCreated,
         AuditAction::TokenCreated,
@@ -136,6 +142,8 @@ impl AuditAction {
         AuditAction::CertificateRevocationReasonChanged,
         AuditAction::CertificateRevoked,
         AuditAction::CertificateReactivated,
+        AuditAction::MtlsCertificateUploaded,
+        AuditAction::MtlsCertificateDeleted,
     ];
 
     /// The stored and reported name, e.g. `certificate.revocation_requested`.
@@ -156,6 +164,8 @@ impl AuditAction {
             }
             AuditAction::CertificateRevoked => "certificate.revoked",
             AuditAction::CertificateReactivated => "certificate.reactivated",
+            AuditAction::MtlsCertificateUploaded => "mtls_certificate.uploaded",
+            AuditAction::MtlsCertificateDeleted => "mtls_certificate.deleted",
         }
     }
 
@@ -175,6 +185,9 @@ impl AuditAction {
             | AuditAction::CertificateRevocationReasonChanged
             | AuditAction::CertificateRevoked
             | AuditAction::CertificateReactivated => AuditObject::Certificate,
+            AuditAction::MtlsCertificateUploaded | AuditAction::MtlsCertificateDeleted => {
+                AuditObject::MtlsCertificate
+            }
         }
     }
 }

@@ -1,8 +1,9 @@
 //! A whole deployment's rows, for copying it between databases.
 
 use super::{
-    Account, AccountId, AuditEvent, CaId, CaRecord, CertificateRecord, CrlRecord, NewApiToken,
-    OcspRecord, Zone, ZoneId,
+    Account, AccountId, AssociationTarget, AuditEvent, CaId, CaRecord, CertificateRecord,
+    CrlRecord, MtlsCertificateRecord, MtlsHostnameAssociation, NewApiToken, OcspRecord, Zone,
+    ZoneId,
 };
 
 /// One hostname on which client certificates from `ca_id` are required for `zone_id`.
@@ -20,7 +21,8 @@ pub struct EnforcedHostname {
     pub zone_id: ZoneId,
     pub zone_name: String,
     pub account_id: AccountId,
-    pub ca_id: CaId,
+    /// The CA the hostname requires.
+    pub target: AssociationTarget,
 }
 
 /// The tables of a deployment, in an order where every row's references come before it.
@@ -33,13 +35,15 @@ pub enum Table {
     ApiTokens,
     Certificates,
     HostnameAssociations,
+    MtlsCertificates,
+    MtlsHostnameAssociations,
     Crls,
     OcspResponses,
     AuditEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 12] = [
         Table::Settings,
         Table::Accounts,
         Table::CertificateAuthorities,
@@ -47,6 +51,8 @@ impl Table {
         Table::ApiTokens,
         Table::Certificates,
         Table::HostnameAssociations,
+        Table::MtlsCertificates,
+        Table::MtlsHostnameAssociations,
         Table::Crls,
         Table::OcspResponses,
         Table::AuditEvents,
@@ -61,6 +67,8 @@ impl Table {
             Table::ApiTokens => "api_tokens",
             Table::Certificates => "certificates",
             Table::HostnameAssociations => "hostname_associations",
+            Table::MtlsCertificates => "mtls_certificates",
+            Table::MtlsHostnameAssociations => "mtls_hostname_associations",
             Table::Crls => "crls",
             Table::OcspResponses => "ocsp_responses",
             Table::AuditEvents => "audit_events",
@@ -80,6 +88,8 @@ pub enum Rows {
     /// With each certificate's sequence number (its list position).
     Certificates(Vec<(i64, CertificateRecord)>),
     HostnameAssociations(Vec<HostnameAssociation>),
+    MtlsCertificates(Vec<MtlsCertificateRecord>),
+    MtlsHostnameAssociations(Vec<MtlsHostnameAssociation>),
     Crls(Vec<CrlRecord>),
     OcspResponses(Vec<OcspRecord>),
     AuditEvents(Vec<AuditEvent>),
@@ -95,6 +105,8 @@ impl Rows {
             Rows::ApiTokens(rows) => rows.len(),
             Rows::Certificates(rows) => rows.len(),
             Rows::HostnameAssociations(rows) => rows.len(),
+            Rows::MtlsCertificates(rows) => rows.len(),
+            Rows::MtlsHostnameAssociations(rows) => rows.len(),
             Rows::Crls(rows) => rows.len(),
             Rows::OcspResponses(rows) => rows.len(),
             Rows::AuditEvents(rows) => rows.len(),

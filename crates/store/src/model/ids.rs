@@ -160,6 +160,10 @@ id_kind!(
     CaKind, CaId, "certificate authority", is_uuid
 );
 id_kind!(
+    /// An uploaded CA certificate (`mtls_certificates`): a UUID.
+    MtlsCertificateKind, MtlsCertificateId, "mTLS certificate", is_uuid
+);
+id_kind!(
     /// A client certificate: a UUID.
     CertificateKind, CertificateId, "certificate", is_uuid
 );
@@ -190,6 +194,12 @@ impl TokenId {
 }
 
 impl CaId {
+    pub fn random() -> Self {
+        Self::new_unchecked(Uuid::new_v4().hyphenated().to_string())
+    }
+}
+
+impl MtlsCertificateId {
     pub fn random() -> Self {
         Self::new_unchecked(Uuid::new_v4().hyphenated().to_string())
     }

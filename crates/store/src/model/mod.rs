@@ -5,6 +5,7 @@ mod audit;
 mod certificate;
 mod deployment;
 mod ids;
+mod mtls;
 mod publication;
 
 pub use account::{Account, ApiToken, NewApiToken, Permission, TokenScope, Zone};
@@ -16,7 +17,11 @@ pub use certificate::{
 pub use deployment::{EnforcedHostname, HostnameAssociation, Rows, Table};
 pub use ids::{
     AccountId, AccountKind, CaId, CaKind, CertificateId, CertificateKind, Id, IdKind, InvalidId,
-    TokenId, TokenKind, ZoneId, ZoneKind,
+    MtlsCertificateId, MtlsCertificateKind, TokenId, TokenKind, ZoneId, ZoneKind,
+};
+pub use mtls::{
+    AssociationTarget, MtlsCertificateRecord, MtlsDeleteOutcome, MtlsHostnameAssociation,
+    MtlsUploadOutcome,
 };
 pub use publication::{
     CaRecord, CrlRecord, OcspRecord, PendingTransition, RevokedSerial, SerialStatus, Settlement,

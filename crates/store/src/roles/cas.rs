@@ -5,7 +5,8 @@ use async_trait::async_trait;
 
 use crate::backend::{Backend, Transaction, args};
 use crate::model::{
-    AccountId, AuditEntry, CaId, CaRecord, CrlRecord, EnforcedHostname, Zone, ZoneId,
+    AccountId, AssociationTarget, AuditEntry, CaId, CaRecord, CrlRecord, EnforcedHostname, Zone,
+    ZoneId,
 };
 use crate::rows::{self, DecodeRow};
 use crate::sql;
@@ -37,17 +38,17 @@ pub trait CaStore: Send + Sync {
     async fn hostname_associations(
         &self,
         zone_id: &ZoneId,
-        ca_id: &CaId,
+        target: &AssociationTarget,
     ) -> StoreResult<Vec<String>>;
     /// Every zone's associations, for enforcement points (the gateway).
     async fn all_hostname_associations(&self) -> StoreResult<Vec<EnforcedHostname>>;
-    /// Replace the zone's list with `hostnames`, unless one of them is associated by another
-    /// account (checked and written in one transaction, one replacement at a time across
-    /// replicas): then nothing is written and that hostname is named.
+    /// Replace the zone's list for `target` with `hostnames`, unless one of them is associated
+    /// by another account (checked and written in one transaction, one replacement at a time
+    /// across replicas): then nothing is written and that hostname is named.
     async fn replace_hostname_associations(
         &self,
         zone: &Zone,
-        ca_id: &CaId,
+        target: &AssociationTarget,
         hostnames: &[String],
         audit: &AuditEntry,
     ) -> StoreResult<HostnamesOutcome>;
@@ -127,11 +128,18 @@ impl<B: Backend> CaStore for B {
     async fn hostname_associations(
         &self,
         zone_id: &ZoneId,
-        ca_id: &CaId,
+        target: &AssociationTarget,
     ) -> StoreResult<Vec<String>> {
-        let rows = self
-            .fetch_all(sql::SELECT_HOSTNAMES, args![zone_id, ca_id])
-            .await?;
+        let rows = match target {
+            AssociationTarget::ManagedCa(ca_id) => {
+                self.fetch_all(sql::SELECT_HOSTNAMES, args![zone_id, ca_id])
+                    .await?
+            }
+            AssociationTarget::Uploaded(id) => {
+                self.fetch_all(sql::SELECT_MTLS_HOSTNAMES, args![zone_id, id])
+                    .await?
+            }
+        };
         rows.iter().map(|row| row.first_text()).collect()
     }
 
@@ -139,12 +147,16 @@ impl<B: Backend> CaStore for B {
         let rows = self.fetch_all(sql::SELECT_ALL_ASSOCIATIONS, &[]).await?;
         rows.iter()
             .map(|row| {
+                let target = match row.opt_text("mtls_certificate_id")? {
+                    Some(_) => AssociationTarget::Uploaded(rows::id(row, "mtls_certificate_id")?),
+                    None => AssociationTarget::ManagedCa(rows::id(row, "ca_id")?),
+                };
                 Ok(EnforcedHostname {
                     hostname: row.text("hostname")?,
                     zone_id: rows::id(row, "zone_id")?,
                     zone_name: row.text("zone_name")?,
                     account_id: rows::id(row, "account_id")?,
-                    ca_id: rows::id(row, "ca_id")?,
+                    target,
                 })
             })
             .collect()
@@ -153,7 +165,7 @@ impl<B: Backend> CaStore for B {
     async fn replace_hostname_associations(
         &self,
         zone: &Zone,
-        ca_id: &CaId,
+        target: &AssociationTarget,
         hostnames: &[String],
         audit: &AuditEntry,
     ) -> StoreResult<HostnamesOutcome> {
@@ -171,11 +183,19 @@ impl<B: Backend> CaStore for B {
                 return Ok(HostnamesOutcome::TakenElsewhere(hostname.clone()));
             }
         }
-        tx.execute(sql::DELETE_HOSTNAMES, args![&zone.id, ca_id])
-            .await?;
+        let (delete, insert, id) = match target {
+            AssociationTarget::ManagedCa(ca_id) => {
+                (sql::DELETE_HOSTNAMES, sql::INSERT_HOSTNAME, ca_id.as_str())
+            }
+            AssociationTarget::Uploaded(id) => (
+                sql::DELETE_MTLS_HOSTNAMES,
+                sql::INSERT_MTLS_HOSTNAME,
+                id.as_str(),
+            ),
+        };
+        tx.execute(delete, args![&zone.id, id]).await?;
         for hostname in hostnames {
-            tx.execute(sql::INSERT_HOSTNAME, args![&zone.id, ca_id, hostname])
-                .await?;
+            tx.execute(insert, args![&zone.id, id, hostname]).await?;
         }
         append_audit(&mut tx, audit).await?;
         tx.commit().await?;

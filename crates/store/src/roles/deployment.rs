@@ -9,8 +9,8 @@ use crate::roles::tokens::token_with_zones;
 use crate::rows::{self, DecodeRow, to_unix};
 use crate::sql;
 use crate::writes::{
-    insert_account, insert_ca, insert_certificate_rows, insert_crl, insert_token, insert_zone,
-    upsert_ocsp,
+    insert_account, insert_ca, insert_certificate_rows, insert_crl, insert_mtls_certificate,
+    insert_token, insert_zone, upsert_ocsp,
 };
 use crate::{StoreError, StoreResult};
 
@@ -148,6 +148,24 @@ impl<B: Backend> DeploymentStore for B {
                     .collect::<StoreResult<Vec<HostnameAssociation>>>()?;
                 (Rows::HostnameAssociations(associations), cursor)
             }
+            Table::MtlsCertificates => {
+                let rows = page(sql::EXPORT_MTLS_CERTIFICATES).await?;
+                let cursor = rows.last().map(|row| row.text("cursor")).transpose()?;
+                let certificates = rows
+                    .iter()
+                    .map(rows::mtls_certificate)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                (Rows::MtlsCertificates(certificates), cursor)
+            }
+            Table::MtlsHostnameAssociations => {
+                let rows = page(sql::EXPORT_MTLS_HOSTNAMES).await?;
+                let cursor = rows.last().map(|row| row.text("cursor")).transpose()?;
+                let associations = rows
+                    .iter()
+                    .map(rows::mtls_hostname_association)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                (Rows::MtlsHostnameAssociations(associations), cursor)
+            }
             Table::Crls => {
                 let crls = page(sql::EXPORT_CRLS)
                     .await?
@@ -227,6 +245,20 @@ impl<B: Backend> DeploymentStore for B {
                     tx.execute(
                         sql::INSERT_HOSTNAME,
                         args![&a.zone_id, &a.ca_id, &a.hostname],
+                    )
+                    .await?;
+                }
+            }
+            Rows::MtlsCertificates(certificates) => {
+                for certificate in certificates {
+                    insert_mtls_certificate(&mut tx, certificate).await?;
+                }
+            }
+            Rows::MtlsHostnameAssociations(associations) => {
+                for a in associations {
+                    tx.execute(
+                        sql::INSERT_MTLS_HOSTNAME,
+                        args![&a.zone_id, &a.mtls_certificate_id, &a.hostname],
                     )
                     .await?;
                 }

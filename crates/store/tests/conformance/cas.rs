@@ -69,41 +69,46 @@ async fn hostname_associations_are_replaced_whole(db: TestDatabase) {
     let replaced = || audit(AuditAction::HostnameAssociationsReplaced, &a.zone.id);
     assert!(
         store
-            .hostname_associations(&a.zone.id, &a.ca.id)
+            .hostname_associations(&a.zone.id, &a.managed())
             .await
             .unwrap()
             .is_empty()
     );
     let first = vec!["b.example.com".to_string(), "a.example.com".to_string()];
     store
-        .replace_hostname_associations(&a.zone, &a.ca.id, &first, &replaced())
+        .replace_hostname_associations(&a.zone, &a.managed(), &first, &replaced())
         .await
         .unwrap();
     assert_eq!(
         store
-            .hostname_associations(&a.zone.id, &a.ca.id)
+            .hostname_associations(&a.zone.id, &a.managed())
             .await
             .unwrap(),
         ["a.example.com", "b.example.com"]
     );
     store
-        .replace_hostname_associations(&a.zone, &a.ca.id, &["c.example.com".into()], &replaced())
+        .replace_hostname_associations(
+            &a.zone,
+            &a.managed(),
+            &["c.example.com".into()],
+            &replaced(),
+        )
         .await
         .unwrap();
     assert_eq!(
         store
-            .hostname_associations(&a.zone.id, &a.ca.id)
+            .hostname_associations(&a.zone.id, &a.managed())
             .await
             .unwrap(),
         ["c.example.com"]
     );
     store
-        .replace_hostname_associations(&a.zone, &a.ca.id, &[], &replaced())
+        .replace_hostname_associations(&a.zone, &a.managed(), &[], &replaced())
         .await
         .unwrap();
     assert!(
         store
-            .hostname_associations(&a.zone.id, &a.ca.id)
+            .hostname_associations(&a.zone.id, &a.managed())
             .await
             .unwrap()
             .is_empty()
@@ -124,7 +129,7 @@ async fn a_hostname_is_held_by_one_account_at_a_time(db: TestDatabase) {
         store
             .replace_hostname_associations(
                 &a.zone,
-                &a.ca.id,
+                &a.managed(),
                 std::slice::from_ref(&shared),
                 &replaced(&a.zone)
             )
@@ -135,14 +140,14 @@ async fn a_hostname_is_held_by_one_account_at_a_time(db: TestDatabase) {
     let wanted = vec!["b-only.example.com".to_string(), shared.clone()];
     assert_eq!(
         store
-            .replace_hostname_associations(&b.zone, &b.ca.id, &wanted, &replaced(&b.zone))
+            .replace_hostname_associations(&b.zone, &b.managed(), &wanted, &replaced(&b.zone))
             .await
             .unwrap(),
         HostnamesOutcome::TakenElsewhere(shared.clone())
     );
     assert!(
         store
-            .hostname_associations(&b.zone.id, &b.ca.id)
+            .hostname_associations(&b.zone.id, &b.managed())
             .await
             .unwrap()
             .is_empty(),
@@ -159,7 +164,7 @@ async fn a_hostname_is_held_by_one_account_at_a_time(db: TestDatabase) {
         .unwrap();
     assert_eq!(
         store
-            .replace_hostname_associations(&second, &a.ca.id, &[shared], &replaced(&second))
+            .replace_hostname_associations(&second, &a.managed(), &[shared], &replaced(&second))
             .await
             .unwrap(),
         HostnamesOutcome::Replaced

@@ -61,8 +61,26 @@ async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) 
     source
         .replace_hostname_associations(
             &a.zone,
-            &a.ca.id,
+            &a.managed(),
             &["a.example.com".into(), "b.example.com".into()],
+            &audit(AuditAction::HostnameAssociationsReplaced, &a.zone.id),
+        )
+        .await
+        .unwrap();
+    let uploaded = mtls_record(&a.account.id, 1, Some("corporate"));
+    source
+        .insert_mtls_certificate(
+            &uploaded,
+            5,
+            &audit(AuditAction::MtlsCertificateUploaded, &uploaded.id),
+        )
+        .await
+        .unwrap();
+    source
+        .replace_hostname_associations(
+            &a.zone,
+            &AssociationTarget::Uploaded(uploaded.id.clone()),
+            &["byo.example.com".into()],
             &audit(AuditAction::HostnameAssociationsReplaced, &a.zone.id),
         )
         .await
@@ -94,6 +112,8 @@ async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) 
     let copied: HashMap<_, _> = report.tables.into_iter().collect();
     assert_eq!(copied[&Table::Certificates], 2_500);
     assert_eq!(copied[&Table::HostnameAssociations], 2);
+    assert_eq!(copied[&Table::MtlsCertificates], 1);
+    assert_eq!(copied[&Table::MtlsHostnameAssociations], 1);
 
     for table in Table::ALL {
         let (from, _) = source.export_rows(table, "", 10_000).await.unwrap();

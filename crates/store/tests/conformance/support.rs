@@ -63,6 +63,13 @@ pub(crate) struct Tenant {
     pub ca: CaRecord,
 }
 
+impl Tenant {
+    /// Associations with the tenant's managed CA.
+    pub(crate) fn managed(&self) -> AssociationTarget {
+        AssociationTarget::ManagedCa(self.ca.id.clone())
+    }
+}
+
 /// An account (id `tag` × 32), its zone and its CA.
 pub(crate) async fn tenant(store: &DynStore, tag: char) -> Tenant {
     let account = Account {
@@ -187,5 +194,25 @@ pub(crate) fn change(
                 id,
             )
         },
+    }
+}
+
+/// An uploaded CA certificate record of `account_id` (the store keeps PEM it was given).
+pub(crate) fn mtls_record(
+    account_id: &AccountId,
+    n: u32,
+    name: Option<&str>,
+) -> MtlsCertificateRecord {
+    MtlsCertificateRecord {
+        id: MtlsCertificateId::parse(&format!("10000000-0000-4000-8000-{n:012}")).unwrap(),
+        account_id: account_id.clone(),
+        name: name.map(str::to_string),
+        certificates_pem: format!("-----BEGIN CERTIFICATE-----\n{n}\n"),
+        issuer: "CN=Corporate Root".into(),
+        serial_number: n.to_string(),
+        signature: "SHA256WithRSA".into(),
+        expires_on: at(86_400 * 365),
+        uploaded_on: at(i64::from(n)),
+        updated_at: at(i64::from(n)),
     }
 }

@@ -1,0 +1,78 @@
+//! CAs that are not clientca's: the corporate roots and intermediates a user uploads through
+//! `mtls_certificates`, and client certificates they issue.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
+use time::{Duration, OffsetDateTime};
+
+pub struct ForeignCa {
+    /// The CA certificate as PEM.
+    pub pem: String,
+    issuer: Issuer<'static, KeyPair>,
+}
+
+fn ca_params(common_name: &str, from_days: i64, to_days: i64) -> CertificateParams {
+    let now = OffsetDateTime::now_utc();
+    let mut params = CertificateParams::default();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, common_name);
+    params.not_before = now + Duration::days(from_days);
+    params.not_after = now + Duration::days(to_days);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params
+}
+
+impl ForeignCa {
+    /// A self-signed P-256 root valid from yesterday for ten years.
+    pub fn root(common_name: &str) -> Self {
+        Self::self_signed(ca_params(common_name, -1, 3650))
+    }
+
+    /// A self-signed root that expired yesterday.
+    pub fn expired_root(common_name: &str) -> Self {
+        Self::self_signed(ca_params(common_name, -30, -1))
+    }
+
+    fn self_signed(params: CertificateParams) -> Self {
+        let key = KeyPair::generate().expect("P-256 key");
+        let pem = params.self_signed(&key).expect("root").pem();
+        Self {
+            pem,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// An intermediate CA under this one, valid for a year.
+    pub fn intermediate(&self, common_name: &str) -> Self {
+        let key = KeyPair::generate().expect("P-256 key");
+        let params = ca_params(common_name, -1, 365);
+        let pem = params
+            .signed_by(&key, &self.issuer)
+            .expect("intermediate")
+            .pem();
+        Self {
+            pem,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
+    /// A client certificate (clientAuth) issued by this CA: (certificate PEM, PKCS#8 key PEM).
+    pub fn client(&self, common_name: &str) -> (String, String) {
+        let key = KeyPair::generate().expect("P-256 key");
+        let now = OffsetDateTime::now_utc();
+        let mut params = CertificateParams::default();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, common_name);
+        params.not_before = now - Duration::days(1);
+        params.not_after = now + Duration::days(30);
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let certificate = params.signed_by(&key, &self.issuer).expect("client");
+        (certificate.pem(), key.serialize_pem())
+    }
+}
