@@ -42,7 +42,10 @@ impl Authority {
         }
         let record = match self.store.get_ca_for_account(account_id).await? {
             Some(record) => record,
-            None => self.create_ca(account_id).await?,
+            None => {
+                self.create_ca(account_id, self.config.policy.ca_key)
+                    .await?
+            }
         };
         let loaded = Arc::new(self.load_ca(record)?);
         self.cas
@@ -125,7 +128,33 @@ impl Authority {
             .cloned()
     }
 
-    async fn create_ca(&self, account_id: &AccountId) -> Result<CaRecord, Error> {
+    /// Give the account its managed CA now, with a key of `algorithm`, instead of on first use
+    /// with the server's default. Refused when the account already has one of another type.
+    pub async fn create_account_ca(
+        &self,
+        account_id: &AccountId,
+        algorithm: pki::CaKeyAlgorithm,
+    ) -> Result<CaRecord, Error> {
+        let _creating = self.cas.creating.lock().await;
+        let record = match self.store.get_ca_for_account(account_id).await? {
+            Some(existing) => existing,
+            None => self.create_ca(account_id, algorithm).await?,
+        };
+        let loaded = self.load_ca(record)?;
+        if loaded.signer.key_algorithm() != Some(algorithm) {
+            return Err(Error::InvalidArgument(format!(
+                "the account already has a CA with another key type ({})",
+                loaded.signer.signature_name()
+            )));
+        }
+        Ok(loaded.record)
+    }
+
+    async fn create_ca(
+        &self,
+        account_id: &AccountId,
+        algorithm: pki::CaKeyAlgorithm,
+    ) -> Result<CaRecord, Error> {
         let key = self
             .config
             .master_key
@@ -140,6 +169,7 @@ impl Authority {
             &name,
             now,
             Duration::days(i64::from(policy.ca_validity_days)),
+            algorithm,
         )?;
         let id = CaId::random();
         let signer =

@@ -35,7 +35,7 @@ pub use master_key::{MasterKey, MasterKeyError};
 pub use mtls_certificates::{MAX_MTLS_CERTIFICATES_PER_ACCOUNT, MtlsCertificateUpload};
 pub use ocsp::OcspAnswer;
 pub use pki::{
-    PresentedCertificate, RevocationReason, SerialNumber, fingerprint_sha256,
+    CaKeyAlgorithm, PresentedCertificate, RevocationReason, SerialNumber, fingerprint_sha256,
     self_signed_server_certificate,
 };
 pub use publication::{PublishReport, PublishedCrl};
@@ -53,6 +53,8 @@ pub struct Policy {
     pub max_validity_days: u32,
     /// Lifetime of a newly created managed CA.
     pub ca_validity_days: u32,
+    /// Key type of a managed CA created on first use (`account create --ca-key` picks per account).
+    pub ca_key: CaKeyAlgorithm,
     /// `certificate_authority.name`; `{account_id}` is replaced.
     pub ca_name_template: String,
 }
@@ -62,6 +64,7 @@ impl Default for Policy {
         Self {
             max_validity_days: 3650,
             ca_validity_days: 7305,
+            ca_key: CaKeyAlgorithm::P256,
             ca_name_template: "Managed CA for account {account_id}".into(),
         }
     }

@@ -503,3 +503,47 @@ fn accounts_are_created_and_listed_from_the_cli_and_keep_tenants_apart() {
         "another tenant's token does not reach acme's zone"
     );
 }
+
+#[test]
+fn an_account_can_get_its_ca_with_a_chosen_key_type_at_creation() {
+    let dir = tempfile::tempdir().unwrap();
+    // Without the master key nothing is written: not even the account.
+    let refused = clientca(
+        dir.path(),
+        &["account", "create", "--name", "lab", "--ca-key", "p384"],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("master key"));
+    let unknown = clientca(dir.path(), &["account", "create", "--ca-key", "rsa"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("p256, p384 or ed25519"));
+    assert_eq!(stdout_of(&clientca(dir.path(), &["account", "list"])), "");
+
+    let key = "ab".repeat(32);
+    let env = [("CLIENTCA_MASTER_KEY", key.as_str())];
+    for (flag, curve_oid) in [("p384", Some("1.3.132.0.34")), ("ed25519", None)] {
+        let account = stdout_of(&common::clientca(
+            dir.path(),
+            &env,
+            &["account", "create", "--name", flag, "--ca-key", flag],
+        ));
+        let account = store::AccountId::parse(account.trim()).expect("an account id");
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let ca = runtime.block_on(async {
+            let url = format!("sqlite://{}", dir.path().join("data/clientca.db").display());
+            let store = store::connect(&url).await.unwrap();
+            store.get_ca_for_account(&account).await.unwrap()
+        });
+        let ca = ca.expect("the CA exists right after account create");
+        let (_, certificate) =
+            x509_parser::parse_x509_certificate(&ca.certificate_der).expect("a certificate");
+        let spki = &certificate.public_key().algorithm;
+        match curve_oid {
+            Some(curve) => {
+                let parameters = spki.parameters.as_ref().expect("a named curve");
+                assert_eq!(parameters.as_oid().unwrap().to_id_string(), curve, "{flag}");
+            }
+            None => assert_eq!(spki.algorithm.to_id_string(), "1.3.101.112", "{flag}"),
+        }
+    }
+}

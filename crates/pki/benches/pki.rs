@@ -20,7 +20,8 @@ fn p256_csr() -> String {
 
 fn ca() -> CaSigner {
     let now = OffsetDateTime::now_utc();
-    let ca = pki::generate_managed_ca("bench CA", now, Duration::days(3650)).unwrap();
+    let ca = pki::generate_managed_ca("bench CA", now, Duration::days(3650), Default::default())
+        .unwrap();
     CaSigner::from_parts(&ca.certificate_der, &ca.private_key_pkcs8_der).unwrap()
 }
 

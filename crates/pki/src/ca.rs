@@ -45,7 +45,60 @@ impl std::fmt::Debug for NewCa {
     }
 }
 
-/// Create a self-signed ECDSA P-256 CA for one account.
+/// The key type of a managed CA, chosen when it is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CaKeyAlgorithm {
+    /// ECDSA P-256 with SHA-256: what every TLS stack verifies, and the fastest to sign with.
+    #[default]
+    P256,
+    /// ECDSA P-384 with SHA-384 (e.g. for CNSA-style policies).
+    P384,
+    /// Ed25519 (RFC 8410): small and fast, but older TLS clients and servers reject it.
+    Ed25519,
+}
+
+impl CaKeyAlgorithm {
+    pub const ALL: [CaKeyAlgorithm; 3] = [
+        CaKeyAlgorithm::P256,
+        CaKeyAlgorithm::P384,
+        CaKeyAlgorithm::Ed25519,
+    ];
+
+    /// The name on the command line: `p256`, `p384`, `ed25519`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CaKeyAlgorithm::P256 => "p256",
+            CaKeyAlgorithm::P384 => "p384",
+            CaKeyAlgorithm::Ed25519 => "ed25519",
+        }
+    }
+
+    fn signature_algorithm(self) -> &'static rcgen::SignatureAlgorithm {
+        match self {
+            CaKeyAlgorithm::P256 => &PKCS_ECDSA_P256_SHA256,
+            CaKeyAlgorithm::P384 => &rcgen::PKCS_ECDSA_P384_SHA384,
+            CaKeyAlgorithm::Ed25519 => &rcgen::PKCS_ED25519,
+        }
+    }
+}
+
+impl std::str::FromStr for CaKeyAlgorithm {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|algorithm| algorithm.name().eq_ignore_ascii_case(text))
+            .ok_or_else(|| format!("unknown CA key type {text:?}: use p256, p384 or ed25519"))
+    }
+}
+
+impl std::fmt::Display for CaKeyAlgorithm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Create a self-signed CA for one account, with a key of `algorithm`.
 ///
 /// CA:TRUE with pathlen 0 (it signs leaves only); keyCertSign and cRLSign, plus digitalSignature
 /// because the CA signs its own OCSP responses (RFC 6960 §4.2.2.2, CA/B BR 7.1.2.1).
@@ -53,8 +106,9 @@ pub fn generate_managed_ca(
     common_name: &str,
     now: OffsetDateTime,
     validity: Duration,
+    algorithm: CaKeyAlgorithm,
 ) -> Result<NewCa, CaError> {
-    let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)
+    let key = KeyPair::generate_for(algorithm.signature_algorithm())
         .map_err(|e| CaError::KeyGeneration(e.to_string()))?;
     let not_before = now.replace_nanosecond(0).unwrap_or(now);
     let not_after = not_before + validity;
@@ -166,6 +220,14 @@ impl CaSigner {
     /// The signature algorithm name the API reports (`ECDSAWithSHA256`, `SHA256WithRSA`, ...).
     pub fn signature_name(&self) -> &'static str {
         self.signature_name
+    }
+
+    /// The managed-CA key type this signer's key is; `None` for others (an RSA key).
+    pub fn key_algorithm(&self) -> Option<CaKeyAlgorithm> {
+        let algorithm = self.issuer.key().algorithm();
+        CaKeyAlgorithm::ALL
+            .into_iter()
+            .find(|candidate| candidate.signature_algorithm() == algorithm)
     }
 }
 

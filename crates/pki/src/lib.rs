@@ -16,7 +16,7 @@ mod serial;
 mod server;
 mod subject;
 
-pub use ca::{CaError, CaSigner, NewCa, generate_managed_ca};
+pub use ca::{CaError, CaKeyAlgorithm, CaSigner, NewCa, generate_managed_ca};
 pub use ca_bundle::{
     CaBundle, CaBundleError, MAX_BUNDLE_CERTIFICATES, ca_bundle_ders, parse_ca_bundle,
 };

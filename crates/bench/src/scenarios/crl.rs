@@ -17,7 +17,12 @@ pub(crate) struct CrlArgs {
 
 pub(crate) fn run(CrlArgs { entries, runs }: CrlArgs) -> anyhow::Result<()> {
     let now = now();
-    let ca = pki::generate_managed_ca("bench CA", now, time::Duration::days(3650))?;
+    let ca = pki::generate_managed_ca(
+        "bench CA",
+        now,
+        time::Duration::days(3650),
+        Default::default(),
+    )?;
     let signer = pki::CaSigner::from_parts(&ca.certificate_der, &ca.private_key_pkcs8_der)?;
     let revoked: Vec<RevokedEntry> = (0..entries)
         .map(|i| RevokedEntry {

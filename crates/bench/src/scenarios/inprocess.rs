@@ -15,7 +15,12 @@ pub(crate) struct InprocessArgs {
 }
 
 pub(crate) fn run(InprocessArgs { key, seconds }: InprocessArgs) -> anyhow::Result<()> {
-    let ca = pki::generate_managed_ca("bench CA", now(), time::Duration::days(3650))?;
+    let ca = pki::generate_managed_ca(
+        "bench CA",
+        now(),
+        time::Duration::days(3650),
+        Default::default(),
+    )?;
     let signer = pki::CaSigner::from_parts(&ca.certificate_der, &ca.private_key_pkcs8_der)?;
     let csr = csr_for(key);
     let deadline = Instant::now() + Duration::from_secs(seconds);

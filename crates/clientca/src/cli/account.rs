@@ -1,9 +1,12 @@
 //! `clientca account create|list`: tenants. Each account has its own CA, zones and tokens.
 
+use anyhow::Context;
+use authority::{CaKeyAlgorithm, Config};
 use clap::Subcommand;
 use time::format_description::well_known::Rfc3339;
 
 use super::{GlobalArgs, admin_authority, cli_actor};
+use crate::master_key_file;
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -12,19 +15,43 @@ pub enum AccountCommand {
         /// A label for listings.
         #[arg(long, default_value = "account")]
         name: String,
+        /// Create the account's managed CA now, with this key type (p256, p384 or ed25519),
+        /// instead of on first use with the server's `--ca-key`. Needs the master key.
+        #[arg(long)]
+        ca_key: Option<CaKeyAlgorithm>,
     },
     /// List accounts: id, creation time, name.
     List,
 }
 
 pub(super) async fn run(global: &GlobalArgs, command: AccountCommand) -> anyhow::Result<()> {
-    let authority = admin_authority(global).await?;
     match command {
-        AccountCommand::Create { name } => {
+        AccountCommand::Create {
+            name,
+            ca_key: Some(algorithm),
+        } => {
+            // The key is checked against the database before anything is written.
+            let master_key = master_key_file::load(&global.default_master_key_file(), false)?
+                .context(
+                    "--ca-key creates the CA now and needs the master key: set \
+                     CLIENTCA_MASTER_KEY or keep it in <data-dir>/master.key",
+                )?;
+            let config = Config {
+                master_key: Some(master_key),
+                ..Config::default()
+            };
+            let authority = crate::open(&global.database_url(), config).await?;
+            let account = authority.create_account(&name, None, cli_actor()).await?;
+            authority.create_account_ca(&account.id, algorithm).await?;
+            println!("{}", account.id);
+        }
+        AccountCommand::Create { name, ca_key: None } => {
+            let authority = admin_authority(global).await?;
             let account = authority.create_account(&name, None, cli_actor()).await?;
             println!("{}", account.id);
         }
         AccountCommand::List => {
+            let authority = admin_authority(global).await?;
             for account in authority.accounts().await? {
                 println!(
                     "{}\t{}\t{}",

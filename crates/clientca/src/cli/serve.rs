@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use authority::{Policy, Publication};
+use authority::{CaKeyAlgorithm, Policy, Publication};
 use clap::Args;
 
 use super::GlobalArgs;
@@ -29,6 +29,9 @@ pub struct ServeArgs {
     /// Largest validity_days a create may ask for.
     #[arg(long, env = "CLIENTCA_MAX_VALIDITY_DAYS", default_value_t = 3650)]
     pub max_validity_days: u32,
+    /// Key type of a managed CA created on an account's first use: p256, p384 or ed25519.
+    #[arg(long, env = "CLIENTCA_CA_KEY", default_value_t = CaKeyAlgorithm::P256)]
+    pub ca_key: CaKeyAlgorithm,
     /// How long a token lookup is cached: a token revoked elsewhere stops working here within it.
     #[arg(long, env = "CLIENTCA_TOKEN_CACHE_TTL", default_value = "5s", value_parser = parse_duration)]
     pub token_cache_ttl: Duration,
@@ -165,6 +168,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         publish_interval: args.publish_interval,
         policy: Policy {
             max_validity_days: args.max_validity_days,
+            ca_key: args.ca_key,
             ..Policy::default()
         },
         publication: Publication {

@@ -2,6 +2,7 @@
 //! Every test runs on SQLite and (when configured) PostgreSQL.
 
 mod auth;
+mod ca_keys;
 mod certificates;
 mod errors;
 mod helpers;

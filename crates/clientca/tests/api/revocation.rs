@@ -23,7 +23,7 @@ backend_tests!(
     a_reason_changes_while_unpublished_and_is_final_once_published,
 );
 
-async fn get_bytes(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+pub(crate) async fn get_bytes(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
     let response = app.client.get(app.public_url(path)).send().await.unwrap();
     let status = response.status().as_u16();
     let content_type = response
@@ -71,7 +71,12 @@ fn item_path(app: &TestApp, cert: &Value) -> String {
 }
 
 /// `openssl ocsp` against the server's responder, as a relying party would run it.
-async fn openssl_ocsp(app: &TestApp, ca_pem: &str, leaf_pem: &str, ca_id: &str) -> String {
+pub(crate) async fn openssl_ocsp(
+    app: &TestApp,
+    ca_pem: &str,
+    leaf_pem: &str,
+    ca_id: &str,
+) -> String {
     let url = app.public_url(&format!("/ca/{ca_id}/ocsp"));
     let (ca_pem, leaf_pem) = (ca_pem.to_string(), leaf_pem.to_string());
     tokio::task::spawn_blocking(move || {

@@ -25,8 +25,13 @@ pub(crate) fn rcgen_csr(alg: &'static SignatureAlgorithm, common_name: &str) -> 
 
 pub(crate) fn test_ca() -> (pki::CaSigner, pki::NewCa) {
     let now = OffsetDateTime::now_utc();
-    let ca = pki::generate_managed_ca("Managed CA for account test", now, Duration::days(7305))
-        .expect("ca generation");
+    let ca = pki::generate_managed_ca(
+        "Managed CA for account test",
+        now,
+        Duration::days(7305),
+        Default::default(),
+    )
+    .expect("ca generation");
     let signer =
         pki::CaSigner::from_parts(&ca.certificate_der, &ca.private_key_pkcs8_der).expect("signer");
     (signer, ca)
