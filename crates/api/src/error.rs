@@ -185,9 +185,10 @@ impl From<Error> for ApiError {
             Error::InvalidMtlsCertificate(_) => ErrorCode::InvalidMtlsCertificate,
             Error::MtlsCertificateInUse(_) => ErrorCode::MtlsCertificateInUse,
             Error::MtlsCertificateLimit(_) => ErrorCode::MtlsCertificateLimit,
-            Error::InvalidArgument(_) | Error::InvalidReason(_) | Error::InvalidId(_) => {
-                ErrorCode::InvalidArgument
-            }
+            Error::InvalidArgument(_)
+            | Error::InvalidReason(_)
+            | Error::InvalidId(_)
+            | Error::InvalidImportedCa(_) => ErrorCode::InvalidArgument,
             Error::NotFound(_) => ErrorCode::NoRoute,
             Error::StorageFull => {
                 return ApiError {

@@ -164,6 +164,7 @@ pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
         .nest(API_PREFIX, api)
         .route("/healthz", get(meta::healthz))
         .route("/ca/{file}", get(ca::certificate))
+        .route("/ca/{ca_id}/chain.pem", get(ca::chain))
         .route("/ca/{ca_id}/crl", get(ca::crl))
         .route("/ca/{ca_id}/crl.pem", get(ca::crl_pem))
         .route("/ca/{ca_id}/ocsp", axum::routing::post(ca::ocsp_post))

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use pki::CaSigner;
 use store::{AccountId, Actor, ActorKind, AuditAction, AuditEntry, CaId, CaRecord};
@@ -11,81 +12,94 @@ use tokio::sync::Mutex;
 use crate::master_key::MasterKeyError;
 use crate::{Authority, Error};
 
+/// Where a new issuing CA comes from.
+#[derive(Debug)]
+pub enum NewCa {
+    /// A fresh self-signed CA with a key of this type.
+    Generate(pki::CaKeyAlgorithm),
+    /// The user's CA certificate (PEM), its PKCS#8 key (PEM), and the chain above it up to the
+    /// root (PEM, issuer first) unless it is self-signed.
+    Import {
+        certificate_pem: String,
+        private_key_pem: String,
+        chain_pem: Option<String>,
+    },
+}
+
 /// A CA ready to sign, with the identity the API reports.
 pub(crate) struct LoadedCa {
     pub(crate) record: CaRecord,
     pub(crate) signer: CaSigner,
 }
 
+/// Decrypted CA signers (every generation that was asked for) and each account's current CA.
 #[derive(Default)]
 pub(crate) struct CaCache {
-    by_account: RwLock<HashMap<AccountId, Arc<LoadedCa>>>,
-    /// Account of each loaded CA (CAs never move between accounts).
-    account_of: RwLock<HashMap<CaId, AccountId>>,
-    /// Serialises creation inside this process; the store's UNIQUE(account_id) settles races
-    /// between processes.
+    by_id: RwLock<HashMap<CaId, Arc<LoadedCa>>>,
+    /// The account's issuing CA, and when that was read: another process (`clientca ca rotate`,
+    /// another replica) may rotate it, so it is re-read once older than the token cache TTL.
+    current: RwLock<HashMap<AccountId, (CaId, Instant)>>,
+    /// Serialises creation and rotation inside this process; the store's one-current-CA index
+    /// settles races between processes.
     creating: Mutex<()>,
 }
 
 impl Authority {
-    /// The account's CA, creating it on first use.
+    /// The account's issuing CA, creating it on first use.
     pub(crate) async fn ca_for_account(
         &self,
         account_id: &AccountId,
     ) -> Result<Arc<LoadedCa>, Error> {
-        if let Some(ca) = self.cached_ca(account_id) {
-            return Ok(ca);
-        }
-        let _creating = self.cas.creating.lock().await;
-        if let Some(ca) = self.cached_ca(account_id) {
+        if let Some(ca) = self.cached_current(account_id) {
             return Ok(ca);
         }
         let record = match self.store.get_ca_for_account(account_id).await? {
             Some(record) => record,
             None => {
-                self.create_ca(account_id, self.config.policy.ca_key)
-                    .await?
+                let _creating = self.cas.creating.lock().await;
+                match self.store.get_ca_for_account(account_id).await? {
+                    Some(record) => record,
+                    None => {
+                        self.create_ca(account_id, self.config.policy.ca_key)
+                            .await?
+                    }
+                }
             }
         };
-        let loaded = Arc::new(self.load_ca(record)?);
+        let loaded = self.loaded(record)?;
         self.cas
-            .account_of
+            .current
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(loaded.record.id.clone(), account_id.clone());
-        self.cas
-            .by_account
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(account_id.clone(), Arc::clone(&loaded));
+            .insert(
+                account_id.clone(),
+                (loaded.record.id.clone(), Instant::now()),
+            );
         Ok(loaded)
     }
 
-    /// A CA by its id, ready to sign; `None` when no such CA exists.
+    /// A CA by its id (any generation), ready to sign; `None` when no such CA exists.
     pub(crate) async fn ca_by_id(&self, ca_id: &CaId) -> Result<Option<Arc<LoadedCa>>, Error> {
-        let known = self
-            .cas
-            .account_of
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(ca_id)
-            .cloned();
-        let account_id = match known {
-            Some(account_id) => account_id,
-            None => match self.store.get_ca(ca_id).await? {
-                Some(record) => record.account_id,
-                None => return Ok(None),
-            },
-        };
-        self.ca_for_account(&account_id).await.map(Some)
+        if let Some(ca) = self.cached_by_id(ca_id) {
+            return Ok(Some(ca));
+        }
+        match self.store.get_ca(ca_id).await? {
+            Some(record) => self.loaded(record).map(Some),
+            None => Ok(None),
+        }
     }
 
-    /// The account's CA record if it has one, without creating it.
+    /// The account's issuing CA record if it has one, without creating it.
     pub async fn existing_ca(&self, account_id: &AccountId) -> Result<Option<CaRecord>, Error> {
-        if let Some(ca) = self.cached_ca(account_id) {
+        if let Some(ca) = self.cached_current(account_id) {
             return Ok(Some(ca.record.clone()));
         }
         Ok(self.store.get_ca_for_account(account_id).await?)
+    }
+
+    /// Every CA the account has had, oldest first (the last one current).
+    pub async fn account_cas(&self, account_id: &AccountId) -> Result<Vec<CaRecord>, Error> {
+        Ok(self.store.cas_of_account(account_id).await?)
     }
 
     /// Re-seal every CA key under `new` (the current key must be configured and right), and make
@@ -119,13 +133,142 @@ impl Authority {
         Ok(resealed.len())
     }
 
-    fn cached_ca(&self, account_id: &AccountId) -> Option<Arc<LoadedCa>> {
+    /// Make a new CA the account's issuing CA: generated with a key of `algorithm`, or imported
+    /// (an intermediate under the user's root, with its key). The current one is retired, not
+    /// deleted: it keeps publishing CRLs and answering OCSP for the certificates it issued, and
+    /// the gateway keeps trusting it. Returns the new CA and the retired one's id.
+    pub async fn rotate_ca(
+        &self,
+        account_id: &AccountId,
+        source: NewCa,
+        actor: Actor,
+    ) -> Result<(CaRecord, Option<CaId>), Error> {
+        let key = self
+            .config
+            .master_key
+            .as_ref()
+            .ok_or(MasterKeyError::Missing)?;
+        if self.store.get_account(account_id).await?.is_none() {
+            return Err(Error::NotFound(format!("account {account_id}")));
+        }
+        let now = crate::now();
+        let (parts, kind) = match source {
+            NewCa::Generate(algorithm) => {
+                let name = self
+                    .config
+                    .policy
+                    .ca_name_template
+                    .replace("{account_id}", account_id.as_str());
+                let generated = pki::generate_managed_ca(
+                    &name,
+                    now,
+                    Duration::days(i64::from(self.config.policy.ca_validity_days)),
+                    algorithm,
+                )?;
+                let parts = pki::ImportedCa {
+                    certificate_der: generated.certificate_der,
+                    certificate_pem: generated.certificate_pem,
+                    private_key_pkcs8_der: generated.private_key_pkcs8_der,
+                    chain_pem: String::new(),
+                    not_before: generated.not_before,
+                    not_after: generated.not_after,
+                    name,
+                };
+                (parts, "generated")
+            }
+            NewCa::Import {
+                certificate_pem,
+                private_key_pem,
+                chain_pem,
+            } => {
+                let imported = pki::import_ca(
+                    &certificate_pem,
+                    &private_key_pem,
+                    chain_pem.as_deref(),
+                    now,
+                )?;
+                (imported, "imported")
+            }
+        };
+        let id = CaId::random();
+        let signer = CaSigner::from_parts(&parts.certificate_der, &parts.private_key_pkcs8_der)?;
+        let initial_crl = self.sign_crl_record(&id, &signer, 1, &[], now)?;
+        let record = CaRecord {
+            sealed_private_key: key.seal(&parts.private_key_pkcs8_der, id.as_str().as_bytes())?,
+            id,
+            account_id: account_id.clone(),
+            name: parts.name,
+            certificate_pem: parts.certificate_pem,
+            certificate_der: parts.certificate_der,
+            not_before: parts.not_before,
+            not_after: parts.not_after,
+            created_at: now,
+            chain_pem: parts.chain_pem,
+            retired_at: None,
+            generation: 0,
+        };
+        let _rotating = self.cas.creating.lock().await;
+        let previous = self.store.get_ca_for_account(account_id).await?;
+        let audit = AuditEntry::new(
+            now,
+            actor,
+            AuditAction::CertificateAuthorityRotated,
+            record.id.as_str(),
+        )
+        .in_account(account_id)
+        .with_details(format!(
+            "{kind}; replaces={}",
+            previous.map_or_else(|| "none".to_string(), |ca| ca.id.to_string())
+        ));
+        let retired = self.store.rotate_ca(&record, &initial_crl, &audit).await?;
         self.cas
-            .by_account
+            .current
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(account_id);
+        tracing::info!(ca_id = %record.id, %account_id, retired = ?retired, "{kind} CA is now current");
+        // As stored: with the generation the store gave it.
+        let stored = self.store.get_ca(&record.id).await?.ok_or_else(|| {
+            store::StoreError::Corrupt(format!("the new CA {} vanished", record.id))
+        })?;
+        Ok((stored, retired))
+    }
+
+    fn cached_current(&self, account_id: &AccountId) -> Option<Arc<LoadedCa>> {
+        let (id, read_at) = self
+            .cas
+            .current
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(account_id)
+            .cloned()?;
+        if read_at.elapsed() > self.config.token_cache_ttl {
+            return None;
+        }
+        self.cached_by_id(&id)
+    }
+
+    fn cached_by_id(&self, ca_id: &CaId) -> Option<Arc<LoadedCa>> {
+        self.cas
+            .by_id
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(ca_id)
             .cloned()
+    }
+
+    /// The signer of `record`, decrypted once per process.
+    fn loaded(&self, record: CaRecord) -> Result<Arc<LoadedCa>, Error> {
+        if let Some(ca) = self.cached_by_id(&record.id) {
+            return Ok(ca);
+        }
+        let loaded = Arc::new(self.load_ca(record)?);
+        self.cas
+            .by_id
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(loaded.record.id.clone(), Arc::clone(&loaded));
+        Ok(loaded)
     }
 
     /// Give the account its managed CA now, with a key of `algorithm`, instead of on first use
@@ -186,6 +329,9 @@ impl Authority {
             not_before: generated.not_before,
             not_after: generated.not_after,
             created_at: now,
+            chain_pem: String::new(),
+            retired_at: None,
+            generation: 1,
         };
         let audit = AuditEntry::new(
             now,

@@ -36,6 +36,8 @@ pub enum Error {
     MtlsCertificateNotFound,
     #[error(transparent)]
     InvalidMtlsCertificate(#[from] pki::CaBundleError),
+    #[error("the CA cannot be imported: {0}")]
+    InvalidImportedCa(#[from] pki::ImportError),
     #[error("Hit maximum CA cert allocation: an account may upload at most {0} CA certificates")]
     MtlsCertificateLimit(u32),
     #[error(

@@ -27,6 +27,7 @@ use store::DynStore;
 
 pub use admin::{Bootstrap, NewTokenRequest, TokenTarget};
 pub use auth::{Credentials, Principal};
+pub use cas::NewCa;
 pub use certificates::{IssueRequest, ListRequest, ListedCertificates};
 pub use deployment::{CopyReport, Health, Table, copy_deployment};
 pub use enforcement::{EnforcedHost, EnforcementView, TrustedCa, UploadedTrust};

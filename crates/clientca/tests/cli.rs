@@ -547,3 +547,86 @@ fn an_account_can_get_its_ca_with_a_chosen_key_type_at_creation() {
         }
     }
 }
+
+#[test]
+fn ca_rotate_and_import_replace_the_issuing_ca_and_list_every_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "cd".repeat(32);
+    let env = [("CLIENTCA_MASTER_KEY", key.as_str())];
+    let run = |args: &[&str]| common::clientca(dir.path(), &env, args);
+    let account = stdout_of(&run(&["account", "create", "--ca-key", "p256"]));
+    let account = account.trim();
+    let list = || {
+        stdout_of(&run(&["ca", "list", "--account", account]))
+            .lines()
+            .map(|line| {
+                let cells: Vec<&str> = line.split('\t').collect();
+                (cells[0].to_string(), cells[1].to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    let first = list();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].1, "current");
+
+    let rotated = stdout_of(&run(&[
+        "ca",
+        "rotate",
+        "--account",
+        account,
+        "--ca-key",
+        "ed25519",
+    ]));
+    let rotated = rotated.trim().to_string();
+    assert_eq!(
+        list(),
+        [
+            (first[0].0.clone(), "retired".to_string()),
+            (rotated.clone(), "current".to_string())
+        ]
+    );
+
+    // An import that does not hold up writes nothing and says why.
+    let root = test_support::ForeignCa::root("Example Corp Root");
+    let intermediate = root.intermediate("Example Corp Devices CA");
+    std::fs::write(dir.path().join("ca.pem"), &intermediate.pem).unwrap();
+    std::fs::write(dir.path().join("ca.key"), &intermediate.key_pem).unwrap();
+    std::fs::write(dir.path().join("root.pem"), &root.pem).unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let refused = run(&[
+        "ca",
+        "import",
+        "--account",
+        account,
+        "--cert",
+        &path("ca.pem"),
+        "--key",
+        &path("ca.key"),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--chain"));
+    assert_eq!(list().len(), 2);
+    let imported = stdout_of(&run(&[
+        "ca",
+        "import",
+        "--account",
+        account,
+        "--cert",
+        &path("ca.pem"),
+        "--key",
+        &path("ca.key"),
+        "--chain",
+        &path("root.pem"),
+    ]));
+    let listed = list();
+    assert_eq!(listed.len(), 3);
+    assert_eq!(
+        listed[2],
+        (imported.trim().to_string(), "current".to_string())
+    );
+    assert_eq!(listed[1], (rotated, "retired".to_string()));
+    // The private key never reaches the database in the clear.
+    let database = std::fs::read(dir.path().join("data/clientca.db")).unwrap();
+    let pkcs8 = pem::parse(&intermediate.key_pem).unwrap().into_contents();
+    assert!(!database.windows(pkcs8.len()).any(|w| w == pkcs8.as_slice()));
+}

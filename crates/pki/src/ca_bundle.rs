@@ -141,7 +141,7 @@ pub fn ca_bundle_ders(pem_text: &str) -> Result<Vec<Vec<u8>>, CaBundleError> {
     Ok(blocks.into_iter().map(pem::Pem::into_contents).collect())
 }
 
-fn check_ca(
+pub(crate) fn check_ca(
     index: usize,
     certificate: &X509Certificate<'_>,
     now: OffsetDateTime,

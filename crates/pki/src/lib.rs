@@ -5,6 +5,7 @@
 
 mod ca;
 mod ca_bundle;
+mod ca_import;
 mod crl;
 mod csr;
 mod encoding;
@@ -20,6 +21,7 @@ pub use ca::{CaError, CaKeyAlgorithm, CaSigner, NewCa, generate_managed_ca};
 pub use ca_bundle::{
     CaBundle, CaBundleError, MAX_BUNDLE_CERTIFICATES, ca_bundle_ders, parse_ca_bundle,
 };
+pub use ca_import::{ImportError, ImportedCa, import_ca};
 pub use crl::{CrlError, RevokedEntry, sign_crl};
 pub use csr::{CsrError, KeyKind, VerifiedCsr};
 pub use encoding::{fingerprint_sha256, to_pem};

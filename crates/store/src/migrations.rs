@@ -37,7 +37,17 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_mtls_certificates.sql"),
         include_str!("../migrations/postgres/0005_mtls_certificates.sql"),
     ),
+    (
+        6,
+        "ca generations",
+        include_str!("../migrations/sqlite/0006_ca_generations.sql"),
+        include_str!("../migrations/postgres/0006_ca_generations.sql"),
+    ),
 ];
+
+/// SQLite migrations that bring their own transaction (a table rebuild must switch foreign keys
+/// off, which SQLite ignores inside a transaction).
+const SQLITE_OWN_TRANSACTION: &[i64] = &[6];
 
 #[derive(Clone, Copy)]
 pub(crate) enum Dialect {
@@ -49,16 +59,16 @@ pub(crate) fn migrator(dialect: Dialect) -> Migrator {
     let migrations = MIGRATIONS
         .iter()
         .map(|&(version, description, sqlite, postgres)| {
-            let text = match dialect {
-                Dialect::Sqlite => sqlite,
-                Dialect::Postgres => postgres,
+            let (text, no_tx) = match dialect {
+                Dialect::Sqlite => (sqlite, SQLITE_OWN_TRANSACTION.contains(&version)),
+                Dialect::Postgres => (postgres, false),
             };
             Migration::new(
                 version,
                 Cow::Borrowed(description),
                 MigrationType::Simple,
                 text.into_sql_str(),
-                false,
+                no_tx,
             )
         })
         .collect();
@@ -91,5 +101,81 @@ pub(crate) fn check_current(found: i64) -> Result<(), crate::StoreError> {
         Ok(())
     } else {
         Err(crate::StoreError::SchemaNotCurrent { found, needed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Connection, Row};
+
+    use super::*;
+
+    /// Migration 6 rebuilds `certificate_authorities` on SQLite: a database at version 5 with a
+    /// CA, its certificate and CRL keeps every row, every reference holds, and the CA becomes
+    /// generation 1 and current — also when the migration runs a second time (a crash between
+    /// its own COMMIT and sqlx's bookkeeping).
+    #[tokio::test]
+    async fn the_sqlite_ca_table_rebuild_keeps_every_row_and_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("v5.db").display());
+        let mut conn = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .foreign_keys(true)
+            .connect()
+            .await
+            .unwrap();
+        let all = migrator(Dialect::Sqlite);
+        let mut up_to_5 =
+            Migrator::with_migrations(all.iter().filter(|m| m.version <= 5).cloned().collect());
+        up_to_5.set_locking(false);
+        up_to_5.run(&mut conn).await.unwrap();
+        for statement in [
+            "INSERT INTO accounts VALUES ('a', 'acme', 0)",
+            "INSERT INTO certificate_authorities VALUES ('ca1', 'a', 'CA', 'pem', x'30', x'01', 0, 9, 0)",
+            "INSERT INTO zones VALUES ('z', 'a', 'example.com', 0)",
+            "INSERT INTO crls (ca_id, crl_number, this_update, next_update, der) VALUES ('ca1', 1, 0, 9, x'30')",
+        ] {
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+        let sixth = all.iter().find(|m| m.version == 6).unwrap();
+        for _ in 0..2 {
+            sqlx::raw_sql(sixth.sql.clone())
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+        let row = sqlx::query(
+            "SELECT id, account_id, generation, retired_at, chain_pem FROM certificate_authorities",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(row.get::<String, _>("id"), "ca1");
+        assert_eq!(row.get::<i64, _>("generation"), 1);
+        assert_eq!(row.get::<Option<i64>, _>("retired_at"), None);
+        assert_eq!(row.get::<String, _>("chain_pem"), "");
+        let broken = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+        assert!(broken.is_empty(), "dangling references after the rebuild");
+        let enforced: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(enforced, 1, "foreign keys are on again");
+        // A second current CA for the account is refused by the new index.
+        let second = sqlx::query(
+            "INSERT INTO certificate_authorities (id, account_id, name, certificate_pem, \
+             certificate_der, sealed_private_key, not_before, not_after, created_at) \
+             VALUES ('ca2', 'a', 'CA', 'pem', x'30', x'01', 0, 9, 0)",
+        )
+        .execute(&mut conn)
+        .await;
+        assert!(second.is_err());
+        conn.close().await.unwrap();
     }
 }

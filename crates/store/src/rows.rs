@@ -168,6 +168,9 @@ pub(crate) fn ca(row: &impl DecodeRow) -> Result<CaRecord> {
         not_before: time_at(row, "not_before")?,
         not_after: time_at(row, "not_after")?,
         created_at: time_at(row, "created_at")?,
+        chain_pem: row.text("chain_pem")?,
+        retired_at: opt_time_at(row, "retired_at")?,
+        generation: row.int("generation")?,
     })
 }
 

@@ -10,19 +10,28 @@ pub(crate) const SELECT_ACCOUNTS: &str =
 macro_rules! ca_columns {
     () => {
         "id, account_id, name, certificate_pem, certificate_der, sealed_private_key, \
-                          not_before, not_after, created_at"
+                          not_before, not_after, created_at, chain_pem, retired_at, generation"
     };
 }
 macro_rules! insert_ca {
     () => {
         "INSERT INTO certificate_authorities \
-        (id, account_id, name, certificate_pem, certificate_der, sealed_private_key, not_before, not_after, created_at) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        (id, account_id, name, certificate_pem, certificate_der, sealed_private_key, not_before, \
+        not_after, created_at, chain_pem, retired_at, generation) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     };
 }
 pub(crate) const INSERT_CA: &str = insert_ca!();
-pub(crate) const INSERT_CA_IF_ABSENT: &str =
-    concat!(insert_ca!(), " ON CONFLICT (account_id) DO NOTHING");
+/// Unless the account has a current CA (the partial unique index settles races).
+pub(crate) const INSERT_CA_IF_ABSENT: &str = concat!(
+    insert_ca!(),
+    " ON CONFLICT (account_id) WHERE retired_at IS NULL DO NOTHING"
+);
+pub(crate) const NEXT_CA_GENERATION: &str = "SELECT COALESCE(MAX(generation), 0) + 1 \
+    FROM certificate_authorities WHERE account_id = $1";
+/// Retire the account's current CA (`$1`: when).
+pub(crate) const RETIRE_CURRENT_CA: &str = "UPDATE certificate_authorities SET retired_at = $1 \
+    WHERE account_id = $2 AND retired_at IS NULL RETURNING id";
 pub(crate) const SELECT_CA: &str = concat!(
     "SELECT ",
     ca_columns!(),
@@ -39,7 +48,12 @@ pub(crate) const REPLACE_SETTING: &str = "UPDATE settings SET value = $1 WHERE k
 pub(crate) const SELECT_CA_FOR_ACCOUNT: &str = concat!(
     "SELECT ",
     ca_columns!(),
-    " FROM certificate_authorities WHERE account_id = $1"
+    " FROM certificate_authorities WHERE account_id = $1 AND retired_at IS NULL"
+);
+pub(crate) const SELECT_CAS_OF_ACCOUNT: &str = concat!(
+    "SELECT ",
+    ca_columns!(),
+    " FROM certificate_authorities WHERE account_id = $1 ORDER BY generation"
 );
 
 pub(crate) const INSERT_ZONE: &str =

@@ -58,6 +58,9 @@ pub(crate) async fn insert_ca(
             to_unix(ca.not_before),
             to_unix(ca.not_after),
             to_unix(ca.created_at),
+            &ca.chain_pem,
+            ca.retired_at.map(to_unix),
+            ca.generation,
         ],
     )
     .await

@@ -10,6 +10,8 @@ use time::{Duration, OffsetDateTime};
 pub struct ForeignCa {
     /// The CA certificate as PEM.
     pub pem: String,
+    /// Its private key, PKCS#8 PEM (for importing it as an issuing CA).
+    pub key_pem: String,
     issuer: Issuer<'static, KeyPair>,
 }
 
@@ -42,6 +44,7 @@ impl ForeignCa {
         let pem = params.self_signed(&key).expect("root").pem();
         Self {
             pem,
+            key_pem: key.serialize_pem(),
             issuer: Issuer::new(params, key),
         }
     }
@@ -49,13 +52,15 @@ impl ForeignCa {
     /// An intermediate CA under this one, valid for a year.
     pub fn intermediate(&self, common_name: &str) -> Self {
         let key = KeyPair::generate().expect("P-256 key");
-        let params = ca_params(common_name, -1, 365);
+        let mut params = ca_params(common_name, -1, 365);
+        params.use_authority_key_identifier_extension = true;
         let pem = params
             .signed_by(&key, &self.issuer)
             .expect("intermediate")
             .pem();
         Self {
             pem,
+            key_pem: key.serialize_pem(),
             issuer: Issuer::new(params, key),
         }
     }
@@ -72,6 +77,7 @@ impl ForeignCa {
         params.not_after = now + Duration::days(30);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
         let certificate = params.signed_by(&key, &self.issuer).expect("client");
         (certificate.pem(), key.serialize_pem())
     }

@@ -1,6 +1,7 @@
 //! Public revocation endpoints, like any CA's publication point: no token needed.
 //!
-//! `GET /ca/{ca_id}.pem|.crt|.der|.cer` the CA certificate, `GET /ca/{ca_id}/crl[.pem]` its newest CRL,
+//! `GET /ca/{ca_id}.pem|.crt|.der|.cer` the CA certificate, `GET /ca/{ca_id}/chain.pem` it with the
+//! chain up to the root, `GET /ca/{ca_id}/crl[.pem]` its newest CRL,
 //! `POST /ca/{ca_id}/ocsp` and `GET /ca/{ca_id}/ocsp/{base64 request}` its OCSP responder.
 //! OCSP problems are answered in OCSP (malformedRequest, unauthorized, …), never as HTTP errors.
 
@@ -52,6 +53,25 @@ pub(crate) async fn certificate(
     } else {
         binary(CERT_DER, ca.certificate_der.into(), None)
     })
+}
+
+/// `GET /ca/{ca_id}/chain.pem`: the CA certificate and the chain above it up to the root (for a
+/// CA imported under the user's own root; a self-signed CA's chain is itself).
+pub(crate) async fn chain(
+    State(state): State<AppState>,
+    PathParams(ca_id): PathParams<String>,
+) -> Result<Response, ApiError> {
+    let ca_id = CaId::parse(&ca_id).ok_or_else(unknown_ca)?;
+    let ca = state
+        .authority
+        .ca_certificate(&ca_id)
+        .await?
+        .ok_or_else(unknown_ca)?;
+    Ok(binary(
+        PEM,
+        format!("{}{}", ca.certificate_pem, ca.chain_pem).into(),
+        None,
+    ))
 }
 
 /// `GET /ca/{ca_id}/crl`: the newest CRL, DER.

@@ -1,12 +1,10 @@
 //! `clientca account create|list`: tenants. Each account has its own CA, zones and tokens.
 
-use anyhow::Context;
-use authority::{CaKeyAlgorithm, Config};
+use authority::CaKeyAlgorithm;
 use clap::Subcommand;
 use time::format_description::well_known::Rfc3339;
 
-use super::{GlobalArgs, admin_authority, cli_actor};
-use crate::master_key_file;
+use super::{GlobalArgs, admin_authority, cli_actor, keyed_authority};
 
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
@@ -30,17 +28,8 @@ pub(super) async fn run(global: &GlobalArgs, command: AccountCommand) -> anyhow:
             name,
             ca_key: Some(algorithm),
         } => {
-            // The key is checked against the database before anything is written.
-            let master_key = master_key_file::load(&global.default_master_key_file(), false)?
-                .context(
-                    "--ca-key creates the CA now and needs the master key: set \
-                     CLIENTCA_MASTER_KEY or keep it in <data-dir>/master.key",
-                )?;
-            let config = Config {
-                master_key: Some(master_key),
-                ..Config::default()
-            };
-            let authority = crate::open(&global.database_url(), config).await?;
+            // --ca-key creates the CA now: the key is checked before anything is written.
+            let authority = keyed_authority(global).await?;
             let account = authority.create_account(&name, None, cli_actor()).await?;
             authority.create_account_ca(&account.id, algorithm).await?;
             println!("{}", account.id);

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod ca;
 pub mod copy;
 pub mod gateway;
 pub mod master_key;
@@ -13,6 +14,7 @@ pub mod zone;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use anyhow::Context;
 use authority::{Actor, ActorKind, Authority, Config};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -72,6 +74,9 @@ pub enum Command {
     /// Manage accounts (tenants): each has its own CA, zones and tokens.
     #[command(subcommand)]
     Account(account::AccountCommand),
+    /// An account's issuing CAs: list, rotate, import your own (needs the master key).
+    #[command(subcommand)]
+    Ca(ca::CaCommand),
     /// Manage zones.
     #[command(subcommand)]
     Zone(zone::ZoneCommand),
@@ -97,6 +102,7 @@ impl Cli {
             Command::Serve(args) => serve::run(&global, *args).await,
             Command::Gateway(args) => gateway::run(&global, args).await,
             Command::Account(command) => account::run(&global, command).await,
+            Command::Ca(command) => ca::run(&global, command).await,
             Command::Zone(command) => zone::run(&global, command).await,
             Command::Token(command) => token::run(&global, command).await,
             Command::Migrate => migrate::run(&global).await,
@@ -105,6 +111,21 @@ impl Cli {
             Command::Copy(args) => copy::run(args).await,
         }
     }
+}
+
+/// For commands that create or load CA keys: the master key from CLIENTCA_MASTER_KEY or
+/// <data-dir>/master.key, checked against the database before anything is written.
+async fn keyed_authority(global: &GlobalArgs) -> anyhow::Result<Arc<Authority>> {
+    let master_key = crate::master_key_file::load(&global.default_master_key_file(), false)?
+        .context(
+            "this command needs the master key: set CLIENTCA_MASTER_KEY or keep it in \
+             <data-dir>/master.key",
+        )?;
+    let config = Config {
+        master_key: Some(master_key),
+        ..Config::default()
+    };
+    crate::open(&global.database_url(), config).await
 }
 
 /// Administration needs the database only: no master key, since no CA key is touched.

@@ -3,6 +3,7 @@
 
 mod auth;
 mod ca_keys;
+mod ca_rotation;
 mod certificates;
 mod errors;
 mod helpers;

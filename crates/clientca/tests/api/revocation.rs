@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use authority::Publication;
+use authority::{Actor, ActorKind, CaKeyAlgorithm, NewCa, Publication};
 use reqwest::Method;
 use serde_json::Value;
 use test_support::{TestDatabase, backend_tests};
@@ -20,6 +20,7 @@ backend_tests!(
     ocsp_echoes_nonces_and_reuses_signed_answers,
     leaves_point_at_the_public_endpoints_when_configured,
     pkilint_finds_nothing_to_report,
+    pkilint_finds_nothing_to_report_for_other_key_types_and_imported_cas,
     a_reason_changes_while_unpublished_and_is_final_once_published,
 );
 
@@ -537,6 +538,74 @@ async fn pkilint_finds_nothing_to_report(db: TestDatabase) {
         let (_, encoded, _) = ocsp_request_for(&app, cert, nonce).await;
         let (_, _, response) = get_bytes(&app, &format!("/ca/{ca_id}/ocsp/{encoded}")).await;
         lint(&ocsp_lint, &[], "OCSP response", &response);
+    }
+}
+
+/// The same for P-384 and Ed25519 CAs and a CA imported under a user's root: their leaves,
+/// CRLs and OCSP answers (and the generated CAs themselves) are clean too.
+async fn pkilint_finds_nothing_to_report_for_other_key_types_and_imported_cas(db: TestDatabase) {
+    let (Some(cert_lint), Some(crl_lint), Some(ocsp_lint)) = (
+        venv_tool("lint_pkix_cert"),
+        venv_tool("lint_crl"),
+        venv_tool("lint_ocsp_response"),
+    ) else {
+        return;
+    };
+    let publication = Publication {
+        public_url: Some("https://ca.example.test".into()),
+        ..Publication::default()
+    };
+    let app = TestApp::spawn_with_publication(db, Duration::from_secs(3600), publication).await;
+    let root = test_support::ForeignCa::root("Example Corp Root");
+    let intermediate = root.intermediate("Example Corp Devices CA");
+    let sources = [
+        ("P-384", NewCa::Generate(CaKeyAlgorithm::P384)),
+        ("Ed25519", NewCa::Generate(CaKeyAlgorithm::Ed25519)),
+        (
+            "imported",
+            NewCa::Import {
+                certificate_pem: intermediate.pem.clone(),
+                private_key_pem: intermediate.key_pem.clone(),
+                chain_pem: Some(root.pem.clone()),
+            },
+        ),
+    ];
+    for (what, source) in sources {
+        let generated = matches!(source, NewCa::Generate(_));
+        let (ca, _) = app
+            .server
+            .authority
+            .rotate_ca(&app.account_id, source, Actor::new(ActorKind::Cli))
+            .await
+            .unwrap();
+        let rsa = app.issue(&fixture("rsa2048.csr")).await;
+        let ec = app.issue(&p256_csr("device")).await;
+        app.call(Method::DELETE, &item_path(&app, &rsa), None)
+            .await
+            .assert_ok();
+        app.publish().await;
+        if generated {
+            lint(&cert_lint, &[], what, ca.certificate_pem.as_bytes());
+        }
+        for leaf in [&rsa, &ec] {
+            lint(
+                &cert_lint,
+                &[],
+                &format!("{what} leaf"),
+                leaf["certificate"].as_str().unwrap().as_bytes(),
+            );
+        }
+        let (_, _, crl) = get_bytes(&app, &format!("/ca/{}/crl", ca.id)).await;
+        assert_eq!(crl_contents(&crl).1.len(), 1, "{what}");
+        lint(
+            &crl_lint,
+            &["-t", "CRL", "-p", "PKIX"],
+            &format!("{what} CRL"),
+            &crl,
+        );
+        let (_, encoded, _) = ocsp_request_for(&app, &ec, true).await;
+        let (_, _, response) = get_bytes(&app, &format!("/ca/{}/ocsp/{encoded}", ca.id)).await;
+        lint(&ocsp_lint, &[], &format!("{what} OCSP response"), &response);
     }
 }
 

@@ -111,6 +111,9 @@ pub enum AuditAction {
     TokenCreated,
     TokenRevoked,
     CertificateAuthorityCreated,
+    /// A new issuing CA (generated or imported) replaced the account's current one, or became
+    /// its first.
+    CertificateAuthorityRotated,
     MasterKeyRotated,
     HostnameAssociationsReplaced,
     CertificateCreated,
@@ -128,12 +131,13 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::AccountCreated,
         AuditAction::ZoneCreated,
         AuditAction::TokenCreated,
         AuditAction::TokenRevoked,
         AuditAction::CertificateAuthorityCreated,
+        AuditAction::CertificateAuthorityRotated,
         AuditAction::MasterKeyRotated,
         AuditAction::HostnameAssociationsReplaced,
         AuditAction::CertificateCreated,
@@ -154,6 +158,7 @@ impl AuditAction {
             AuditAction::TokenCreated => "token.created",
             AuditAction::TokenRevoked => "token.revoked",
             AuditAction::CertificateAuthorityCreated => "certificate_authority.created",
+            AuditAction::CertificateAuthorityRotated => "certificate_authority.rotated",
             AuditAction::MasterKeyRotated => "master_key.rotated",
             AuditAction::HostnameAssociationsReplaced => "hostname_associations.replaced",
             AuditAction::CertificateCreated => "certificate.created",
@@ -177,7 +182,9 @@ impl AuditAction {
                 AuditObject::Zone
             }
             AuditAction::TokenCreated | AuditAction::TokenRevoked => AuditObject::Token,
-            AuditAction::CertificateAuthorityCreated => AuditObject::CertificateAuthority,
+            AuditAction::CertificateAuthorityCreated | AuditAction::CertificateAuthorityRotated => {
+                AuditObject::CertificateAuthority
+            }
             AuditAction::MasterKeyRotated => AuditObject::MasterKey,
             AuditAction::CertificateCreated
             | AuditAction::CertificateRevocationRequested

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 
 use super::{AccountId, AuditEntry, CaId, CertificateId, CertificateStatus, ZoneId};
 
-/// A managed CA as stored: the private key only ever sealed under the master key.
+/// An issuing CA as stored (generated here, or imported under the user's root): the private key
+/// only ever sealed under the master key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct CaRecord {
     pub id: CaId,
@@ -19,6 +20,13 @@ pub struct CaRecord {
     pub not_before: OffsetDateTime,
     pub not_after: OffsetDateTime,
     pub created_at: OffsetDateTime,
+    /// The certificates above this CA up to the root, PEM, issuer first; empty when self-signed.
+    pub chain_pem: String,
+    /// When a newer CA replaced it as the account's issuing CA; `None` while current. A retired
+    /// CA still publishes CRLs and answers OCSP for what it issued.
+    pub retired_at: Option<OffsetDateTime>,
+    /// 1 for the account's first CA, one more for each rotation (set by the store on rotation).
+    pub generation: i64,
 }
 
 impl fmt::Debug for CaRecord {

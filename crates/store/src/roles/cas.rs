@@ -8,7 +8,7 @@ use crate::model::{
     AccountId, AssociationTarget, AuditEntry, CaId, CaRecord, CrlRecord, EnforcedHostname, Zone,
     ZoneId,
 };
-use crate::rows::{self, DecodeRow};
+use crate::rows::{self, DecodeRow, to_unix};
 use crate::sql;
 use crate::writes::{append_audit, insert_ca, insert_crl};
 use crate::{MASTER_KEY_CHECK_SETTING, StoreError, StoreResult};
@@ -23,8 +23,20 @@ pub trait CaStore: Send + Sync {
         initial_crl: &CrlRecord,
         audit: &AuditEntry,
     ) -> StoreResult<CaRecord>;
+    /// Make `ca` the account's issuing CA, retiring the current one (if any) in the same
+    /// transaction, with `ca`'s first CRL and the audit event; returns the retired CA's id.
+    /// `ca.generation` is ignored: the new CA gets the account's next one.
+    async fn rotate_ca(
+        &self,
+        ca: &CaRecord,
+        initial_crl: &CrlRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<CaId>>;
     async fn get_ca(&self, id: &CaId) -> StoreResult<Option<CaRecord>>;
+    /// The account's current (issuing) CA.
     async fn get_ca_for_account(&self, account_id: &AccountId) -> StoreResult<Option<CaRecord>>;
+    /// Every CA the account has had, oldest first.
+    async fn cas_of_account(&self, account_id: &AccountId) -> StoreResult<Vec<CaRecord>>;
     async fn list_cas(&self) -> StoreResult<Vec<CaRecord>>;
     /// Replace every CA's sealed key and the master-key check value in one transaction (master
     /// key rotation), with its audit event.
@@ -83,6 +95,49 @@ impl<B: Backend> CaStore for B {
         let winner = rows::ca(&winner)?;
         tx.commit().await?;
         Ok(winner)
+    }
+
+    async fn rotate_ca(
+        &self,
+        ca: &CaRecord,
+        initial_crl: &CrlRecord,
+        audit: &AuditEntry,
+    ) -> StoreResult<Option<CaId>> {
+        if ca.retired_at.is_some() {
+            return Err(StoreError::Conflict(
+                "a retired CA cannot become current".into(),
+            ));
+        }
+        let mut tx = self.begin_write().await?;
+        // The old CA retires the moment the new one is created.
+        let retired = tx
+            .fetch_optional(
+                sql::RETIRE_CURRENT_CA,
+                args![to_unix(ca.created_at), &ca.account_id],
+            )
+            .await?
+            .map(|row| rows::id(&row, "id"))
+            .transpose()?;
+        let generation = tx
+            .fetch_one(sql::NEXT_CA_GENERATION, args![&ca.account_id])
+            .await?
+            .first_int()?;
+        let current = CaRecord {
+            generation,
+            ..ca.clone()
+        };
+        insert_ca(&mut tx, sql::INSERT_CA, &current).await?;
+        insert_crl(&mut tx, initial_crl).await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(retired)
+    }
+
+    async fn cas_of_account(&self, account_id: &AccountId) -> StoreResult<Vec<CaRecord>> {
+        let rows = self
+            .fetch_all(sql::SELECT_CAS_OF_ACCOUNT, args![account_id])
+            .await?;
+        rows.iter().map(rows::ca).collect()
     }
 
     async fn get_ca(&self, id: &CaId) -> StoreResult<Option<CaRecord>> {

@@ -1,4 +1,5 @@
-//! CaStore: one CA per account, and the hostnames that require its certificates.
+//! CaStore: one current CA per account, its generations, and the hostnames that require its
+//! certificates.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ backend_tests!(
     concurrent_ca_creation_keeps_exactly_one,
     hostname_associations_are_replaced_whole,
     a_hostname_is_held_by_one_account_at_a_time,
+    a_rotation_retires_the_current_ca_and_keeps_it_readable,
 );
 
 async fn concurrent_ca_creation_keeps_exactly_one(db: TestDatabase) {
@@ -173,5 +175,67 @@ async fn a_hostname_is_held_by_one_account_at_a_time(db: TestDatabase) {
         audit_count(&store, AuditAction::HostnameAssociationsReplaced).await,
         2,
         "the refusal left no audit event"
+    );
+}
+
+async fn a_rotation_retires_the_current_ca_and_keeps_it_readable(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let old = a.ca.id.clone();
+    let new = CaRecord {
+        created_at: at(3600),
+        chain_pem: "-----BEGIN CERTIFICATE-----\nroot\n".into(),
+        ..ca_record(&a.account.id, &ca_id(2))
+    };
+    let rotated = audit(AuditAction::CertificateAuthorityRotated, &new.id);
+    assert_eq!(
+        store
+            .rotate_ca(&new, &first_crl(&new.id), &rotated)
+            .await
+            .unwrap(),
+        Some(old.clone())
+    );
+    assert_eq!(
+        store.get_ca_for_account(&a.account.id).await.unwrap(),
+        Some(CaRecord {
+            generation: 2,
+            ..new.clone()
+        })
+    );
+    let retired = store.get_ca(&old).await.unwrap().expect("kept");
+    assert_eq!(retired.retired_at, Some(at(3600)));
+    let generations: Vec<(CaId, i64)> = store
+        .cas_of_account(&a.account.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|ca| (ca.id, ca.generation))
+        .collect();
+    assert_eq!(generations, [(old.clone(), 1), (new.id.clone(), 2)]);
+    assert_eq!(
+        store.latest_crl(&new.id).await.unwrap().unwrap().crl_number,
+        1
+    );
+    // Creation on first use still finds the current CA and adds none.
+    let late = ca_record(&a.account.id, &ca_id(3));
+    let winner = store
+        .insert_ca_if_absent(
+            &late,
+            &first_crl(&late.id),
+            &audit(AuditAction::CertificateAuthorityCreated, &late.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(winner.id, new.id);
+    assert_eq!(
+        store
+            .count_rows(Table::CertificateAuthorities)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        audit_count(&store, AuditAction::CertificateAuthorityRotated).await,
+        1
     );
 }

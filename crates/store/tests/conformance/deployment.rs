@@ -67,6 +67,20 @@ async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) 
         )
         .await
         .unwrap();
+    // A second CA generation, imported under a root (with a chain): the first one retires.
+    let imported = CaRecord {
+        created_at: at(60),
+        chain_pem: "-----BEGIN CERTIFICATE-----\nroot\n".into(),
+        ..ca_record(&a.account.id, &ca_id(7))
+    };
+    source
+        .rotate_ca(
+            &imported,
+            &first_crl(&imported.id),
+            &audit(AuditAction::CertificateAuthorityRotated, &imported.id),
+        )
+        .await
+        .unwrap();
     let uploaded = mtls_record(&a.account.id, 1, Some("corporate"));
     source
         .insert_mtls_certificate(
@@ -113,6 +127,14 @@ async fn a_deployment_copies_into_an_empty_database_unchanged(db: TestDatabase) 
     assert_eq!(copied[&Table::Certificates], 2_500);
     assert_eq!(copied[&Table::HostnameAssociations], 2);
     assert_eq!(copied[&Table::MtlsCertificates], 1);
+    assert_eq!(
+        target.get_ca_for_account(&a.account.id).await.unwrap(),
+        Some(CaRecord {
+            generation: 2,
+            ..imported
+        }),
+        "the current generation is still current"
+    );
     assert_eq!(copied[&Table::MtlsHostnameAssociations], 1);
 
     for table in Table::ALL {

@@ -114,6 +114,9 @@ pub(crate) fn ca_record(account_id: &AccountId, id: &CaId) -> CaRecord {
         not_before: at(0),
         not_after: at(86_400 * 7305),
         created_at: at(0),
+        chain_pem: String::new(),
+        retired_at: None,
+        generation: 1,
     }
 }
 
