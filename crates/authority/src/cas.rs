@@ -12,6 +12,11 @@ use tokio::sync::Mutex;
 use crate::master_key::MasterKeyError;
 use crate::{Authority, Error};
 
+/// The setting that holds a sealed CA key waiting for its signed certificate.
+fn pending_key_setting(account_id: &AccountId, fingerprint: &str) -> String {
+    format!("pending_ca_key/{account_id}/{fingerprint}")
+}
+
 /// Where a new issuing CA comes from.
 #[derive(Debug)]
 pub enum NewCa {
@@ -232,6 +237,75 @@ impl Authority {
             store::StoreError::Corrupt(format!("the new CA {} vanished", record.id))
         })?;
         Ok((stored, retired))
+    }
+
+    /// Generate a CA key for the account and return a CSR for the user's root to sign; the key
+    /// waits, sealed, until `install_ca` brings the signed certificate. (Kept in the settings
+    /// table under the key's fingerprint: a master-key rotation before the install makes it
+    /// unusable — make a new CSR then.)
+    pub async fn ca_csr(
+        &self,
+        account_id: &AccountId,
+        algorithm: pki::CaKeyAlgorithm,
+        common_name: Option<&str>,
+    ) -> Result<String, Error> {
+        let key = self
+            .config
+            .master_key
+            .as_ref()
+            .ok_or(MasterKeyError::Missing)?;
+        if self.store.get_account(account_id).await?.is_none() {
+            return Err(Error::NotFound(format!("account {account_id}")));
+        }
+        let default_name = format!("Issuing CA for account {account_id}");
+        let (pkcs8, csr) = pki::ca_key_and_csr(common_name.unwrap_or(&default_name), algorithm)?;
+        let setting = pending_key_setting(account_id, &pki::key_fingerprint(&pkcs8)?);
+        let sealed = key.seal(&pkcs8, setting.as_bytes())?;
+        self.store
+            .put_setting_if_absent(&setting, &hex::encode(sealed))
+            .await?;
+        Ok(csr)
+    }
+
+    /// Complete `ca_csr`: the signed certificate (and the chain above it) with the key that
+    /// waited for it become the account's issuing CA, as an import would.
+    pub async fn install_ca(
+        &self,
+        account_id: &AccountId,
+        certificate_pem: &str,
+        chain_pem: Option<String>,
+        actor: Actor,
+    ) -> Result<(CaRecord, Option<CaId>), Error> {
+        let key = self
+            .config
+            .master_key
+            .as_ref()
+            .ok_or(MasterKeyError::Missing)?;
+        let not_a_certificate = || Error::InvalidImportedCa(pki::ImportError::NotOneCertificate);
+        let ders = pki::ca_bundle_ders(certificate_pem).map_err(|_| not_a_certificate())?;
+        let [der] = ders.as_slice() else {
+            return Err(not_a_certificate());
+        };
+        let fingerprint = pki::public_key_fingerprint(der).ok_or_else(not_a_certificate)?;
+        let setting = pending_key_setting(account_id, &fingerprint);
+        let Some(sealed) = self.store.get_setting(&setting).await? else {
+            return Err(Error::InvalidArgument(
+                "no key waits for this certificate: its public key is not one `ca csr` made for \
+                 this account"
+                    .into(),
+            ));
+        };
+        let sealed = hex::decode(sealed)
+            .map_err(|_| store::StoreError::Corrupt(format!("setting {setting} is not hex")))?;
+        let pkcs8 = key.open(&sealed, setting.as_bytes())?;
+        let source = NewCa::Import {
+            certificate_pem: certificate_pem.to_string(),
+            private_key_pem: pki::to_pem("PRIVATE KEY", &pkcs8),
+            chain_pem,
+        };
+        let installed = self.rotate_ca(account_id, source, actor).await?;
+        self.store.delete_setting(&setting).await?;
+        Ok(installed)
     }
 
     fn cached_current(&self, account_id: &AccountId) -> Option<Arc<LoadedCa>> {

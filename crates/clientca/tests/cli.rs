@@ -630,3 +630,74 @@ fn ca_rotate_and_import_replace_the_issuing_ca_and_list_every_generation() {
     let pkcs8 = pem::parse(&intermediate.key_pem).unwrap().into_contents();
     assert!(!database.windows(pkcs8.len()).any(|w| w == pkcs8.as_slice()));
 }
+
+#[test]
+fn ca_csr_then_install_issues_under_the_users_root_without_the_key_leaving() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "ef".repeat(32);
+    let env = [("CLIENTCA_MASTER_KEY", key.as_str())];
+    let run = |args: &[&str]| common::clientca(dir.path(), &env, args);
+    let account = stdout_of(&run(&["account", "create"]));
+    let account = account.trim();
+    let csr = stdout_of(&run(&[
+        "ca",
+        "csr",
+        "--account",
+        account,
+        "--ca-key",
+        "p384",
+        "--common-name",
+        "Lab Issuing CA",
+    ]));
+    assert!(
+        csr.starts_with("-----BEGIN CERTIFICATE REQUEST-----"),
+        "{csr}"
+    );
+    let root = test_support::ForeignCa::root("Example Corp Root");
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    // A certificate for another key is not installed.
+    let stranger = root.intermediate("Not From That CSR");
+    std::fs::write(path("stranger.pem"), &stranger.pem).unwrap();
+    std::fs::write(path("root.pem"), &root.pem).unwrap();
+    let refused = run(&[
+        "ca",
+        "install",
+        "--account",
+        account,
+        "--cert",
+        &path("stranger.pem"),
+        "--chain",
+        &path("root.pem"),
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no key waits"));
+
+    std::fs::write(path("signed.pem"), root.sign_ca_csr(&csr)).unwrap();
+    let installed = stdout_of(&run(&[
+        "ca",
+        "install",
+        "--account",
+        account,
+        "--cert",
+        &path("signed.pem"),
+        "--chain",
+        &path("root.pem"),
+    ]));
+    let listed = stdout_of(&run(&["ca", "list", "--account", account]));
+    let current: Vec<&str> = listed.lines().last().unwrap().split('\t').collect();
+    assert_eq!(current[0], installed.trim());
+    assert_eq!(current[1], "current");
+    assert_eq!(current[4], "CN=Lab Issuing CA");
+    // The waiting key is gone once installed: the same certificate cannot be installed twice.
+    let again = run(&[
+        "ca",
+        "install",
+        "--account",
+        account,
+        "--cert",
+        &path("signed.pem"),
+        "--chain",
+        &path("root.pem"),
+    ]);
+    assert!(!again.status.success());
+}

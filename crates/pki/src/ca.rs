@@ -142,6 +142,48 @@ pub fn generate_managed_ca(
     })
 }
 
+/// A new CA key and a CSR for it, for the user's root to sign (`clientca ca csr`): the CSR asks
+/// for CA:TRUE pathlen 0 with keyCertSign, cRLSign and digitalSignature, like a managed CA.
+/// Returns (the key as PKCS#8 DER, the CSR as PEM).
+pub fn ca_key_and_csr(
+    common_name: &str,
+    algorithm: CaKeyAlgorithm,
+) -> Result<(Vec<u8>, String), CaError> {
+    let key = KeyPair::generate_for(algorithm.signature_algorithm())
+        .map_err(|e| CaError::KeyGeneration(e.to_string()))?;
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, common_name);
+    let mut params = CertificateParams::default();
+    params.distinguished_name = name;
+    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let csr = params
+        .serialize_request(&key)
+        .and_then(|request| request.pem())
+        .map_err(|e| CaError::Signing(e.to_string()))?;
+    Ok((key.serialize_der(), csr))
+}
+
+/// Hex SHA-256 of a certificate's subject public key bits: matches a certificate to the key a
+/// CSR was made with. `None` when `certificate_der` is not a certificate.
+pub fn public_key_fingerprint(certificate_der: &[u8]) -> Option<String> {
+    let (_, certificate) = X509Certificate::from_der(certificate_der).ok()?;
+    Some(crate::encoding::fingerprint_sha256(
+        &certificate.public_key().subject_public_key.data,
+    ))
+}
+
+/// The same fingerprint from a PKCS#8 key.
+pub fn key_fingerprint(private_key_pkcs8_der: &[u8]) -> Result<String, CaError> {
+    let key =
+        KeyPair::try_from(private_key_pkcs8_der).map_err(|e| CaError::BadKey(e.to_string()))?;
+    Ok(crate::encoding::fingerprint_sha256(key.public_key_raw()))
+}
+
 /// A CA ready to sign: its issuer identity (subject, key identifier) and private key.
 pub struct CaSigner {
     pub(crate) issuer: Issuer<'static, KeyPair>,

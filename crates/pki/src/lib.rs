@@ -17,7 +17,10 @@ mod serial;
 mod server;
 mod subject;
 
-pub use ca::{CaError, CaKeyAlgorithm, CaSigner, NewCa, generate_managed_ca};
+pub use ca::{
+    CaError, CaKeyAlgorithm, CaSigner, NewCa, ca_key_and_csr, generate_managed_ca, key_fingerprint,
+    public_key_fingerprint,
+};
 pub use ca_bundle::{
     CaBundle, CaBundleError, MAX_BUNDLE_CERTIFICATES, ca_bundle_ders, parse_ca_bundle,
 };

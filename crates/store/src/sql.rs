@@ -266,6 +266,7 @@ pub(crate) const SELECT_AUDIT_FOR_ACCOUNT: &str = concat!(
 );
 
 pub(crate) const SELECT_SETTING: &str = "SELECT value FROM settings WHERE key = $1";
+pub(crate) const DELETE_SETTING: &str = "DELETE FROM settings WHERE key = $1";
 pub(crate) const INSERT_SETTING_IF_ABSENT: &str =
     "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
 

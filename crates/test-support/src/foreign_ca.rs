@@ -65,6 +65,22 @@ impl ForeignCa {
         }
     }
 
+    /// Sign a CA's CSR (from `clientca ca csr`) as an intermediate under this CA, valid a year.
+    pub fn sign_ca_csr(&self, csr_pem: &str) -> String {
+        let mut csr = rcgen::CertificateSigningRequestParams::from_pem(csr_pem).expect("a CSR");
+        let now = OffsetDateTime::now_utc();
+        csr.params.not_before = now - Duration::days(1);
+        csr.params.not_after = now + Duration::days(365);
+        csr.params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        csr.params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        csr.params.use_authority_key_identifier_extension = true;
+        csr.signed_by(&self.issuer).expect("signed").pem()
+    }
+
     /// A client certificate (clientAuth) issued by this CA: (certificate PEM, PKCS#8 key PEM).
     pub fn client(&self, common_name: &str) -> (String, String) {
         let key = KeyPair::generate().expect("P-256 key");

@@ -1,4 +1,4 @@
-//! `clientca ca list|rotate|import`: an account's issuing CAs. A rotation or an import makes a
+//! `clientca ca list|rotate|import|csr|install`: an account's issuing CAs. A rotation or an import makes a
 //! new CA current; the one it replaces is retired, not deleted — it keeps publishing CRLs and
 //! answering OCSP for the certificates it issued, and the gateway keeps trusting it.
 
@@ -43,6 +43,30 @@ pub enum CaCommand {
         #[arg(long)]
         chain: Option<PathBuf>,
     },
+    /// The other way round: generate the CA key here (it never leaves, sealed under the master
+    /// key) and print a CSR for your root to sign; then `ca install`.
+    Csr {
+        #[arg(long)]
+        account: String,
+        /// The key type: p256, p384 or ed25519.
+        #[arg(long, default_value_t = CaKeyAlgorithm::P256)]
+        ca_key: CaKeyAlgorithm,
+        /// The CSR's common name (default: "Issuing CA for account <id>").
+        #[arg(long)]
+        common_name: Option<String>,
+    },
+    /// Make the certificate your root signed for a `ca csr` key the account's issuing CA;
+    /// prints its id.
+    Install {
+        #[arg(long)]
+        account: String,
+        /// The signed CA certificate (PEM).
+        #[arg(long)]
+        cert: PathBuf,
+        /// The certificates above it up to the root (PEM, issuer first).
+        #[arg(long)]
+        chain: Option<PathBuf>,
+    },
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -52,6 +76,31 @@ fn read(path: &Path) -> anyhow::Result<String> {
 pub(super) async fn run(global: &GlobalArgs, command: CaCommand) -> anyhow::Result<()> {
     let (account, source) = match command {
         CaCommand::List { account } => return list(global, &account).await,
+        CaCommand::Csr {
+            account,
+            ca_key,
+            common_name,
+        } => {
+            let authority = keyed_authority(global).await?;
+            let csr = authority
+                .ca_csr(&account.parse()?, ca_key, common_name.as_deref())
+                .await?;
+            print!("{csr}");
+            return Ok(());
+        }
+        CaCommand::Install {
+            account,
+            cert,
+            chain,
+        } => {
+            let authority = keyed_authority(global).await?;
+            let chain = chain.as_deref().map(read).transpose()?;
+            let (ca, _) = authority
+                .install_ca(&account.parse()?, &read(&cert)?, chain, cli_actor())
+                .await?;
+            println!("{}", ca.id);
+            return Ok(());
+        }
         CaCommand::Rotate { account, ca_key } => (account, NewCa::Generate(ca_key)),
         CaCommand::Import {
             account,

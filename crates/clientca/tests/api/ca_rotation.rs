@@ -259,6 +259,38 @@ async fn a_ca_imported_under_a_users_root_issues_leaves_that_verify_to_it(db: Te
     )
     .await;
     assert!(text.contains("leaf.pem: good"), "{text}");
+
+    // A master-key rotation re-seals the imported key too: with the new key it still signs.
+    let new_key = MasterKey::generate().unwrap();
+    cli.rotate_master_key(&new_key, Actor::new(ActorKind::Cli))
+        .await
+        .unwrap();
+    let config = Config {
+        master_key: Some(new_key),
+        ..Config::default()
+    };
+    let rekeyed = Authority::new(Arc::clone(&app.store), config)
+        .await
+        .unwrap();
+    let zone = rekeyed
+        .zones()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|zone| zone.id == app.zone_id)
+        .unwrap();
+    let issued = rekeyed
+        .issue_certificate(
+            &zone,
+            authority::IssueRequest {
+                csr: p256_csr("after the master key changed"),
+                validity_days: 30,
+            },
+            Actor::new(ActorKind::Cli),
+        )
+        .await
+        .unwrap();
+    assert_eq!(issued.ca_id, imported.id);
 }
 
 async fn unusable_imports_are_refused_and_change_nothing(db: TestDatabase) {

@@ -21,6 +21,7 @@ pub trait DeploymentStore: Send + Sync {
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
     /// Store `value` under `key` unless a value exists; returns the value now stored.
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
+    async fn delete_setting(&self, key: &str) -> StoreResult<()>;
     /// The latest applied schema migration.
     async fn schema_version(&self) -> StoreResult<i64>;
     async fn count_rows(&self, table: Table) -> StoreResult<u64>;
@@ -49,6 +50,12 @@ impl<B: Backend> DeploymentStore for B {
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
         let row = self.fetch_optional(sql::SELECT_SETTING, args![key]).await?;
         row.map(|row| row.first_text()).transpose()
+    }
+
+    async fn delete_setting(&self, key: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        tx.execute(sql::DELETE_SETTING, args![key]).await?;
+        tx.commit().await
     }
 
     async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
