@@ -1,4 +1,5 @@
-//! The official Cloudflare Python SDK (cloudflare==5.9.0, strict validation) against the server.
+//! The official Cloudflare SDKs against the server: Python (cloudflare==5.9.0, strict response
+//! validation) and TypeScript (npm cloudflare 7.3.0, from tests/sdk/package-lock.json).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -7,7 +8,10 @@ use test_support::{TestDatabase, backend_tests, skip_notice, strict};
 
 use crate::helpers::TestApp;
 
-backend_tests!(official_python_sdk_drives_every_operation);
+backend_tests!(
+    official_python_sdk_drives_every_operation,
+    official_typescript_sdk_drives_every_operation,
+);
 
 /// `CLIENTCA_TEST_PYTHON`, else the workspace's `.venv` (made by `scripts/test`).
 fn python() -> Option<PathBuf> {
@@ -66,6 +70,74 @@ async fn official_python_sdk_drives_every_operation(db: TestDatabase) {
     assert!(
         output.status.success(),
         "SDK script failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all operations passed"), "{stdout}");
+}
+
+/// `node` with tests/sdk/node_modules (made by `scripts/test` with `npm ci`), or `None`.
+fn node_with_sdk() -> Option<(PathBuf, PathBuf)> {
+    let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk");
+    if !sdk.join("node_modules/cloudflare/package.json").exists() {
+        return None;
+    }
+    let node = std::env::var("CLIENTCA_TEST_NODE").unwrap_or_else(|_| "node".into());
+    Some((PathBuf::from(node), sdk))
+}
+
+async fn official_typescript_sdk_drives_every_operation(db: TestDatabase) {
+    let Some((node, sdk)) = node_with_sdk() else {
+        if strict() {
+            panic!(
+                "CLIENTCA_TEST_STRICT=1 but the TypeScript SDK is not installed: run scripts/test \
+                 (npm ci in crates/clientca/tests/sdk)"
+            );
+        }
+        skip_notice(
+            "the TypeScript SDK test",
+            "run scripts/test (it runs npm ci in crates/clientca/tests/sdk)",
+        );
+        return;
+    };
+    let app = TestApp::spawn(db).await;
+    let zone_name = app
+        .store
+        .get_zone(&app.zone_id)
+        .await
+        .unwrap()
+        .expect("the bootstrap zone")
+        .name;
+    let more_csrs: Vec<String> = (0..6)
+        .map(|i| crate::helpers::p256_csr(&format!("ts-bulk-{i}")))
+        .collect();
+    let corporate = test_support::ForeignCa::root("TypeScript Corporate Root");
+    let output = tokio::task::spawn_blocking({
+        let base_url = app.server.api_base_url();
+        let token = app.token.clone();
+        let zone = app.zone_id.clone();
+        let account = app.account_id.clone();
+        move || {
+            Command::new(node)
+                .arg(sdk.join("official_sdk.mjs"))
+                .current_dir(&sdk)
+                .env("CLIENTCA_BASE_URL", base_url)
+                .env("CLIENTCA_TOKEN", token)
+                .env("CLIENTCA_ZONE", zone.as_str())
+                .env("CLIENTCA_ZONE_NAME", zone_name)
+                .env("CLIENTCA_ACCOUNT", account.as_str())
+                .env("CLIENTCA_CSR", crate::helpers::p256_csr("ts-client"))
+                .env("CLIENTCA_MORE_CSRS", more_csrs.join("\n--\n"))
+                .env("CLIENTCA_CA_PEM", corporate.pem)
+                .output()
+                .expect("node runs")
+        }
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "TypeScript SDK script failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("all operations passed"), "{stdout}");
 }
