@@ -3,7 +3,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -42,7 +42,12 @@ pub fn load(path: &Path, create_if_missing: bool) -> anyhow::Result<Option<Maste
 pub fn create(path: &Path) -> anyhow::Result<MasterKey> {
     let key = MasterKey::generate()?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        // Owner-only, like the database directory it usually is.
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let mut file = fs::OpenOptions::new()
         .write(true)

@@ -701,3 +701,37 @@ fn ca_csr_then_install_issues_under_the_users_root_without_the_key_leaving() {
     ]);
     assert!(!again.status.success());
 }
+
+#[test]
+fn the_data_directory_and_database_files_are_private_from_the_first_start() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path(), &[]);
+    let token = server.token.clone().expect("a first-start token");
+    // A write, so the WAL and shared-memory files exist.
+    let (status, _) = common::call(
+        reqwest::Method::GET,
+        &format!("{}/client/v4/user/tokens/verify", server.base_url),
+        &token,
+        None,
+    );
+    assert_eq!(status, 200);
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("data"), 0o700, "data directory");
+    for file in [
+        "data/clientca.db",
+        "data/clientca.db-wal",
+        "data/clientca.db-shm",
+        "data/clientca.db.setup.lock",
+        "data/master.key",
+    ] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    drop(server);
+}

@@ -5,6 +5,7 @@
 //! (the CLI) waits on `busy_timeout` instead of failing mid-transaction. Reads use their own pool
 //! and never block behind writes (WAL). `synchronous = FULL`: a committed row survives power loss.
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -66,6 +67,9 @@ impl SqliteStore {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         if !in_memory {
             create_parent_dir(options.get_filename())?;
+            if schema == Schema::Migrate {
+                create_private_file(options.get_filename())?;
+            }
         }
         // Processes starting together on a fresh file would race to switch it to WAL (which
         // SQLite may refuse at once with SQLITE_BUSY) and to create the schema; the first to take
@@ -515,6 +519,7 @@ async fn lock_for_setup(database: &Path) -> StoreResult<std::fs::File> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .map_err(lock_error)?;
     // Blocking: another process holds it only while it migrates.
@@ -524,13 +529,36 @@ async fn lock_for_setup(database: &Path) -> StoreResult<std::fs::File> {
         .map_err(lock_error)
 }
 
+/// The database's directory, created owner-only (0700) when missing: it holds token hashes and
+/// sealed CA keys.
 fn create_parent_dir(path: &Path) -> StoreResult<()> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Database(sqlx::Error::Configuration(
-                format!("cannot create database directory {}: {e}", dir.display()).into(),
-            ))
-        }),
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| {
+                StoreError::Database(sqlx::Error::Configuration(
+                    format!("cannot create database directory {}: {e}", dir.display()).into(),
+                ))
+            }),
         _ => Ok(()),
+    }
+}
+
+/// Create the database file owner-only (0600) before SQLite does (it would use 0644); SQLite
+/// gives the WAL and shared-memory files the database file's mode.
+fn create_private_file(path: &Path) -> StoreResult<()> {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Database(sqlx::Error::Configuration(
+            format!("cannot create database {}: {e}", path.display()).into(),
+        ))),
     }
 }
