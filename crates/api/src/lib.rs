@@ -7,6 +7,7 @@ pub mod dto;
 pub mod error;
 mod extract;
 mod rate_limit;
+mod request_id;
 mod routes;
 mod server;
 
@@ -175,11 +176,24 @@ pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(request_timeout)
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // An INFO span per request: whatever a handler logs carries its request id.
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<_>| {
+                    tracing::info_span!(
+                        "request",
+                        request_id = request_id::of(request),
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_response(request_id::log_response),
+        )
         .layer(SetSensitiveRequestHeadersLayer::new([
             AUTHORIZATION,
             HeaderName::from_static("x-auth-key"),
         ]))
+        .layer(axum::middleware::from_fn(request_id::request_id))
         .with_state(state)
 }
 

@@ -425,3 +425,46 @@ fn two_servers_starting_together_on_a_fresh_sqlite_file_both_come_up() {
         assert_eq!(tokens, 1, "round {round}: bootstrapped once");
     }
 }
+
+#[test]
+fn a_refused_request_is_found_in_the_log_by_its_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let serve = serve_logging_to(dir.path(), &[("RUST_LOG", "info")], &[], log.into());
+    let url = format!(
+        "{}/client/v4/zones/{}/client_certificates",
+        serve.base_url,
+        "f".repeat(32)
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let response = runtime.block_on(
+        reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(serve.token.clone().unwrap())
+            .header("x-request-id", "support-ticket-4711")
+            .send(),
+    );
+    let response = response.unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.headers()["x-request-id"], "support-ticket-4711");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+        let line = text
+            .lines()
+            .find(|line| line.contains("support-ticket-4711"));
+        if let Some(line) = line {
+            assert!(line.contains("status=403"), "{line}");
+            assert!(!line.contains(&serve.token.clone().unwrap()), "{line}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no log line names the request id:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

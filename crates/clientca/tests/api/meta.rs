@@ -1,4 +1,4 @@
-//! Health and the served OpenAPI document.
+//! Health, the served OpenAPI document, and request ids.
 
 use std::time::Duration;
 
@@ -9,7 +9,51 @@ use crate::helpers::{TestApp, answer};
 backend_tests!(
     openapi_and_health_are_served,
     health_fails_once_publication_passes_stop,
+    every_answer_carries_a_request_id,
 );
+
+async fn every_answer_carries_a_request_id(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let id_of = |response: &reqwest::Response| {
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let certificates = app.url(&app.certificates_path(&app.zone_id));
+    let mut seen = std::collections::HashSet::new();
+    for (request, status) in [
+        (app.client.get(&certificates).bearer_auth(&app.token), 200),
+        (app.client.get(&certificates), 400),
+        (app.client.get(app.url("/no/such/route")), 404),
+        (app.client.get(app.public_url("/ca/unknown.pem")), 404),
+        (app.client.get(app.public_url("/healthz")), 200),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status);
+        let id = id_of(&response);
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+        assert!(seen.insert(id), "ids are unique");
+    }
+    // A caller's own correlation id comes back; one that is not a sane token is replaced.
+    let response = app
+        .client
+        .get(&certificates)
+        .bearer_auth(&app.token)
+        .header("x-request-id", "support-ticket-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(id_of(&response), "support-ticket-42");
+    let response = app
+        .client
+        .get(&certificates)
+        .header("x-request-id", "x".repeat(500))
+        .send()
+        .await
+        .unwrap();
+    assert!(uuid::Uuid::parse_str(&id_of(&response)).is_ok());
+}
 
 async fn openapi_and_health_are_served(db: TestDatabase) {
     let app = TestApp::spawn(db).await;
