@@ -735,3 +735,32 @@ fn the_data_directory_and_database_files_are_private_from_the_first_start() {
     }
     drop(server);
 }
+
+#[test]
+fn completions_and_the_man_page_are_generated_from_the_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = stdout_of(&clientca(dir.path(), &["completions", shell]));
+        for word in ["serve", "gateway", "rotate", "publish-interval"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let bash = stdout_of(&clientca(dir.path(), &["completions", "bash"]));
+    let path = dir.path().join("clientca.bash");
+    std::fs::write(&path, bash).unwrap();
+    let syntax = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(
+        syntax.status.success(),
+        "{}",
+        String::from_utf8_lossy(&syntax.stderr)
+    );
+    let refused = clientca(dir.path(), &["completions", "tcsh"]);
+    assert!(!refused.status.success());
+
+    let man = stdout_of(&clientca(dir.path(), &["man"]));
+    assert!(man.contains(".TH clientca 1"), "{man}");
+    for section in [".SH NAME", ".SH SYNOPSIS", ".SH SUBCOMMANDS"] {
+        assert!(man.contains(section), "the man page lacks {section}");
+    }
+    assert!(man.contains("serve") && man.contains("mTLS gateway"));
+}

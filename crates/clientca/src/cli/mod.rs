@@ -3,6 +3,7 @@
 pub mod account;
 pub mod audit;
 pub mod ca;
+mod completions;
 pub mod copy;
 pub mod gateway;
 pub mod master_key;
@@ -93,6 +94,10 @@ pub enum Command {
     MasterKey(master_key::MasterKeyCommand),
     /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL.
     Copy(copy::CopyArgs),
+    /// Print a shell completion script (e.g. `clientca completions bash > /etc/bash_completion.d/clientca`).
+    Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff), e.g. `clientca man > /usr/local/share/man/man1/clientca.1`.
+    Man,
 }
 
 impl Cli {
@@ -109,6 +114,8 @@ impl Cli {
             Command::Audit(command) => audit::run(&global, command).await,
             Command::MasterKey(command) => master_key::run(&global, command).await,
             Command::Copy(args) => copy::run(args).await,
+            Command::Completions { shell } => completions::completions(shell),
+            Command::Man => completions::man(),
         }
     }
 }
