@@ -468,3 +468,126 @@ fn a_refused_request_is_found_in_the_log_by_its_request_id() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// `clientca backup` while `serve` keeps issuing, then a restore into a fresh directory: every
+/// certificate acknowledged before the backup began is there, the old token works, and the
+/// audit chain verifies.
+#[test]
+fn a_backup_taken_under_load_restores_into_a_working_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = common::serve(dir.path(), &[], &["--publish-interval", "200ms"]);
+    let token = serve.token.clone().unwrap();
+    let zone = zone_of(dir.path());
+    let certificates = format!(
+        "{}/client/v4/zones/{zone}/client_certificates",
+        serve.base_url
+    );
+    let issue = |n: usize| {
+        let csr = test_support::csr_with_common_name(&format!("device-{n}"));
+        let (status, created) = call(
+            reqwest::Method::POST,
+            &certificates,
+            &token,
+            Some(json!({"csr": csr, "validity_days": 7})),
+        );
+        assert_eq!(status, 200, "{created}");
+        created["result"]["id"].as_str().unwrap().to_string()
+    };
+    let before: Vec<String> = (0..5).map(issue).collect();
+    // One revoked, so the backup holds a published CRL too.
+    call(
+        reqwest::Method::DELETE,
+        &format!("{certificates}/{}", before[0]),
+        &token,
+        None,
+    );
+    wait_for_status(&format!("{certificates}/{}", before[0]), &token, "revoked");
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = std::thread::spawn({
+        let stop = std::sync::Arc::clone(&stop);
+        let (certificates, token) = (certificates.clone(), token.clone());
+        move || {
+            let mut n = 100;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let csr = test_support::csr_with_common_name(&format!("load-{n}"));
+                let (status, _) = call(
+                    reqwest::Method::POST,
+                    &certificates,
+                    &token,
+                    Some(json!({"csr": csr, "validity_days": 7})),
+                );
+                assert_eq!(status, 200);
+                n += 1;
+            }
+            n - 100
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let backup = dir.path().join("backup.db");
+    let report = common::stdout_of(&common::clientca(
+        dir.path(),
+        &[],
+        &["backup", "--to", backup.to_str().unwrap()],
+    ));
+    assert!(report.contains("certificates"), "{report}");
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let issued_under_load = load.join().unwrap();
+    assert!(
+        issued_under_load > 0,
+        "the backup ran while creates went on"
+    );
+    drop(serve);
+
+    // Restore: the backup as the database of a fresh data directory, with the same master key.
+    let restored = tempfile::tempdir().unwrap();
+    std::fs::create_dir(restored.path().join("data")).unwrap();
+    std::fs::copy(&backup, restored.path().join("data/clientca.db")).unwrap();
+    std::fs::copy(
+        dir.path().join("data/master.key"),
+        restored.path().join("data/master.key"),
+    )
+    .unwrap();
+    let again = common::serve(restored.path(), &[], &[]);
+    assert!(
+        again.token.is_none(),
+        "a restored database is not a first start"
+    );
+    let certificates = format!(
+        "{}/client/v4/zones/{zone}/client_certificates",
+        again.base_url
+    );
+    for id in &before {
+        let (status, body) = call(
+            reqwest::Method::GET,
+            &format!("{certificates}/{id}"),
+            &token,
+            None,
+        );
+        assert_eq!(status, 200, "{id}: {body}");
+    }
+    let (_, revoked) = call(
+        reqwest::Method::GET,
+        &format!("{certificates}/{}", before[0]),
+        &token,
+        None,
+    );
+    assert_eq!(revoked["result"]["status"], "revoked");
+    // It issues with the restored CA, and the audit chain is intact.
+    let (status, created) = call(
+        reqwest::Method::POST,
+        &certificates,
+        &token,
+        Some(json!({"csr": test_support::csr_with_common_name("after"), "validity_days": 7})),
+    );
+    assert_eq!(status, 200, "{created}");
+    drop(again);
+    let verified = common::clientca(restored.path(), &[], &["audit", "verify"]);
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}

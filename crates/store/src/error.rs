@@ -21,6 +21,11 @@ pub enum StoreError {
     CommitterStart(std::io::Error),
     #[error("a stored row is invalid: {0}")]
     Corrupt(String),
+    /// This database does not do that (e.g. a backup file of a PostgreSQL database).
+    #[error("{0}")]
+    Unsupported(&'static str),
+    #[error("cannot write the backup: {0}")]
+    Backup(std::io::Error),
     /// The disk (or the database's quota) is full: nothing was written; retry once space is freed.
     #[error("the database's storage is full: {0}")]
     StorageFull(String),

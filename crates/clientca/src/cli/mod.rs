@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod backup;
 pub mod ca;
 mod completions;
 pub mod copy;
@@ -94,6 +95,8 @@ pub enum Command {
     MasterKey(master_key::MasterKeyCommand),
     /// Copy a whole deployment into an empty database, e.g. from SQLite to PostgreSQL.
     Copy(copy::CopyArgs),
+    /// Write a consistent copy of the SQLite database to a new file, while `serve` keeps running.
+    Backup(backup::BackupArgs),
     /// Print a shell completion script (e.g. `clientca completions bash > /etc/bash_completion.d/clientca`).
     Completions { shell: clap_complete::Shell },
     /// Print the manual page (roff), e.g. `clientca man > /usr/local/share/man/man1/clientca.1`.
@@ -114,6 +117,7 @@ impl Cli {
             Command::Audit(command) => audit::run(&global, command).await,
             Command::MasterKey(command) => master_key::run(&global, command).await,
             Command::Copy(args) => copy::run(args).await,
+            Command::Backup(args) => backup::run(&global, args).await,
             Command::Completions { shell } => completions::completions(shell),
             Command::Man => completions::man(),
         }

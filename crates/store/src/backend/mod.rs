@@ -279,6 +279,10 @@ pub(crate) trait Backend: Send + Sync + 'static {
         args: &[Arg<'_>],
     ) -> impl Future<Output = StoreResult<Self::Row>> + Send;
 
+    /// A consistent copy of the whole database into the new file `path`, while others keep
+    /// writing (SQLite: `VACUUM INTO`).
+    fn backup_into(&self, path: &std::path::Path) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// A statement outside any transaction, on a write connection (ANALYZE, VACUUM).
     fn execute_alone(&self, sql: &'static str) -> impl Future<Output = StoreResult<()>> + Send;
 

@@ -160,6 +160,13 @@ impl Backend for PostgresStore {
         Ok(())
     }
 
+    async fn backup_into(&self, _path: &std::path::Path) -> StoreResult<()> {
+        Err(StoreError::Unsupported(
+            "PostgreSQL is backed up with its own tools: pg_dump, or base backups with WAL \
+             archiving for point-in-time recovery (see README, Backups)",
+        ))
+    }
+
     /// PostgreSQL commits durably on its own; concurrent creates overlap in separate transactions.
     async fn insert_certificate_durably(
         &self,

@@ -322,6 +322,27 @@ impl Backend for SqliteStore {
         Ok(())
     }
 
+    /// `VACUUM INTO` reads one snapshot (a read transaction: in WAL mode writers carry on) and
+    /// writes a compact copy. The file is made owner-only first; it must not exist yet.
+    async fn backup_into(&self, path: &Path) -> StoreResult<()> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(StoreError::Backup)?;
+        let target = path.to_str().ok_or(StoreError::Unsupported(
+            "the backup path must be valid UTF-8",
+        ))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.write)
+            .await?;
+        std::fs::File::open(path)
+            .and_then(|file| file.sync_all())
+            .map_err(StoreError::Backup)
+    }
+
     /// Hand the create to the group committer and wait until its group is committed.
     async fn insert_certificate_durably(
         &self,

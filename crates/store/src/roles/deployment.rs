@@ -39,6 +39,8 @@ pub trait DeploymentStore: Send + Sync {
     /// Refresh the query planner's statistics (after bulk imports: `copy`, benchmark seeding);
     /// on PostgreSQL also vacuum, so index-only scans stay index-only.
     async fn analyze(&self) -> StoreResult<()>;
+    /// A consistent copy of the whole database into the new file `path` while it is in use.
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -313,5 +315,9 @@ impl<B: Backend> DeploymentStore for B {
 
     async fn analyze(&self) -> StoreResult<()> {
         self.execute_alone(B::ANALYZE).await
+    }
+
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()> {
+        self.backup_into(path).await
     }
 }
