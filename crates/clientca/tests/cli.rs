@@ -764,3 +764,50 @@ fn completions_and_the_man_page_are_generated_from_the_parser() {
     }
     assert!(man.contains("serve") && man.contains("mTLS gateway"));
 }
+
+/// contrib/clientca.service passes `systemd-analyze verify` (with this build as ExecStart), where
+/// systemd is installed.
+#[test]
+fn the_systemd_unit_verifies() {
+    if Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        test_support::skip_notice(
+            "the systemd unit check",
+            "install systemd (systemd-analyze)",
+        );
+        return;
+    }
+    let unit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../contrib/clientca.service"
+    ))
+    .unwrap();
+    for hardening in [
+        "DynamicUser=yes",
+        "StateDirectory=clientca",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+    ] {
+        assert!(unit.contains(hardening), "{hardening}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clientca.service");
+    std::fs::write(&path, unit.replace("/usr/local/bin/clientca", common::BIN)).unwrap();
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    assert!(
+        verified.status.success() && said.trim().is_empty(),
+        "{said}"
+    );
+}
