@@ -114,11 +114,7 @@ impl Authority {
         new: &crate::MasterKey,
         actor: Actor,
     ) -> Result<usize, Error> {
-        let current = self
-            .config
-            .master_key
-            .as_ref()
-            .ok_or(MasterKeyError::Missing)?;
+        let current = self.master_key()?;
         crate::master_key::verify_against_store(current, self.store.as_ref()).await?;
         let mut resealed = Vec::new();
         for ca in self.store.list_cas().await? {
@@ -148,11 +144,7 @@ impl Authority {
         source: NewCa,
         actor: Actor,
     ) -> Result<(CaRecord, Option<CaId>), Error> {
-        let key = self
-            .config
-            .master_key
-            .as_ref()
-            .ok_or(MasterKeyError::Missing)?;
+        let key = self.master_key()?;
         if self.store.get_account(account_id).await?.is_none() {
             return Err(Error::NotFound(format!("account {account_id}")));
         }
@@ -249,11 +241,7 @@ impl Authority {
         algorithm: pki::CaKeyAlgorithm,
         common_name: Option<&str>,
     ) -> Result<String, Error> {
-        let key = self
-            .config
-            .master_key
-            .as_ref()
-            .ok_or(MasterKeyError::Missing)?;
+        let key = self.master_key()?;
         if self.store.get_account(account_id).await?.is_none() {
             return Err(Error::NotFound(format!("account {account_id}")));
         }
@@ -276,11 +264,7 @@ impl Authority {
         chain_pem: Option<String>,
         actor: Actor,
     ) -> Result<(CaRecord, Option<CaId>), Error> {
-        let key = self
-            .config
-            .master_key
-            .as_ref()
-            .ok_or(MasterKeyError::Missing)?;
+        let key = self.master_key()?;
         let not_a_certificate = || Error::InvalidImportedCa(pki::ImportError::NotOneCertificate);
         let ders = pki::ca_bundle_ders(certificate_pem).map_err(|_| not_a_certificate())?;
         let [der] = ders.as_slice() else {
@@ -306,6 +290,15 @@ impl Authority {
         let installed = self.rotate_ca(account_id, source, actor).await?;
         self.store.delete_setting(&setting).await?;
         Ok(installed)
+    }
+
+    /// The master key, which everything that creates or loads a CA key needs.
+    fn master_key(&self) -> Result<&crate::MasterKey, Error> {
+        Ok(self
+            .config
+            .master_key
+            .as_ref()
+            .ok_or(MasterKeyError::Missing)?)
     }
 
     fn cached_current(&self, account_id: &AccountId) -> Option<Arc<LoadedCa>> {
@@ -372,11 +365,7 @@ impl Authority {
         account_id: &AccountId,
         algorithm: pki::CaKeyAlgorithm,
     ) -> Result<CaRecord, Error> {
-        let key = self
-            .config
-            .master_key
-            .as_ref()
-            .ok_or(MasterKeyError::Missing)?;
+        let key = self.master_key()?;
         let policy = &self.config.policy;
         let name = policy
             .ca_name_template
@@ -425,11 +414,7 @@ impl Authority {
     }
 
     fn load_ca(&self, record: CaRecord) -> Result<LoadedCa, Error> {
-        let key = self
-            .config
-            .master_key
-            .as_ref()
-            .ok_or(MasterKeyError::Missing)?;
+        let key = self.master_key()?;
         let pkcs8 = key.open(&record.sealed_private_key, record.id.as_str().as_bytes())?;
         let signer = CaSigner::from_parts(&record.certificate_der, &pkcs8)?;
         Ok(LoadedCa { record, signer })

@@ -108,8 +108,7 @@ pub fn generate_managed_ca(
     validity: Duration,
     algorithm: CaKeyAlgorithm,
 ) -> Result<NewCa, CaError> {
-    let key = KeyPair::generate_for(algorithm.signature_algorithm())
-        .map_err(|e| CaError::KeyGeneration(e.to_string()))?;
+    let key = generate_key(algorithm)?;
     let not_before = now.replace_nanosecond(0).unwrap_or(now);
     let not_after = not_before + validity;
 
@@ -117,18 +116,11 @@ pub fn generate_managed_ca(
     name.push(DnType::OrganizationName, "clientca");
     name.push(DnType::CommonName, common_name);
 
-    let mut params = CertificateParams::default();
-    params.distinguished_name = name;
+    let mut params = issuing_ca_params(name);
     params.serial_number = Some(SerialNumber::random().to_bytes().to_vec().into());
     params.not_before = not_before;
     params.not_after = not_after;
-    params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_identifier_method = KeyIdMethod::PreSpecified(key_identifier(key.public_key_raw()));
-    params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
     let certificate = params
         .self_signed(&key)
         .map_err(|e| CaError::Signing(e.to_string()))?;
@@ -142,17 +134,14 @@ pub fn generate_managed_ca(
     })
 }
 
-/// A new CA key and a CSR for it, for the user's root to sign (`clientca ca csr`): the CSR asks
-/// for CA:TRUE pathlen 0 with keyCertSign, cRLSign and digitalSignature, like a managed CA.
-/// Returns (the key as PKCS#8 DER, the CSR as PEM).
-pub fn ca_key_and_csr(
-    common_name: &str,
-    algorithm: CaKeyAlgorithm,
-) -> Result<(Vec<u8>, String), CaError> {
-    let key = KeyPair::generate_for(algorithm.signature_algorithm())
-        .map_err(|e| CaError::KeyGeneration(e.to_string()))?;
-    let mut name = DistinguishedName::new();
-    name.push(DnType::CommonName, common_name);
+fn generate_key(algorithm: CaKeyAlgorithm) -> Result<KeyPair, CaError> {
+    KeyPair::generate_for(algorithm.signature_algorithm())
+        .map_err(|e| CaError::KeyGeneration(e.to_string()))
+}
+
+/// What every CA clientca issues from is: CA:TRUE pathlen 0 (it signs leaves only), keyCertSign
+/// and cRLSign, plus digitalSignature for the OCSP responses it signs itself.
+fn issuing_ca_params(name: DistinguishedName) -> CertificateParams {
     let mut params = CertificateParams::default();
     params.distinguished_name = name;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
@@ -161,7 +150,20 @@ pub fn ca_key_and_csr(
         KeyUsagePurpose::CrlSign,
         KeyUsagePurpose::DigitalSignature,
     ];
-    let csr = params
+    params
+}
+
+/// A new CA key and a CSR for it, for the user's root to sign (`clientca ca csr`): the CSR asks
+/// for CA:TRUE pathlen 0 with keyCertSign, cRLSign and digitalSignature, like a managed CA.
+/// Returns (the key as PKCS#8 DER, the CSR as PEM).
+pub fn ca_key_and_csr(
+    common_name: &str,
+    algorithm: CaKeyAlgorithm,
+) -> Result<(Vec<u8>, String), CaError> {
+    let key = generate_key(algorithm)?;
+    let mut name = DistinguishedName::new();
+    name.push(DnType::CommonName, common_name);
+    let csr = issuing_ca_params(name)
         .serialize_request(&key)
         .and_then(|request| request.pem())
         .map_err(|e| CaError::Signing(e.to_string()))?;

@@ -5,7 +5,7 @@ use authority::CaKeyAlgorithm;
 use reqwest::Method;
 use test_support::{TestDatabase, backend_tests};
 
-use crate::helpers::{TestApp, fixture, openssl, p256_csr};
+use crate::helpers::{TestApp, fixture, openssl, p256_csr, verify_client_certificate};
 use crate::revocation::{get_bytes, openssl_ocsp};
 
 backend_tests!(every_ca_key_type_issues_publishes_and_answers_ocsp);
@@ -27,21 +27,7 @@ async fn every_ca_key_type_issues_publishes_and_answers_ocsp(db: TestDatabase) {
         let ca_pem = app.ca_pem().await;
         let ca_id = app.ca_id().await;
         for leaf in [&revoked, &kept] {
-            openssl(
-                &[
-                    "verify",
-                    "-x509_strict",
-                    "-purpose",
-                    "sslclient",
-                    "-CAfile",
-                    "ca.pem",
-                    "leaf.pem",
-                ],
-                &[
-                    ("ca.pem", &ca_pem),
-                    ("leaf.pem", leaf["certificate"].as_str().unwrap()),
-                ],
-            );
+            verify_client_certificate(&ca_pem, leaf["certificate"].as_str().unwrap());
         }
         let item = format!(
             "/zones/{}/client_certificates/{}",

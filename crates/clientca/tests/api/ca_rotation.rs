@@ -10,7 +10,7 @@ use serde_json::Value;
 use test_support::{ForeignCa, TestDatabase, backend_tests};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::helpers::{TestApp, openssl, p256_csr};
+use crate::helpers::{TestApp, openssl, p256_csr, verify_client_certificate};
 use crate::revocation::{get_bytes, openssl_ocsp};
 
 backend_tests!(
@@ -48,21 +48,7 @@ async fn ca_pem(app: &TestApp, ca_id: &str) -> String {
 }
 
 fn verify(ca_pem: &str, leaf: &Value) {
-    openssl(
-        &[
-            "verify",
-            "-x509_strict",
-            "-purpose",
-            "sslclient",
-            "-CAfile",
-            "ca.pem",
-            "leaf.pem",
-        ],
-        &[
-            ("ca.pem", ca_pem),
-            ("leaf.pem", leaf["certificate"].as_str().unwrap()),
-        ],
-    );
+    verify_client_certificate(ca_pem, leaf["certificate"].as_str().unwrap());
 }
 
 async fn crl_serials(app: &TestApp, ca_id: &str) -> Vec<String> {

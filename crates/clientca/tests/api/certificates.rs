@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::helpers::{TestApp, fixture, openssl, p256_csr};
+use crate::helpers::{TestApp, fixture, openssl, p256_csr, verify_client_certificate};
 
 backend_tests!(
     issued_certificates_match_every_reported_field,
@@ -100,18 +100,7 @@ fn check_fields(cert: &Value, csr: &str, validity_days: i64, ca_pem: &str) {
     assert_eq!(cert["state"], first(&mut subject.iter_state_or_province()));
     assert_eq!(cert["location"], first(&mut subject.iter_locality()));
 
-    openssl(
-        &[
-            "verify",
-            "-x509_strict",
-            "-purpose",
-            "sslclient",
-            "-CAfile",
-            "ca.pem",
-            "leaf.pem",
-        ],
-        &[("ca.pem", ca_pem), ("leaf.pem", pem_text)],
-    );
+    verify_client_certificate(ca_pem, pem_text);
 }
 
 async fn issued_certificates_match_every_reported_field(db: TestDatabase) {

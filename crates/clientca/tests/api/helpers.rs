@@ -289,6 +289,22 @@ pub(crate) fn openssl(args: &[&str], files: &[(&str, &str)]) -> String {
     stdout
 }
 
+/// `openssl verify -x509_strict -purpose sslclient` of `leaf_pem` against `ca_pem`: must pass.
+pub(crate) fn verify_client_certificate(ca_pem: &str, leaf_pem: &str) {
+    openssl(
+        &[
+            "verify",
+            "-x509_strict",
+            "-purpose",
+            "sslclient",
+            "-CAfile",
+            "ca.pem",
+            "leaf.pem",
+        ],
+        &[("ca.pem", ca_pem), ("leaf.pem", leaf_pem)],
+    );
+}
+
 /// `.venv/bin/<tool>` (made by scripts/test), or `None` (skip, unless strict).
 pub(crate) fn venv_tool(name: &str) -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

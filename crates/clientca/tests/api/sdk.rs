@@ -22,6 +22,36 @@ fn python() -> Option<PathBuf> {
     venv.exists().then_some(venv)
 }
 
+/// Run an SDK script against `app` with the server, token, zone and account in `CLIENTCA_*`
+/// variables (plus `extra`), and check it passed.
+async fn run_sdk_script(app: &TestApp, mut command: Command, extra: Vec<(&'static str, String)>) {
+    let zone_name = app
+        .store
+        .get_zone(&app.zone_id)
+        .await
+        .unwrap()
+        .expect("the bootstrap zone")
+        .name;
+    command
+        .env("CLIENTCA_BASE_URL", app.server.api_base_url())
+        .env("CLIENTCA_TOKEN", &app.token)
+        .env("CLIENTCA_ZONE", app.zone_id.as_str())
+        .env("CLIENTCA_ZONE_NAME", zone_name)
+        .env("CLIENTCA_ACCOUNT", app.account_id.as_str())
+        .envs(extra);
+    let output =
+        tokio::task::spawn_blocking(move || command.output().expect("the SDK script runs"))
+            .await
+            .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "SDK script failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all operations passed"), "{stdout}");
+}
+
 async fn official_python_sdk_drives_every_operation(db: TestDatabase) {
     let Some(python) = python() else {
         if strict() {
@@ -36,42 +66,12 @@ async fn official_python_sdk_drives_every_operation(db: TestDatabase) {
         return;
     };
     let app = TestApp::spawn(db).await;
-    let zone_name = app
-        .store
-        .get_zone(&app.zone_id)
-        .await
-        .unwrap()
-        .expect("the bootstrap zone")
-        .name;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/official_sdk.py");
-    let output = tokio::task::spawn_blocking({
-        let base_url = app.server.api_base_url();
-        let token = app.token.clone();
-        let zone = app.zone_id.clone();
-        let account = app.account_id.clone();
-        move || {
-            Command::new(python)
-                .arg(script)
-                // The script checks with `assert`, which -O would strip.
-                .env_remove("PYTHONOPTIMIZE")
-                .env("CLIENTCA_BASE_URL", base_url)
-                .env("CLIENTCA_TOKEN", token)
-                .env("CLIENTCA_ZONE", zone.as_str())
-                .env("CLIENTCA_ZONE_NAME", zone_name)
-                .env("CLIENTCA_ACCOUNT", account.as_str())
-                .output()
-                .expect("python runs")
-        }
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "SDK script failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("all operations passed"), "{stdout}");
+    let mut command = Command::new(python);
+    command
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/official_sdk.py"))
+        // The script checks with `assert`, which -O would strip.
+        .env_remove("PYTHONOPTIMIZE");
+    run_sdk_script(&app, command, Vec::new()).await;
 }
 
 /// `node` with tests/sdk/node_modules (made by `scripts/test` with `npm ci`), or `None`.
@@ -99,45 +99,16 @@ async fn official_typescript_sdk_drives_every_operation(db: TestDatabase) {
         return;
     };
     let app = TestApp::spawn(db).await;
-    let zone_name = app
-        .store
-        .get_zone(&app.zone_id)
-        .await
-        .unwrap()
-        .expect("the bootstrap zone")
-        .name;
     let more_csrs: Vec<String> = (0..6)
         .map(|i| crate::helpers::p256_csr(&format!("ts-bulk-{i}")))
         .collect();
     let corporate = test_support::ForeignCa::root("TypeScript Corporate Root");
-    let output = tokio::task::spawn_blocking({
-        let base_url = app.server.api_base_url();
-        let token = app.token.clone();
-        let zone = app.zone_id.clone();
-        let account = app.account_id.clone();
-        move || {
-            Command::new(node)
-                .arg(sdk.join("official_sdk.mjs"))
-                .current_dir(&sdk)
-                .env("CLIENTCA_BASE_URL", base_url)
-                .env("CLIENTCA_TOKEN", token)
-                .env("CLIENTCA_ZONE", zone.as_str())
-                .env("CLIENTCA_ZONE_NAME", zone_name)
-                .env("CLIENTCA_ACCOUNT", account.as_str())
-                .env("CLIENTCA_CSR", crate::helpers::p256_csr("ts-client"))
-                .env("CLIENTCA_MORE_CSRS", more_csrs.join("\n--\n"))
-                .env("CLIENTCA_CA_PEM", corporate.pem)
-                .output()
-                .expect("node runs")
-        }
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "TypeScript SDK script failed:\n{stdout}\n{stderr}"
-    );
-    assert!(stdout.contains("all operations passed"), "{stdout}");
+    let mut command = Command::new(node);
+    command.arg(sdk.join("official_sdk.mjs")).current_dir(&sdk);
+    let extra = vec![
+        ("CLIENTCA_CSR", crate::helpers::p256_csr("ts-client")),
+        ("CLIENTCA_MORE_CSRS", more_csrs.join("\n--\n")),
+        ("CLIENTCA_CA_PEM", corporate.pem),
+    ];
+    run_sdk_script(&app, command, extra).await;
 }
