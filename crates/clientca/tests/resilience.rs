@@ -531,6 +531,12 @@ fn a_backup_taken_under_load_restores_into_a_working_server() {
         &["backup", "--to", backup.to_str().unwrap()],
     ));
     assert!(report.contains("certificates"), "{report}");
+    for leftover in ["backup.db-wal", "backup.db-shm", "backup.db.setup.lock"] {
+        assert!(
+            !dir.path().join(leftover).exists(),
+            "reading the backup back left {leftover} beside it"
+        );
+    }
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let issued_under_load = load.join().unwrap();

@@ -12,7 +12,7 @@ pub(crate) mod sqlite;
 use std::future::Future;
 
 use crate::StoreResult;
-use crate::model::{AuditEntry, CertificateRecord, Id};
+use crate::model::{AuditEntry, CertificateRecord, Id, Table};
 use crate::rows::DecodeRow;
 
 /// One bind parameter: the five SQL types clientca stores.
@@ -244,6 +244,15 @@ pub(crate) trait Transaction: Send {
     fn rollback(self) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
+/// The tables a backup reports the row counts of.
+pub(crate) const BACKUP_SUMMARY: [Table; 5] = [
+    Table::Accounts,
+    Table::CertificateAuthorities,
+    Table::Certificates,
+    Table::ApiTokens,
+    Table::AuditEvents,
+];
+
 /// A database clientca can keep its state in.
 pub(crate) trait Backend: Send + Sync + 'static {
     type Row: DecodeRow + Send + Sync;
@@ -280,8 +289,11 @@ pub(crate) trait Backend: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Self::Row>> + Send;
 
     /// A consistent copy of the whole database into the new file `path`, while others keep
-    /// writing (SQLite: `VACUUM INTO`).
-    fn backup_into(&self, path: &std::path::Path) -> impl Future<Output = StoreResult<()>> + Send;
+    /// writing (SQLite: `VACUUM INTO`), read back: the row counts of [`BACKUP_SUMMARY`].
+    fn backup_into(
+        &self,
+        path: &std::path::Path,
+    ) -> impl Future<Output = StoreResult<Vec<(Table, u64)>>> + Send;
 
     /// A statement outside any transaction, on a write connection (ANALYZE, VACUUM).
     fn execute_alone(&self, sql: &'static str) -> impl Future<Output = StoreResult<()>> + Send;

@@ -160,7 +160,7 @@ impl Backend for PostgresStore {
         Ok(())
     }
 
-    async fn backup_into(&self, _path: &std::path::Path) -> StoreResult<()> {
+    async fn backup_into(&self, _path: &std::path::Path) -> StoreResult<Vec<(crate::Table, u64)>> {
         Err(StoreError::Unsupported(
             "PostgreSQL is backed up with its own tools: pg_dump, or base backups with WAL \
              archiving for point-in-time recovery (see README, Backups)",

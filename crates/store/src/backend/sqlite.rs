@@ -15,14 +15,14 @@ use sqlx::sqlite::{
     Sqlite, SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Pool, SqlSafeStr};
+use sqlx::{ConnectOptions, Connection, Pool, SqlSafeStr};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Arg, Backend, Placeholder, Statement, Transaction};
+use super::{Arg, BACKUP_SUMMARY, Backend, Placeholder, Statement, Transaction};
 use crate::StoreResult;
 use crate::error::StoreError;
 use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
-use crate::model::{AuditEntry, CertificateRecord};
+use crate::model::{AuditEntry, CertificateRecord, Table};
 use crate::sql;
 use crate::writes::{insert_certificates_with_audit, push_audit_insert, push_certificate_insert};
 
@@ -323,8 +323,10 @@ impl Backend for SqliteStore {
     }
 
     /// `VACUUM INTO` reads one snapshot (a read transaction: in WAL mode writers carry on) and
-    /// writes a compact copy. The file is made owner-only first; it must not exist yet.
-    async fn backup_into(&self, path: &Path) -> StoreResult<()> {
+    /// writes a compact copy. The file is made owner-only first; it must not exist yet. The copy
+    /// is then read back through an immutable connection (no WAL, shared-memory or lock files
+    /// appear beside it) with an integrity check, and its rows counted.
+    async fn backup_into(&self, path: &Path) -> StoreResult<Vec<(Table, u64)>> {
         std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -340,7 +342,30 @@ impl Backend for SqliteStore {
             .await?;
         std::fs::File::open(path)
             .and_then(|file| file.sync_all())
-            .map_err(StoreError::Backup)
+            .map_err(StoreError::Backup)?;
+        let mut copy = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .immutable(true)
+            .connect()
+            .await?;
+        let check: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&mut copy)
+            .await?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt(format!(
+                "the backup fails its integrity check: {check}"
+            )));
+        }
+        let mut counts = Vec::new();
+        for table in BACKUP_SUMMARY {
+            let rows: i64 = sqlx::query_scalar(sql::count_rows(table))
+                .fetch_one(&mut copy)
+                .await?;
+            counts.push((table, u64::try_from(rows).unwrap_or(0)));
+        }
+        copy.close().await?;
+        Ok(counts)
     }
 
     /// Hand the create to the group committer and wait until its group is committed.

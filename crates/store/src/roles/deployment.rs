@@ -39,8 +39,9 @@ pub trait DeploymentStore: Send + Sync {
     /// Refresh the query planner's statistics (after bulk imports: `copy`, benchmark seeding);
     /// on PostgreSQL also vacuum, so index-only scans stay index-only.
     async fn analyze(&self) -> StoreResult<()>;
-    /// A consistent copy of the whole database into the new file `path` while it is in use.
-    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()>;
+    /// A consistent copy of the whole database into the new file `path` while it is in use,
+    /// checked by reading it back: the copy's row counts of the main tables.
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<Vec<(Table, u64)>>;
 }
 
 #[async_trait]
@@ -317,7 +318,7 @@ impl<B: Backend> DeploymentStore for B {
         self.execute_alone(B::ANALYZE).await
     }
 
-    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<()> {
+    async fn backup_to(&self, path: &std::path::Path) -> StoreResult<Vec<(Table, u64)>> {
         self.backup_into(path).await
     }
 }
