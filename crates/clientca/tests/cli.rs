@@ -774,6 +774,9 @@ fn the_systemd_unit_verifies() {
         .output()
         .is_err()
     {
+        if test_support::strict() {
+            panic!("CLIENTCA_TEST_STRICT=1 but systemd-analyze is missing: install systemd");
+        }
         test_support::skip_notice(
             "the systemd unit check",
             "install systemd (systemd-analyze)",

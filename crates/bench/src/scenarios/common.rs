@@ -9,7 +9,7 @@ use hyper::Method;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::load::{self, Call, LoadReport};
+use crate::load::{self, Call, Gate, LoadReport, Tally};
 use crate::rss;
 use crate::server::{self, Server};
 
@@ -124,6 +124,25 @@ pub(crate) async fn precreate(server: &Server, count: usize) -> anyhow::Result<V
 }
 
 /// `<label> concurrency=C <latencies> <memory>`, then the first error if any request failed.
+/// Let `workers` run through the load's warm-up and measured time, then print the report with
+/// the summed memory of the server processes `pids` (`idle_kib` measured before the load).
+pub(crate) async fn drive_and_report(
+    label: &str,
+    load: &LoadArgs,
+    pids: &[u32],
+    idle_kib: u64,
+    gate: Gate,
+    workers: Vec<tokio::task::JoinHandle<Tally>>,
+) {
+    let report = load::drive(gate, secs(load.warmup), secs(load.seconds), workers).await;
+    print_report(
+        label,
+        load.concurrency,
+        &report,
+        &rss::processes_line(pids, idle_kib),
+    );
+}
+
 pub(crate) fn print_report(label: &str, concurrency: usize, report: &LoadReport, memory: &str) {
     println!(
         "{label} concurrency={concurrency} {} {memory}",

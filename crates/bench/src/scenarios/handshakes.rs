@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use super::common::{LoadArgs, print_report, secs};
-use crate::load::{self, Gate, Tally};
+use super::common::{LoadArgs, drive_and_report};
+use crate::load::{Gate, Tally};
 use crate::rss;
 use crate::tls::{self, Target};
 
@@ -69,18 +69,6 @@ pub(crate) async fn run(args: HandshakesArgs) -> anyhow::Result<()> {
             })
         })
         .collect();
-    let report = load::drive(
-        gate,
-        secs(args.load.warmup),
-        secs(args.load.seconds),
-        workers,
-    )
-    .await;
-    print_report(
-        &args.label,
-        args.load.concurrency,
-        &report,
-        &rss::processes_line(&args.pid, idle),
-    );
+    drive_and_report(&args.label, &args.load, &args.pid, idle, gate, workers).await;
     Ok(())
 }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use super::common::{LoadArgs, print_report, secs};
-use crate::load::{self, Gate, Tally};
+use super::common::{LoadArgs, drive_and_report};
+use crate::load::{Gate, Tally};
 use crate::rss;
 use crate::tls::{self, Target};
 
@@ -115,18 +115,6 @@ pub(crate) async fn run(args: ProxiedArgs) -> anyhow::Result<()> {
             tally
         }));
     }
-    let report = load::drive(
-        gate,
-        secs(args.load.warmup),
-        secs(args.load.seconds),
-        workers,
-    )
-    .await;
-    print_report(
-        &args.label,
-        args.load.concurrency,
-        &report,
-        &rss::processes_line(&args.pid, idle),
-    );
+    drive_and_report(&args.label, &args.load, &args.pid, idle, gate, workers).await;
     Ok(())
 }
