@@ -53,6 +53,7 @@ error_codes! {
     InvalidMtlsCertificate = (1108, 400, "not one or more valid, unexpired CA certificates, issuer first"),
     MtlsCertificateInUse = (1109, 400, "the uploaded CA is associated with hostnames; remove them first"),
     MtlsCertificateLimit = (1489, 400, "Hit maximum CA cert allocation (uploaded CAs per account)"),
+    CertificateQuotaReached = (1110, 400, "the zone holds as many unrevoked certificates as its quota allows"),
     RequestTimeout = (1007, 408, "the request was not received and handled within the time limit"),
     RateLimited = (1008, 429, "too many requests for this token or address; see Retry-After"),
     StorageFull = (1009, 503, "the database's storage is full; nothing was written, retry later"),
@@ -185,6 +186,7 @@ impl From<Error> for ApiError {
             Error::InvalidMtlsCertificate(_) => ErrorCode::InvalidMtlsCertificate,
             Error::MtlsCertificateInUse(_) => ErrorCode::MtlsCertificateInUse,
             Error::MtlsCertificateLimit(_) => ErrorCode::MtlsCertificateLimit,
+            Error::CertificateQuotaReached(_) => ErrorCode::CertificateQuotaReached,
             Error::InvalidArgument(_)
             | Error::InvalidReason(_)
             | Error::InvalidId(_)

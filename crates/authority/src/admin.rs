@@ -6,6 +6,7 @@ use store::{
 };
 use time::Duration;
 
+use crate::certificates::UNLIMITED;
 use crate::tokens::{new_legacy_key, new_token_secret, secret_hash};
 use crate::{Authority, Error};
 
@@ -89,6 +90,7 @@ impl Authority {
             account_id,
             name,
             created_at: crate::now(),
+            max_certificates: None,
         };
         let audit = AuditEntry::new(
             zone.created_at,
@@ -101,6 +103,57 @@ impl Authority {
         self.store.create_zone(&zone, &audit).await?;
         self.zones.forget_missing(&zone.id);
         Ok(zone)
+    }
+
+    /// Give a zone its own quota of certificates that are not revoked ([`UNLIMITED`]: none, even
+    /// when the server has a default), or with `None` return it to the server's default. Running
+    /// servers apply it within their token-cache TTL. A quota below the zone's current count
+    /// refuses further creates until revocations bring the count under it.
+    pub async fn set_zone_quota(
+        &self,
+        zone_id: &ZoneId,
+        max_certificates: Option<u64>,
+        actor: Actor,
+    ) -> Result<(), Error> {
+        let zone = self
+            .store
+            .get_zone(zone_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("zone {zone_id}")))?;
+        let details = match max_certificates {
+            Some(UNLIMITED) => "max_certificates=unlimited".to_string(),
+            Some(limit) => format!("max_certificates={limit}"),
+            None => "max_certificates=default".to_string(),
+        };
+        let audit = crate::certificates::zone_audit(
+            &zone,
+            AuditAction::ZoneQuotaChanged,
+            zone.id.as_str(),
+            actor,
+        )
+        .with_details(details);
+        if !self
+            .store
+            .set_zone_quota(zone_id, max_certificates, &audit)
+            .await?
+        {
+            return Err(Error::NotFound(format!("zone {zone_id}")));
+        }
+        Ok(())
+    }
+
+    /// A zone's own quota (`None`: the server's default) and its certificates that are not
+    /// revoked.
+    pub async fn zone_quota(&self, zone_id: &ZoneId) -> Result<(Option<u64>, u64), Error> {
+        let zone = self
+            .store
+            .get_zone(zone_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("zone {zone_id}")))?;
+        Ok((
+            zone.max_certificates,
+            self.store.count_unrevoked(zone_id).await?,
+        ))
     }
 
     async fn default_account(&self, actor: Actor) -> Result<Account, Error> {

@@ -40,25 +40,27 @@ impl Principal {
     }
 }
 
-/// Zones never change once created, so a hit never goes stale. Misses are cached too, for the
-/// token-cache TTL: then an unknown zone and another tenant's zone cost the same (one lookup,
+/// Zones are cached for the token-cache TTL: only their quota changes (`clientca zone quota`,
+/// perhaps in another process), and a running server applies a new one within the TTL. Misses
+/// are cached as long: then an unknown zone and another tenant's zone cost the same (one lookup,
 /// then none), so timing does not tell which zone ids exist. A zone created by this process is
 /// forgotten as a miss at once; one created elsewhere is seen within the TTL.
 pub(crate) struct ZoneCache {
-    zones: RwLock<HashMap<ZoneId, Zone>>,
+    zones: RwLock<HashMap<ZoneId, (Zone, Instant)>>,
     misses: Mutex<HashMap<ZoneId, Instant>>,
-    miss_ttl: Duration,
+    /// How long a hit or a miss is trusted.
+    ttl: Duration,
 }
 
 /// Remembered misses at most (random ids must not grow memory).
 const MAX_MISSES: usize = 10_000;
 
 impl ZoneCache {
-    pub(crate) fn new(miss_ttl: Duration) -> Self {
+    pub(crate) fn new(ttl: Duration) -> Self {
         Self {
             zones: RwLock::new(HashMap::new()),
             misses: Mutex::new(HashMap::new()),
-            miss_ttl,
+            ttl,
         }
     }
 
@@ -66,13 +68,13 @@ impl ZoneCache {
         let misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
         misses
             .get(zone_id)
-            .is_some_and(|at| at.elapsed() < self.miss_ttl)
+            .is_some_and(|at| at.elapsed() < self.ttl)
     }
 
     fn remember_missing(&self, zone_id: &ZoneId) {
         let mut misses = self.misses.lock().unwrap_or_else(|p| p.into_inner());
         if misses.len() >= MAX_MISSES {
-            misses.retain(|_, at| at.elapsed() < self.miss_ttl);
+            misses.retain(|_, at| at.elapsed() < self.ttl);
             if misses.len() >= MAX_MISSES {
                 misses.clear();
             }
@@ -166,7 +168,11 @@ impl Authority {
     }
 
     pub(crate) async fn zone(&self, zone_id: &ZoneId) -> Result<Option<Zone>, Error> {
-        if let Some(zone) = self.read_zones().get(zone_id) {
+        if let Some((zone, _)) = self
+            .read_zones()
+            .get(zone_id)
+            .filter(|(_, fetched)| fetched.elapsed() < self.zones.ttl)
+        {
             return Ok(Some(zone.clone()));
         }
         if self.zones.known_missing(zone_id) {
@@ -179,14 +185,14 @@ impl Authority {
                     .zones
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(zone.id.clone(), zone.clone());
+                    .insert(zone.id.clone(), (zone.clone(), Instant::now()));
             }
             None => self.zones.remember_missing(zone_id),
         }
         Ok(zone)
     }
 
-    fn read_zones(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ZoneId, Zone>> {
+    fn read_zones(&self) -> std::sync::RwLockReadGuard<'_, HashMap<ZoneId, (Zone, Instant)>> {
         self.zones.zones.read().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -11,6 +11,9 @@ use crate::{Authority, Error};
 /// Serial collisions among 126 random bits do not happen; retrying is for defence in depth.
 const SERIAL_ATTEMPTS: usize = 3;
 
+/// A zone quota meaning "no limit", overriding the server's default (the largest stored value).
+pub const UNLIMITED: u64 = i64::MAX as u64;
+
 #[derive(Debug, Clone)]
 pub struct IssueRequest {
     pub csr: String,
@@ -111,13 +114,25 @@ impl Authority {
                 "serial_number={}",
                 record.serial_number.to_decimal()
             ));
-            match self.store.insert_certificate(&record, &audit).await {
+            match self
+                .store
+                .insert_certificate(&record, &audit, self.quota(zone))
+                .await
+            {
                 Ok(()) => return Ok(record),
                 Err(StoreError::Conflict(_)) => continue,
                 Err(other) => return Err(other.into()),
             }
         }
         Err(Error::SerialExhausted)
+    }
+
+    /// The limit on `zone`'s certificates that are not revoked, if any: its own, else the
+    /// server's default.
+    fn quota(&self, zone: &Zone) -> Option<u64> {
+        zone.max_certificates
+            .or(self.config.policy.max_certificates_per_zone)
+            .filter(|limit| *limit < UNLIMITED)
     }
 
     pub async fn certificate(

@@ -44,6 +44,11 @@ pub enum Error {
         "the mTLS certificate is still associated with {0}; remove those hostname associations first"
     )]
     MtlsCertificateInUse(String),
+    #[error(
+        "the zone's certificate quota is reached: it may hold {0} certificates that are not \
+         revoked; revoke some, or ask the operator to raise the quota"
+    )]
+    CertificateQuotaReached(u64),
     #[error("{0}")]
     InvalidArgument(String),
     #[error(transparent)]
@@ -81,6 +86,7 @@ impl From<StoreError> for Error {
                 tracing::error!(%detail, "the database's storage is full");
                 Error::StorageFull
             }
+            StoreError::QuotaExceeded { limit } => Error::CertificateQuotaReached(limit),
             other => Error::Store(other),
         }
     }

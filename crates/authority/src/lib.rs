@@ -28,7 +28,7 @@ use store::DynStore;
 pub use admin::{Bootstrap, NewTokenRequest, TokenTarget};
 pub use auth::{Credentials, Principal};
 pub use cas::NewCa;
-pub use certificates::{IssueRequest, ListRequest, ListedCertificates};
+pub use certificates::{IssueRequest, ListRequest, ListedCertificates, UNLIMITED};
 pub use deployment::{CopyReport, Health, Table, copy_deployment};
 pub use enforcement::{EnforcedHost, EnforcementView, TrustedCa, UploadedTrust};
 pub use error::Error;
@@ -58,6 +58,9 @@ pub struct Policy {
     pub ca_key: CaKeyAlgorithm,
     /// `certificate_authority.name`; `{account_id}` is replaced.
     pub ca_name_template: String,
+    /// Certificates that are not revoked a zone may hold, unless the zone has its own quota
+    /// (`None`: no limit).
+    pub max_certificates_per_zone: Option<u64>,
 }
 
 impl Default for Policy {
@@ -67,6 +70,7 @@ impl Default for Policy {
             ca_validity_days: 7305,
             ca_key: CaKeyAlgorithm::P256,
             ca_name_template: "Managed CA for account {account_id}".into(),
+            max_certificates_per_zone: None,
         }
     }
 }

@@ -814,3 +814,69 @@ fn the_systemd_unit_verifies() {
         "{said}"
     );
 }
+
+/// `serve --max-certificates-per-zone` refuses a create beyond it; `clientca zone quota`, run
+/// while the server runs, raises it for one zone and the server applies it within
+/// `--token-cache-ttl`.
+#[test]
+fn zone_quota_set_from_the_cli_reaches_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(
+        dir.path(),
+        &[
+            "--max-certificates-per-zone",
+            "1",
+            "--token-cache-ttl",
+            "200ms",
+        ],
+    );
+    let token = server.token.clone().expect("first start prints a token");
+    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
+    let zone = zone.split('\t').next().unwrap().to_string();
+    let certificates = format!(
+        "{}/client/v4/zones/{zone}/client_certificates",
+        server.base_url
+    );
+    let create = || {
+        let csr = test_support::csr_with_common_name("quota.example");
+        send(
+            reqwest::Method::POST,
+            &certificates,
+            &token,
+            Some(serde_json::json!({"csr": csr, "validity_days": 7})),
+        )
+    };
+    assert_eq!(create()["success"], true);
+    let refused = create();
+    assert_eq!(refused["errors"][0]["code"], 1110, "{refused}");
+
+    let shown = stdout_of(&clientca(
+        dir.path(),
+        &["zone", "quota", &zone, "--max-certificates", "2"],
+    ));
+    assert_eq!(shown, "max_certificates\t2\nunrevoked_certificates\t1\n");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = create();
+        if answer["success"] == true {
+            break;
+        }
+        assert_eq!(answer["errors"][0]["code"], 1110, "{answer}");
+        assert!(Instant::now() < deadline, "the new quota never applied");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let shown = stdout_of(&clientca(dir.path(), &["zone", "quota", &zone]));
+    assert_eq!(shown, "max_certificates\t2\nunrevoked_certificates\t2\n");
+
+    let bad = clientca(
+        dir.path(),
+        &["zone", "quota", &zone, "--max-certificates", "lots"],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a number, unlimited or default"));
+    let back = stdout_of(&clientca(
+        dir.path(),
+        &["zone", "quota", &zone, "--max-certificates", "default"],
+    ));
+    assert!(back.starts_with("max_certificates\tdefault\n"), "{back}");
+}

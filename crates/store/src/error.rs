@@ -15,6 +15,9 @@ pub enum StoreError {
     /// A create could not be committed with its group (the group committer says why).
     #[error("commit failed: {0}")]
     CommitFailed(String),
+    /// The zone already holds `limit` certificates that are not revoked; nothing was written.
+    #[error("the zone's quota of {limit} certificates that are not revoked is reached")]
+    QuotaExceeded { limit: u64 },
     #[error("the database writer has stopped")]
     WriterStopped,
     #[error("cannot start the group committer: {0}")]

@@ -43,6 +43,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_ca_generations.sql"),
         include_str!("../migrations/postgres/0006_ca_generations.sql"),
     ),
+    (
+        7,
+        "zone quotas and expiry index",
+        include_str!("../migrations/sqlite/0007_zone_quotas.sql"),
+        include_str!("../migrations/postgres/0007_zone_quotas.sql"),
+    ),
 ];
 
 /// SQLite migrations that bring their own transaction (a table rebuild must switch foreign keys

@@ -154,6 +154,9 @@ pub(crate) fn zone(row: &impl DecodeRow) -> Result<Zone> {
         account_id: id(row, "account_id")?,
         name: row.text("name")?,
         created_at: time_at(row, "created_at")?,
+        max_certificates: row
+            .opt_int("max_certificates")?
+            .map(|limit| u64::try_from(limit).unwrap_or(0)),
     })
 }
 

@@ -56,12 +56,17 @@ pub(crate) const SELECT_CAS_OF_ACCOUNT: &str = concat!(
     " FROM certificate_authorities WHERE account_id = $1 ORDER BY generation"
 );
 
-pub(crate) const INSERT_ZONE: &str =
-    "INSERT INTO zones (id, account_id, name, created_at) VALUES ($1, $2, $3, $4)";
+pub(crate) const INSERT_ZONE: &str = "INSERT INTO zones (id, account_id, name, created_at, \
+    max_certificates) VALUES ($1, $2, $3, $4, $5)";
 pub(crate) const SELECT_ZONE: &str =
-    "SELECT id, account_id, name, created_at FROM zones WHERE id = $1";
+    "SELECT id, account_id, name, created_at, max_certificates FROM zones WHERE id = $1";
 pub(crate) const SELECT_ZONES: &str =
-    "SELECT id, account_id, name, created_at FROM zones ORDER BY created_at, id";
+    "SELECT id, account_id, name, created_at, max_certificates FROM zones ORDER BY created_at, id";
+pub(crate) const SET_ZONE_QUOTA: &str = "UPDATE zones SET max_certificates = $1 WHERE id = $2";
+/// A zone's certificates that are not revoked (what a quota limits), from the list counts.
+pub(crate) const COUNT_UNREVOKED: &str = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) \
+    FROM certificate_counts WHERE zone_id = $1 \
+    AND status IN ('active', 'pending_revocation', 'pending_reactivation')";
 
 macro_rules! token_columns {
     () => {
@@ -281,8 +286,8 @@ pub(crate) const EXPORT_CAS: &str = concat!(
     ca_columns!(),
     " FROM certificate_authorities WHERE id > $1 ORDER BY id LIMIT $2"
 );
-pub(crate) const EXPORT_ZONES: &str =
-    "SELECT id, account_id, name, created_at FROM zones WHERE id > $1 ORDER BY id LIMIT $2";
+pub(crate) const EXPORT_ZONES: &str = "SELECT id, account_id, name, created_at, max_certificates \
+    FROM zones WHERE id > $1 ORDER BY id LIMIT $2";
 pub(crate) const EXPORT_TOKENS: &str = concat!(
     "SELECT ",
     token_columns!(),

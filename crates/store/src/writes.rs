@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::StoreResult;
-use crate::backend::{Arg, Statement, Transaction, args};
+use crate::backend::{Arg, Backend, Statement, Transaction, args};
+use crate::error::StoreError;
 use crate::model::*;
 use crate::rows::{self, DecodeRow, to_unix};
 use crate::sql;
@@ -33,7 +34,8 @@ pub(crate) async fn insert_zone(tx: &mut impl Transaction, zone: &Zone) -> Store
             &zone.id,
             &zone.account_id,
             &zone.name,
-            to_unix(zone.created_at)
+            to_unix(zone.created_at),
+            zone.max_certificates.map(clamp_i64),
         ],
     )
     .await?;
@@ -218,6 +220,24 @@ pub(crate) async fn insert_certificates_with_audit(
     insert_certificate_rows(tx, &certs).await?;
     let audits: Vec<_> = creates.iter().map(|(_, audit)| *audit).collect();
     append_audits(tx, &audits).await
+}
+
+/// Refuse a create that would take the zone past `limit` certificates that are not revoked. Takes
+/// the zone's quota lock first, so creates racing in other transactions count this one's row.
+pub(crate) async fn ensure_within_quota<B: Backend>(
+    tx: &mut B::Tx,
+    zone_id: &ZoneId,
+    limit: u64,
+) -> StoreResult<()> {
+    B::lock_zone_quota(tx, zone_id).await?;
+    let unrevoked = tx
+        .fetch_one(sql::COUNT_UNREVOKED, args![zone_id])
+        .await?
+        .first_count()?;
+    if unrevoked >= limit {
+        return Err(StoreError::QuotaExceeded { limit });
+    }
+    Ok(())
 }
 
 pub(crate) async fn append_audit(tx: &mut impl Transaction, entry: &AuditEntry) -> StoreResult<()> {

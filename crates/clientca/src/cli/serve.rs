@@ -29,6 +29,10 @@ pub struct ServeArgs {
     /// Largest validity_days a create may ask for.
     #[arg(long, env = "CLIENTCA_MAX_VALIDITY_DAYS", default_value_t = 3650)]
     pub max_validity_days: u32,
+    /// Certificates that are not revoked a zone may hold (unlimited when unset); a create beyond
+    /// it is refused with error 1110. `clientca zone quota` overrides it per zone.
+    #[arg(long, env = "CLIENTCA_MAX_CERTIFICATES_PER_ZONE")]
+    pub max_certificates_per_zone: Option<u64>,
     /// Key type of a managed CA created on an account's first use: p256, p384 or ed25519.
     #[arg(long, env = "CLIENTCA_CA_KEY", default_value_t = CaKeyAlgorithm::P256)]
     pub ca_key: CaKeyAlgorithm,
@@ -169,6 +173,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         policy: Policy {
             max_validity_days: args.max_validity_days,
             ca_key: args.ca_key,
+            max_certificates_per_zone: args.max_certificates_per_zone,
             ..Policy::default()
         },
         publication: Publication {

@@ -1,7 +1,7 @@
-//! `clientca zone create|list`.
+//! `clientca zone create|list|quota`.
 
 use anyhow::Context;
-use authority::AccountId;
+use authority::{AccountId, UNLIMITED, ZoneId};
 use clap::Subcommand;
 
 use super::{GlobalArgs, admin_authority, cli_actor};
@@ -18,6 +18,44 @@ pub enum ZoneCommand {
     },
     /// List zones.
     List,
+    /// Show a zone's certificate quota, or set it: a number of certificates that are not revoked,
+    /// `unlimited` (even when the server has a default), or `default` (the server's
+    /// --max-certificates-per-zone). Running servers apply it within --token-cache-ttl.
+    Quota {
+        /// Zone id (32 hex).
+        zone: String,
+        /// New quota: N, unlimited or default.
+        #[arg(long, value_parser = parse_quota)]
+        max_certificates: Option<QuotaSetting>,
+    },
+}
+
+/// What `zone quota --max-certificates` sets.
+#[derive(Debug, Clone, Copy)]
+pub enum QuotaSetting {
+    Limit(u64),
+    Default,
+}
+
+fn parse_quota(text: &str) -> Result<QuotaSetting, String> {
+    match text {
+        "default" => Ok(QuotaSetting::Default),
+        "unlimited" => Ok(QuotaSetting::Limit(UNLIMITED)),
+        number => number
+            .parse::<u64>()
+            .ok()
+            .filter(|limit| *limit < UNLIMITED)
+            .map(QuotaSetting::Limit)
+            .ok_or_else(|| format!("{text:?} is not a number, unlimited or default")),
+    }
+}
+
+fn describe(quota: Option<u64>) -> String {
+    match quota {
+        None => "default".to_string(),
+        Some(UNLIMITED) => "unlimited".to_string(),
+        Some(limit) => limit.to_string(),
+    }
 }
 
 pub(super) async fn run(global: &GlobalArgs, command: ZoneCommand) -> anyhow::Result<()> {
@@ -37,6 +75,22 @@ pub(super) async fn run(global: &GlobalArgs, command: ZoneCommand) -> anyhow::Re
             for zone in authority.zones().await? {
                 println!("{}\t{}\t{}", zone.id, zone.account_id, zone.name);
             }
+        }
+        ZoneCommand::Quota {
+            zone,
+            max_certificates,
+        } => {
+            let zone = zone.parse::<ZoneId>().context("zone")?;
+            if let Some(setting) = max_certificates {
+                let limit = match setting {
+                    QuotaSetting::Limit(limit) => Some(limit),
+                    QuotaSetting::Default => None,
+                };
+                authority.set_zone_quota(&zone, limit, cli_actor()).await?;
+            }
+            let (own, unrevoked) = authority.zone_quota(&zone).await?;
+            println!("max_certificates\t{}", describe(own));
+            println!("unrevoked_certificates\t{unrevoked}");
         }
     }
     Ok(())

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use test_support::{TestDatabase, backend_tests};
 
-use crate::helpers::{TestApp, answer};
+use authority::{Actor, ActorKind, UNLIMITED};
+
+use crate::helpers::{TestApp, answer, p256_csr};
 
 backend_tests!(
     oversized_headers_are_refused,
@@ -18,6 +20,7 @@ backend_tests!(
     one_address_cannot_take_every_connection_slot,
     tokens_over_their_rate_get_429_with_retry_after,
     guessing_tokens_is_rate_limited_per_address,
+    zone_quotas_refuse_creates_beyond_them_even_when_racing,
 );
 
 /// Send raw bytes and read whatever comes back until the server closes or `wait` passes.
@@ -276,4 +279,95 @@ async fn one_address_cannot_take_every_connection_slot(db: TestDatabase) {
     .unwrap();
     assert_eq!(health.status(), 200);
     drop(held);
+}
+
+/// `--max-certificates-per-zone 3` with two issued: of 32 concurrent creates exactly one gets
+/// the last place, the others 400/1110 with nothing written. A zone's own quota overrides the
+/// default, and a published revocation frees a place.
+async fn zone_quotas_refuse_creates_beyond_them_even_when_racing(db: TestDatabase) {
+    let app = std::sync::Arc::new(
+        TestApp::spawn_configured(db, |options| {
+            options.policy.max_certificates_per_zone = Some(3);
+        })
+        .await,
+    );
+    let first = app.issue(&p256_csr("one.example")).await;
+    app.issue(&p256_csr("two.example")).await;
+    let racing: Vec<_> = (0..32)
+        .map(|i| {
+            let app = std::sync::Arc::clone(&app);
+            tokio::spawn(
+                async move { app.create(&p256_csr(&format!("race{i}.example")), 30).await },
+            )
+        })
+        .collect();
+    let mut issued = 0;
+    for create in racing {
+        let answer = create.await.unwrap();
+        if answer.status.is_success() {
+            issued += 1;
+        } else {
+            answer.assert_error(400, 1110);
+            let message = answer.body["errors"][0]["message"].as_str().unwrap();
+            assert!(
+                message.contains("quota") && message.contains('3'),
+                "{message}"
+            );
+        }
+    }
+    assert_eq!(issued, 1, "exactly one create takes the last place");
+    assert_eq!(app.list("").await.assert_ok().as_array().unwrap().len(), 3);
+    assert_eq!(
+        app.count_created_events().await,
+        3,
+        "refused creates are not audited"
+    );
+
+    // The zone's own quota replaces the default (the test server caches zones for 0 s).
+    let zone = app.zone_id.clone();
+    let cli = Actor::new(ActorKind::Cli);
+    let authority = &app.server.authority;
+    authority
+        .set_zone_quota(&zone, Some(4), cli.clone())
+        .await
+        .unwrap();
+    app.issue(&p256_csr("four.example")).await;
+    app.create(&p256_csr("five.example"), 30)
+        .await
+        .assert_error(400, 1110);
+    authority
+        .set_zone_quota(&zone, Some(UNLIMITED), cli.clone())
+        .await
+        .unwrap();
+    app.issue(&p256_csr("five.example")).await;
+    authority.set_zone_quota(&zone, None, cli).await.unwrap();
+    app.create(&p256_csr("six.example"), 30)
+        .await
+        .assert_error(400, 1110);
+
+    // Back on the default of 3 with 5 held: two revocations, once published, make one place.
+    for leaf in [&first, &app.list("").await.assert_ok()[0]] {
+        let path = format!(
+            "{}/{}",
+            app.certificates_path(&app.zone_id),
+            leaf["id"].as_str().unwrap()
+        );
+        app.call(Method::DELETE, &path, None).await.assert_ok();
+    }
+    app.create(&p256_csr("six.example"), 30)
+        .await
+        .assert_error(400, 1110);
+    app.publish().await;
+    app.create(&p256_csr("six.example"), 30)
+        .await
+        .assert_error(400, 1110);
+    let third = app.list("status=active").await.assert_ok()[0].clone();
+    let path = format!(
+        "{}/{}",
+        app.certificates_path(&app.zone_id),
+        third["id"].as_str().unwrap()
+    );
+    app.call(Method::DELETE, &path, None).await.assert_ok();
+    app.publish().await;
+    app.issue(&p256_csr("six.example")).await;
 }

@@ -12,7 +12,7 @@ pub(crate) mod sqlite;
 use std::future::Future;
 
 use crate::StoreResult;
-use crate::model::{AuditEntry, CertificateRecord, Id, Table};
+use crate::model::{AuditEntry, CertificateRecord, Id, Table, ZoneId};
 use crate::rows::DecodeRow;
 
 /// One bind parameter: the five SQL types clientca stores.
@@ -299,10 +299,20 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn execute_alone(&self, sql: &'static str) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Insert an issued certificate with its list counts and audit event; returns once durable.
+    /// With a `quota`, refused (`QuotaExceeded`, nothing written) when the zone already holds that
+    /// many certificates that are not revoked, counted under the zone's quota lock.
     fn insert_certificate_durably(
         &self,
         cert: &CertificateRecord,
         audit: &AuditEntry,
+        quota: Option<u64>,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Serialise quota-checked creates in one zone for `tx`'s lifetime (across replicas), so
+    /// concurrent creates count each other's rows.
+    fn lock_zone_quota(
+        tx: &mut Self::Tx,
+        zone_id: &ZoneId,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Take the publication lock for `tx`'s lifetime; false when another process holds it.

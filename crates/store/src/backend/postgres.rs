@@ -10,14 +10,14 @@ use std::time::Duration;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow, Postgres};
 use sqlx::{Pool, SqlSafeStr};
 
-use super::{Arg, Backend, Placeholder, Statement, Transaction};
+use super::{Arg, Backend, Placeholder, Statement, Transaction, args};
 use crate::StoreResult;
 use crate::error::StoreError;
 use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
-use crate::model::{AuditEntry, CertificateRecord};
+use crate::model::{AuditEntry, CertificateRecord, ZoneId};
 use crate::rows::DecodeRow;
 use crate::sql;
-use crate::writes::insert_certificates_with_audit;
+use crate::writes::{ensure_within_quota, insert_certificates_with_audit};
 
 const MAX_CONNECTIONS: u32 = 16;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,6 +26,7 @@ pub const PUBLICATION_LOCK: &str = "SELECT pg_try_advisory_xact_lock(hashtext('c
 const AUDIT_SEALING_LOCK: &str =
     "SELECT pg_try_advisory_xact_lock(hashtext('clientca audit'), hashtext(current_schema()))";
 
+const LOCK_ZONE: &str = "SELECT id FROM zones WHERE id = $1 FOR UPDATE";
 const HOSTNAMES_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('clientca hostnames'), hashtext(current_schema()))";
 
@@ -167,15 +168,29 @@ impl Backend for PostgresStore {
         ))
     }
 
-    /// PostgreSQL commits durably on its own; concurrent creates overlap in separate transactions.
+    /// PostgreSQL commits durably on its own; concurrent creates overlap in separate transactions
+    /// (quota-checked ones in the same zone queue on the zone's row lock).
     async fn insert_certificate_durably(
         &self,
         cert: &CertificateRecord,
         audit: &AuditEntry,
+        quota: Option<u64>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
+        if let Some(limit) = quota
+            && let Err(error) = ensure_within_quota::<Self>(&mut tx, &cert.zone_id, limit).await
+        {
+            Transaction::rollback(tx).await?;
+            return Err(error);
+        }
         insert_certificates_with_audit(&mut tx, &[(cert, audit)]).await?;
         Transaction::commit(tx).await
+    }
+
+    /// The zone's row lock, held until commit or rollback.
+    async fn lock_zone_quota(tx: &mut PgTx, zone_id: &ZoneId) -> StoreResult<()> {
+        tx.fetch_optional(LOCK_ZONE, args![zone_id]).await?;
+        Ok(())
     }
 
     /// One publisher at a time across all replicas: a transaction-scoped advisory lock, released

@@ -22,9 +22,11 @@ use super::{Arg, BACKUP_SUMMARY, Backend, Placeholder, Statement, Transaction};
 use crate::StoreResult;
 use crate::error::StoreError;
 use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
-use crate::model::{AuditEntry, CertificateRecord, Table};
+use crate::model::{AuditEntry, CertificateRecord, Table, ZoneId};
 use crate::sql;
-use crate::writes::{insert_certificates_with_audit, push_audit_insert, push_certificate_insert};
+use crate::writes::{
+    ensure_within_quota, insert_certificates_with_audit, push_audit_insert, push_certificate_insert,
+};
 
 const READ_CONNECTIONS: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,6 +45,7 @@ pub struct SqliteStore {
 struct CreateJob {
     cert: CertificateRecord,
     audit: AuditEntry,
+    quota: Option<u64>,
     done: oneshot::Sender<StoreResult<()>>,
 }
 
@@ -373,11 +376,13 @@ impl Backend for SqliteStore {
         &self,
         cert: &CertificateRecord,
         audit: &AuditEntry,
+        quota: Option<u64>,
     ) -> StoreResult<()> {
         let (done, committed) = oneshot::channel();
         let job = CreateJob {
             cert: cert.clone(),
             audit: audit.clone(),
+            quota,
             done,
         };
         self.creates
@@ -401,6 +406,11 @@ impl Backend for SqliteStore {
         Ok(())
     }
 
+    /// BEGIN IMMEDIATE already excludes every other writer.
+    async fn lock_zone_quota(_tx: &mut SqliteTx, _zone_id: &ZoneId) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// AUTOINCREMENT and INTEGER PRIMARY KEY follow explicit values by themselves.
     async fn after_import(
         _tx: &mut SqliteTx,
@@ -418,12 +428,17 @@ async fn group_commit(writer: Writer, mut queue: mpsc::Receiver<CreateJob>) {
     let mut jobs = Vec::with_capacity(MAX_GROUP);
     while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
         let started = std::time::Instant::now();
-        let results = match commit_together(&writer, &jobs).await {
-            Ok(()) => jobs.iter().map(|_| Ok(())).collect(),
-            // Rare (a serial collision, a full disk): redo the group one savepoint per create so
-            // only the failing ones fail.
-            Err(_) if jobs.len() > 1 => commit_one_by_one(&writer, &jobs).await,
-            Err(error) => vec![Err(error)],
+        // A quota is counted create by create; without one the group is one command.
+        let results = if jobs.iter().any(|job| job.quota.is_some()) {
+            commit_one_by_one(&writer, &jobs).await
+        } else {
+            match commit_together(&writer, &jobs).await {
+                Ok(()) => jobs.iter().map(|_| Ok(())).collect(),
+                // Rare (a serial collision, a full disk): redo the group one savepoint per create
+                // so only the failing ones fail.
+                Err(_) if jobs.len() > 1 => commit_one_by_one(&writer, &jobs).await,
+                Err(error) => vec![Err(error)],
+            }
         };
         tracing::debug!(
             creates = jobs.len(),
@@ -507,7 +522,8 @@ async fn commit_together(writer: &Writer, jobs: &[CreateJob]) -> StoreResult<()>
     }
 }
 
-/// The group in one transaction, each create in its own savepoint.
+/// The group in one transaction, each create in its own savepoint after its quota check (which
+/// counts the rows of the creates before it).
 async fn commit_one_by_one(writer: &Writer, jobs: &[CreateJob]) -> Vec<StoreResult<()>> {
     let failed_all = |error: &StoreError| {
         jobs.iter()
@@ -526,6 +542,13 @@ async fn commit_one_by_one(writer: &Writer, jobs: &[CreateJob]) -> Vec<StoreResu
     let mut results = Vec::with_capacity(jobs.len());
     for job in jobs {
         let outcome: StoreResult<StoreResult<()>> = async {
+            if let Some(limit) = job.quota {
+                match ensure_within_quota::<SqliteStore>(&mut tx, &job.cert.zone_id, limit).await {
+                    Ok(()) => {}
+                    Err(refused @ StoreError::QuotaExceeded { .. }) => return Ok(Err(refused)),
+                    Err(other) => return Err(other),
+                }
+            }
             tx.execute("SAVEPOINT create_job", &[]).await?;
             match insert_certificates_with_audit(&mut tx, &[(&job.cert, &job.audit)]).await {
                 Ok(()) => {

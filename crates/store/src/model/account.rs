@@ -19,6 +19,8 @@ pub struct Zone {
     pub account_id: AccountId,
     pub name: String,
     pub created_at: OffsetDateTime,
+    /// This zone's limit on certificates that are not revoked; `None`: the server's default.
+    pub max_certificates: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -108,6 +108,8 @@ impl FromStr for AuditObject {
 pub enum AuditAction {
     AccountCreated,
     ZoneCreated,
+    /// A zone's own certificate quota was set or cleared.
+    ZoneQuotaChanged,
     TokenCreated,
     TokenRevoked,
     CertificateAuthorityCreated,
@@ -131,9 +133,10 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::AccountCreated,
         AuditAction::ZoneCreated,
+        AuditAction::ZoneQuotaChanged,
         AuditAction::TokenCreated,
         AuditAction::TokenRevoked,
         AuditAction::CertificateAuthorityCreated,
@@ -155,6 +158,7 @@ impl AuditAction {
         match self {
             AuditAction::AccountCreated => "account.created",
             AuditAction::ZoneCreated => "zone.created",
+            AuditAction::ZoneQuotaChanged => "zone.quota_changed",
             AuditAction::TokenCreated => "token.created",
             AuditAction::TokenRevoked => "token.revoked",
             AuditAction::CertificateAuthorityCreated => "certificate_authority.created",
@@ -178,9 +182,9 @@ impl AuditAction {
     pub fn object(self) -> AuditObject {
         match self {
             AuditAction::AccountCreated => AuditObject::Account,
-            AuditAction::ZoneCreated | AuditAction::HostnameAssociationsReplaced => {
-                AuditObject::Zone
-            }
+            AuditAction::ZoneCreated
+            | AuditAction::ZoneQuotaChanged
+            | AuditAction::HostnameAssociationsReplaced => AuditObject::Zone,
             AuditAction::TokenCreated | AuditAction::TokenRevoked => AuditObject::Token,
             AuditAction::CertificateAuthorityCreated | AuditAction::CertificateAuthorityRotated => {
                 AuditObject::CertificateAuthority

@@ -15,12 +15,15 @@ use pki::RevocationReason;
 
 #[async_trait]
 pub trait CertificateStore: Send + Sync {
-    /// Insert an issued certificate. `Err(Conflict)` if its serial is already used by the CA.
-    /// Returns only after the row is durable.
+    /// Insert an issued certificate. `Err(Conflict)` if its serial is already used by the CA;
+    /// `Err(QuotaExceeded)` if a `quota` is given and the zone already holds that many
+    /// certificates that are not revoked (concurrent creates cannot overshoot it). Returns only
+    /// after the row is durable.
     async fn insert_certificate(
         &self,
         cert: &CertificateRecord,
         audit: &AuditEntry,
+        quota: Option<u64>,
     ) -> StoreResult<()>;
     async fn get_certificate(
         &self,
@@ -55,8 +58,9 @@ impl<B: Backend> CertificateStore for B {
         &self,
         cert: &CertificateRecord,
         audit: &AuditEntry,
+        quota: Option<u64>,
     ) -> StoreResult<()> {
-        self.insert_certificate_durably(cert, audit).await
+        self.insert_certificate_durably(cert, audit, quota).await
     }
 
     async fn get_certificate(

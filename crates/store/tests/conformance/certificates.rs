@@ -14,6 +14,8 @@ backend_tests!(
     listing_orders_newest_first_and_windows_by_offset_and_limit,
     deep_pages_across_list_blocks_match_a_naive_listing,
     concurrent_creates_commit_together_and_fail_alone,
+    a_zone_quota_cannot_be_overshot_by_concurrent_creates,
+    zone_quotas_are_stored_with_the_zone,
     status_changes_are_conditional_and_audited,
     only_an_unpublished_revocation_changes_its_reason,
 );
@@ -70,6 +72,7 @@ async fn serial_numbers_are_unique_per_ca(db: TestDatabase) {
         .insert_certificate(
             &duplicate,
             &audit(AuditAction::CertificateCreated, &duplicate.id),
+            None,
         )
         .await
         .unwrap_err();
@@ -264,7 +267,11 @@ async fn concurrent_creates_commit_together_and_fail_alone(db: TestDatabase) {
         let cert = certificate(&a, &cert_id(i), serial, 1);
         tokio::spawn(async move {
             store
-                .insert_certificate(&cert, &audit(AuditAction::CertificateCreated, &cert.id))
+                .insert_certificate(
+                    &cert,
+                    &audit(AuditAction::CertificateCreated, &cert.id),
+                    None,
+                )
                 .await
         })
     });
@@ -284,6 +291,126 @@ async fn concurrent_creates_commit_together_and_fail_alone(db: TestDatabase) {
     );
     let created = audit_count(&store, AuditAction::CertificateCreated).await;
     assert_eq!(created, 57, "failed creates leave no audit event");
+}
+
+/// 32 creates racing for the last place under a quota: exactly one commits, whichever backend
+/// and however the creates are grouped; the others write nothing. Revoked certificates do not
+/// count, pending revocations do.
+async fn a_zone_quota_cannot_be_overshot_by_concurrent_creates(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    const QUOTA: u64 = 10;
+    for i in 0..QUOTA as u32 - 1 {
+        insert(&store, &certificate(&a, &cert_id(i), u128::from(i) + 1, 1)).await;
+    }
+    let creates = (100..132).map(|i| {
+        let store = Arc::clone(&store);
+        let cert = certificate(&a, &cert_id(i), u128::from(i), 1);
+        tokio::spawn(async move {
+            store
+                .insert_certificate(
+                    &cert,
+                    &audit(AuditAction::CertificateCreated, &cert.id),
+                    Some(QUOTA),
+                )
+                .await
+        })
+    });
+    let mut committed = 0;
+    let mut refused = 0;
+    for create in creates.collect::<Vec<_>>() {
+        match create.await.unwrap() {
+            Ok(()) => committed += 1,
+            Err(StoreError::QuotaExceeded { limit: QUOTA }) => refused += 1,
+            Err(other) => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((committed, refused), (1, 31));
+    assert_eq!(store.count_unrevoked(&a.zone.id).await.unwrap(), QUOTA);
+    assert_eq!(
+        store.count_certificates(&a.zone.id, None).await.unwrap(),
+        QUOTA
+    );
+    let created = audit_count(&store, AuditAction::CertificateCreated).await;
+    assert_eq!(
+        created, QUOTA as usize,
+        "refused creates leave no audit event"
+    );
+
+    // Another zone is not limited by this one's count.
+    let other = certificate(&b, &cert_id(500), 500, 1);
+    store
+        .insert_certificate(
+            &other,
+            &audit(AuditAction::CertificateCreated, &other.id),
+            Some(1),
+        )
+        .await
+        .unwrap();
+
+    // A pending revocation still counts; once settled as revoked it frees a place.
+    let first = cert_id(0);
+    let to_pending = change(
+        &a.zone,
+        &first,
+        &[CertificateStatus::Active],
+        CertificateStatus::PendingRevocation,
+        2,
+    );
+    store.change_status(&to_pending).await.unwrap();
+    let next = certificate(&a, &cert_id(200), 200, 3);
+    let err = store
+        .insert_certificate(
+            &next,
+            &audit(AuditAction::CertificateCreated, &next.id),
+            Some(QUOTA),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::QuotaExceeded { limit: QUOTA }),
+        "{err:?}"
+    );
+    let to_revoked = change(
+        &a.zone,
+        &first,
+        &[CertificateStatus::PendingRevocation],
+        CertificateStatus::Revoked,
+        4,
+    );
+    store.change_status(&to_revoked).await.unwrap();
+    assert_eq!(store.count_unrevoked(&a.zone.id).await.unwrap(), QUOTA - 1);
+    store
+        .insert_certificate(
+            &next,
+            &audit(AuditAction::CertificateCreated, &next.id),
+            Some(QUOTA),
+        )
+        .await
+        .unwrap();
+}
+
+/// A zone's own quota is stored, read back with the zone, cleared again, and audited.
+async fn zone_quotas_are_stored_with_the_zone(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    assert_eq!(a.zone.max_certificates, None);
+    let set = audit(AuditAction::ZoneQuotaChanged, &a.zone.id);
+    assert!(
+        store
+            .set_zone_quota(&a.zone.id, Some(5), &set)
+            .await
+            .unwrap()
+    );
+    let zone = store.get_zone(&a.zone.id).await.unwrap().unwrap();
+    assert_eq!(zone.max_certificates, Some(5));
+    assert!(store.set_zone_quota(&a.zone.id, None, &set).await.unwrap());
+    let zone = store.get_zone(&a.zone.id).await.unwrap().unwrap();
+    assert_eq!(zone.max_certificates, None);
+    let missing = ZoneId::random();
+    assert!(!store.set_zone_quota(&missing, Some(1), &set).await.unwrap());
+    assert_eq!(audit_count(&store, AuditAction::ZoneQuotaChanged).await, 2);
 }
 
 async fn status_changes_are_conditional_and_audited(db: TestDatabase) {

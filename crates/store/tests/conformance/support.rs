@@ -86,6 +86,7 @@ pub(crate) async fn tenant(store: &DynStore, tag: char) -> Tenant {
         account_id: account.id.clone(),
         name: format!("{tag}.example.com"),
         created_at: at(1),
+        max_certificates: None,
     };
     store
         .create_zone(&zone, &audit(AuditAction::ZoneCreated, &zone.id))
@@ -166,7 +167,11 @@ pub(crate) fn certificate(
 /// Insert `cert` the way a create does.
 pub(crate) async fn insert(store: &DynStore, cert: &CertificateRecord) {
     store
-        .insert_certificate(cert, &audit(AuditAction::CertificateCreated, &cert.id))
+        .insert_certificate(
+            cert,
+            &audit(AuditAction::CertificateCreated, &cert.id),
+            None,
+        )
         .await
         .unwrap();
 }
