@@ -35,10 +35,10 @@ where
             .map(|ConnectInfo(addr)| addr.ip());
         // An address already over its anonymous limit learns nothing: not even whether its
         // credentials were right.
-        state
-            .rate_limits
-            .check_blocked(peer)
-            .map_err(ApiError::rate_limited)?;
+        state.rate_limits.check_blocked(peer).map_err(|wait| {
+            state.http_metrics.rate_limited("anonymous");
+            ApiError::rate_limited(wait)
+        })?;
         let authenticated = match credentials(parts) {
             Ok(credentials) => {
                 state
@@ -52,17 +52,20 @@ where
             Ok(principal) => principal,
             Err(error) => {
                 // Requests without valid credentials are limited per address (token guessing).
-                state
-                    .rate_limits
-                    .check_anonymous(peer)
-                    .map_err(ApiError::rate_limited)?;
+                state.rate_limits.check_anonymous(peer).map_err(|wait| {
+                    state.http_metrics.rate_limited("anonymous");
+                    ApiError::rate_limited(wait)
+                })?;
                 return Err(error.into());
             }
         };
         state
             .rate_limits
             .check_token(principal.token_id().as_str())
-            .map_err(ApiError::rate_limited)?;
+            .map_err(|wait| {
+                state.http_metrics.rate_limited("token");
+                ApiError::rate_limited(wait)
+            })?;
         let actor = Actor {
             kind: ActorKind::Token,
             id: Some(principal.token_id().to_string()),

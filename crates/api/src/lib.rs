@@ -6,6 +6,7 @@
 pub mod dto;
 pub mod error;
 mod extract;
+mod metrics;
 mod rate_limit;
 mod request_id;
 mod routes;
@@ -54,6 +55,7 @@ pub struct AppState {
     /// The OpenAPI document, serialised once.
     openapi: axum::body::Bytes,
     rate_limits: Arc<rate_limit::RateLimits>,
+    http_metrics: Arc<metrics::HttpMetrics>,
 }
 
 #[derive(OpenApi)]
@@ -122,6 +124,9 @@ pub struct ApiConfig {
     pub rate_limits: RateLimitConfig,
     /// A whole request, body included, must be handled within this time (else 408).
     pub request_timeout: Duration,
+    /// Serve `GET /metrics` beside the API (off: no metrics, or on their own listener through
+    /// [`metrics_router`]).
+    pub metrics_route: bool,
 }
 
 impl Default for ApiConfig {
@@ -129,19 +134,30 @@ impl Default for ApiConfig {
         Self {
             rate_limits: RateLimitConfig::default(),
             request_timeout: Duration::from_secs(30),
+            metrics_route: true,
         }
     }
+}
+
+/// `GET /metrics` alone, for a listener of its own (`serve --metrics-listen`).
+pub fn metrics_router(authority: Arc<Authority>) -> Router {
+    Router::new().route(
+        "/metrics",
+        get(move || async move { metrics::exposition(&authority).await }),
+    )
 }
 
 /// The whole HTTP application.
 pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
     let (api, openapi) = api_routes().split_for_parts();
+    let http_metrics = metrics::HttpMetrics::register(authority.metrics());
     let state = AppState {
         authority,
         openapi: serde_json::to_vec(&openapi)
             .expect("the OpenAPI document serialises")
             .into(),
         rate_limits: Arc::new(rate_limit::RateLimits::new(config.rate_limits)),
+        http_metrics: Arc::clone(&http_metrics),
     };
     // A slow client (trickling a body) or a stuck handler ends with 408, in the envelope.
     // OCSP clients get an OCSP answer (tryLater), everyone else the envelope.
@@ -159,10 +175,14 @@ pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
         .layer(TimeoutLayer::new(config.request_timeout));
     let api = api
         .route("/openapi.json", get(meta::openapi))
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(fallback::no_route)
         .method_not_allowed_fallback(fallback::method_not_allowed);
-    Router::new()
-        .nest(API_PREFIX, api)
+    let mut public = Router::new();
+    if config.metrics_route {
+        public = public.route("/metrics", get(metrics::scrape));
+    }
+    public
         .route("/healthz", get(meta::healthz))
         .route("/ca/{file}", get(ca::certificate))
         .route("/ca/{ca_id}/chain.pem", get(ca::chain))
@@ -171,6 +191,8 @@ pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
         .route("/ca/{ca_id}/ocsp", axum::routing::post(ca::ocsp_post))
         .route("/ca/{ca_id}/ocsp/{*request}", get(ca::ocsp_get))
         .route("/ca/{ca_id}/ocsp/", get(ca::ocsp_get_empty))
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
+        .nest(API_PREFIX, api)
         .fallback(fallback::no_route)
         .method_not_allowed_fallback(fallback::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -194,6 +216,10 @@ pub fn router(authority: Arc<Authority>, config: ApiConfig) -> Router {
             HeaderName::from_static("x-auth-key"),
         ]))
         .layer(axum::middleware::from_fn(request_id::request_id))
+        .layer(axum::middleware::from_fn_with_state(
+            http_metrics,
+            metrics::measure,
+        ))
         .with_state(state)
 }
 

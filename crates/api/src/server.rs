@@ -1,6 +1,7 @@
-//! The HTTP/1.1 accept loop, with the limits a public-facing service needs: at most N open
-//! connections, a deadline for receiving request headers (slowloris), a cap on header size, a
-//! deadline for each whole request, and graceful shutdown.
+//! The accept loop — plain HTTP/1.1, or TLS with HTTP/2 and HTTP/1.1 over ALPN — with the limits
+//! a public-facing service needs: at most N open connections, a deadline for the TLS handshake
+//! and for receiving request headers (slowloris), a cap on header size, a deadline for each whole
+//! request, and graceful shutdown.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,8 +11,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper::server::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
@@ -47,13 +48,15 @@ impl Default for ServerLimits {
 }
 
 /// Serve `router` on `listener` until `shutdown` resolves, then finish in-flight requests (up to
-/// `shutdown_grace`).
+/// `shutdown_grace`). With `tls`, every connection is TLS first (its ALPN picks HTTP/2 or 1.1).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServerLimits,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let per_address = PerAddress::new(limits.max_connections_per_address);
     let graceful = GracefulShutdown::new();
@@ -90,10 +93,43 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let service =
             TowerToHyperService::new(router.clone().layer(axum::Extension(ConnectInfo(peer))));
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let Some(tls) = &tls else {
+            let connection =
+                graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, %peer, "connection ended with an error");
+                }
+                drop(per_address);
+                drop(slot);
+            });
+            continue;
+        };
+        let (tls, http1, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
+        let handshake_deadline = limits.header_read_timeout;
+        let max_headers = u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, %peer, "connection ended with an error");
+            // The handshake counts against the header deadline: a client that stalls in it
+            // holds a slot no longer than one that stalls in its headers.
+            match tokio::time::timeout(handshake_deadline, tls.accept(stream)).await {
+                Ok(Ok(stream)) => {
+                    let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let io = TokioIo::new(stream);
+                    let ended = if h2 {
+                        let mut http2 = http2::Builder::new(TokioExecutor::new());
+                        http2
+                            .timer(TokioTimer::new())
+                            .max_header_list_size(max_headers);
+                        watcher.watch(http2.serve_connection(io, service)).await
+                    } else {
+                        watcher.watch(http1.serve_connection(io, service)).await
+                    };
+                    if let Err(error) = ended {
+                        tracing::debug!(%error, %peer, "connection ended with an error");
+                    }
+                }
+                Ok(Err(error)) => tracing::debug!(%error, %peer, "TLS handshake failed"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
             drop(per_address);
             drop(slot);

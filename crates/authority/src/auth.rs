@@ -109,7 +109,7 @@ impl Authority {
         }
         let token = self
             .tokens
-            .lookup(self.store.as_ref(), &secret_hash(secret))
+            .lookup(self.store.as_ref(), &secret_hash(secret), &self.metrics)
             .await?
             .ok_or(unknown)?;
         let presented_matches = match (email, &token.email) {

@@ -6,6 +6,7 @@ use store::{
     CertificateStatus, StatusChange, StatusChangeOutcome, StoreError, Zone,
 };
 
+use crate::metrics::Change;
 use crate::{Authority, Error};
 
 /// Serial collisions among 126 random bits do not happen; retrying is for defence in depth.
@@ -119,7 +120,10 @@ impl Authority {
                 .insert_certificate(&record, &audit, self.quota(zone))
                 .await
             {
-                Ok(()) => return Ok(record),
+                Ok(()) => {
+                    self.metrics.issued();
+                    return Ok(record);
+                }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(other) => return Err(other.into()),
             }
@@ -217,7 +221,10 @@ impl Authority {
             .with_details(format!("reason={reason}")),
         };
         let mut record = match self.store.change_status(&change).await? {
-            StatusChangeOutcome::Changed(record) => return Ok(record),
+            StatusChangeOutcome::Changed(record) => {
+                self.metrics.requested(Change::revocation);
+                return Ok(record);
+            }
             StatusChangeOutcome::Unchanged(record) => record,
             StatusChangeOutcome::NotFound => return Err(Error::CertificateNotFound),
         };
@@ -277,7 +284,10 @@ impl Authority {
             ),
         };
         match self.store.change_status(&change).await? {
-            StatusChangeOutcome::Changed(record) => Ok(record),
+            StatusChangeOutcome::Changed(record) => {
+                self.metrics.requested(Change::reactivation);
+                Ok(record)
+            }
             StatusChangeOutcome::Unchanged(record)
                 if record.status == CertificateStatus::Revoked =>
             {

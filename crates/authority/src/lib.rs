@@ -15,6 +15,7 @@ mod error;
 mod hostnames;
 pub mod ids;
 mod master_key;
+mod metrics;
 mod mtls_certificates;
 mod ocsp;
 mod publication;
@@ -33,6 +34,7 @@ pub use deployment::{CopyReport, Health, Table, copy_deployment};
 pub use enforcement::{EnforcedHost, EnforcementView, TrustedCa, UploadedTrust};
 pub use error::Error;
 pub use master_key::{MasterKey, MasterKeyError};
+pub use metrics::Metrics;
 pub use mtls_certificates::{MAX_MTLS_CERTIFICATES_PER_ACCOUNT, MtlsCertificateUpload};
 pub use ocsp::OcspAnswer;
 pub use pki::{
@@ -170,6 +172,7 @@ pub struct Authority {
     /// When the last publication pass of this process completed (see `health`).
     last_publication: std::sync::Mutex<Option<std::time::Instant>>,
     created: std::time::Instant,
+    metrics: Metrics,
     /// Woken when this process publishes a CRL, so enforcement in the same process (the gateway
     /// inside `serve`) need not wait for its next poll.
     publications: tokio::sync::Notify,
@@ -192,9 +195,20 @@ impl Authority {
             last_publication: std::sync::Mutex::new(None),
             created: std::time::Instant::now(),
             publications: tokio::sync::Notify::new(),
+            metrics: Metrics::default(),
             store,
             config,
         }))
+    }
+
+    /// The service's metrics, for other layers to register theirs in.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// `/metrics`: the OpenMetrics text, with the gauges read from the store now.
+    pub async fn render_metrics(&self) -> String {
+        self.metrics.render(self.store.as_ref(), now()).await
     }
 
     /// Open (and migrate) the database `url` names, then build the authority on it.

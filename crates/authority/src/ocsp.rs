@@ -15,6 +15,7 @@ use store::{CaId, CertificateStatus, SerialStatus};
 use time::{Duration, OffsetDateTime};
 
 use crate::Authority;
+use crate::metrics::OcspOutcome;
 
 const MAX_CACHED: usize = 100_000;
 /// Answers this close to their nextUpdate are re-signed rather than served.
@@ -87,15 +88,26 @@ impl Authority {
     /// Answer a DER OCSPRequest for the CA `ca_id`. Always an OCSPResponse: malformed input gets
     /// `malformedRequest`, an unknown CA `unauthorized`, a storage failure `tryLater`.
     pub async fn ocsp_answer(&self, ca_id: &CaId, request_der: &[u8]) -> OcspAnswer {
+        let (answer, outcome) = self.answer_ocsp(ca_id, request_der).await;
+        self.metrics.ocsp(outcome);
+        answer
+    }
+
+    async fn answer_ocsp(&self, ca_id: &CaId, request_der: &[u8]) -> (OcspAnswer, OcspOutcome) {
+        let failure =
+            |failure: OcspFailure, outcome: OcspOutcome| (OcspAnswer::failure(failure), outcome);
         let Ok(request) = OcspRequest::parse(request_der) else {
-            return OcspAnswer::failure(OcspFailure::MalformedRequest);
+            return failure(
+                OcspFailure::MalformedRequest,
+                OcspOutcome::malformed_request,
+            );
         };
         let ca = match self.ca_by_id(ca_id).await {
             Ok(Some(ca)) => ca,
-            Ok(None) => return OcspAnswer::failure(OcspFailure::Unauthorized),
+            Ok(None) => return failure(OcspFailure::Unauthorized, OcspOutcome::unauthorized),
             Err(error) => {
                 tracing::warn!(%error, "OCSP: cannot load the CA");
-                return OcspAnswer::failure(OcspFailure::TryLater);
+                return failure(OcspFailure::TryLater, OcspOutcome::try_later);
             }
         };
         let now = crate::now();
@@ -108,7 +120,7 @@ impl Authority {
                     Ok(lookup) => lookup,
                     Err(error) => {
                         tracing::warn!(%error, "OCSP: status lookup failed");
-                        return OcspAnswer::failure(OcspFailure::TryLater);
+                        return failure(OcspFailure::TryLater, OcspOutcome::try_later);
                     }
                 },
                 None => None,
@@ -116,6 +128,12 @@ impl Authority {
             statuses.push(published_status(lookup.as_ref()));
             lookups.push((serial, lookup));
         }
+        let outcome = match &statuses[..] {
+            [OcspStatus::Good] => OcspOutcome::good,
+            [OcspStatus::Revoked { .. }] => OcspOutcome::revoked,
+            [OcspStatus::Unknown] => OcspOutcome::unknown,
+            _ => OcspOutcome::multiple,
+        };
 
         let cacheable = !request.has_nonce() && request.items().len() == 1;
         let key = match (&lookups[..], cacheable) {
@@ -129,7 +147,8 @@ impl Authority {
         };
         if let Some(key) = &key {
             if let Some((der, next_update)) = self.ocsp_cache.get(key, now) {
-                return signed(der, next_update, false);
+                self.metrics.ocsp_presigned();
+                return (signed(der, next_update, false), outcome);
             }
             // The worker pre-signed with a SHA-1 CertID; reuse it only for that exact CertID.
             let same_cert_id = lookups[0]
@@ -142,7 +161,8 @@ impl Authority {
             {
                 self.ocsp_cache
                     .put(key.clone(), Arc::clone(&answer.0), answer.1);
-                return signed(answer.0, answer.1, false);
+                self.metrics.ocsp_presigned();
+                return (signed(answer.0, answer.1, false), outcome);
             }
         }
         let next_update = now + self.config.publication.ocsp_validity;
@@ -152,11 +172,11 @@ impl Authority {
                 if let Some(key) = key {
                     self.ocsp_cache.put(key, Arc::clone(&der), next_update);
                 }
-                signed(der, next_update, request.has_nonce())
+                (signed(der, next_update, request.has_nonce()), outcome)
             }
             Err(error) => {
                 tracing::error!(%error, "OCSP: signing failed");
-                OcspAnswer::failure(OcspFailure::InternalError)
+                failure(OcspFailure::InternalError, OcspOutcome::internal_error)
             }
         }
     }

@@ -28,6 +28,10 @@ pub struct PublishReport {
     pub settled: u64,
     /// (CA id, CRL number) of every CRL signed.
     pub crls: Vec<(CaId, i64)>,
+    /// Transitions settled, by the status reached.
+    pub settled_by_status: Vec<(CertificateStatus, u64)>,
+    /// (CA id, DER size) of every CRL signed.
+    pub crl_sizes: Vec<(CaId, usize)>,
 }
 
 /// The public endpoints of one CA, as written into its leaves.
@@ -75,6 +79,19 @@ impl Authority {
     /// and re-sign CRLs past half their validity. One transaction: a failure anywhere leaves
     /// everything as it was, and the next pass does it again with the next CRL number.
     pub async fn publish(&self, limit: u32) -> Result<PublishReport, Error> {
+        let started = std::time::Instant::now();
+        let outcome = self.publish_locked(limit).await;
+        self.metrics.pass(
+            outcome
+                .as_ref()
+                .map(|report| !report.skipped)
+                .map_err(|_| ()),
+            started.elapsed(),
+        );
+        outcome
+    }
+
+    async fn publish_locked(&self, limit: u32) -> Result<PublishReport, Error> {
         let Some(mut tx) = self.store.begin_publication().await? else {
             // Another replica is publishing: this one is alive, and publication is happening.
             self.record_publication_pass();
@@ -87,6 +104,12 @@ impl Authority {
             Ok(report) => {
                 tx.commit().await?;
                 self.record_publication_pass();
+                for (status, settled) in &report.settled_by_status {
+                    self.metrics.settled(*status, *settled);
+                }
+                for (ca_id, bytes) in &report.crl_sizes {
+                    self.metrics.crl_size(ca_id, *bytes);
+                }
                 if !report.crls.is_empty() {
                     self.publications.notify_waiters();
                 }
@@ -138,6 +161,7 @@ impl Authority {
                 self.sign_crl_record(ca_id, &ca.signer, number, &revoked, now)
             })?;
             tx.insert_crl(&crl).await?;
+            report.crl_sizes.push((ca_id.clone(), crl.der.len()));
             tx.prune_crls(ca_id, number - (CRLS_KEPT - 1)).await?;
             report.crls.push((ca_id.clone(), number));
             let answers = self.sign_settled_answers(&ca, &ours, now)?;
@@ -168,6 +192,15 @@ impl Authority {
             })
             .collect();
         report.settled = tx.settle(&settlements, now).await?;
+        for status in [CertificateStatus::Revoked, CertificateStatus::Active] {
+            let count = settlements
+                .iter()
+                .filter(|s| s.transition.status.settled() == Some(status))
+                .count();
+            if count > 0 {
+                report.settled_by_status.push((status, count as u64));
+            }
+        }
         Ok(report)
     }
 

@@ -60,12 +60,15 @@ impl TokenCache {
         &self,
         store: &dyn TokenStore,
         hash: &str,
+        metrics: &crate::Metrics,
     ) -> Result<Option<ApiToken>, Error> {
         if let Some((fetched, token)) = self.lock().get(hash)
             && fetched.elapsed() < self.ttl
         {
+            metrics.token_lookup(true);
             return Ok(token.clone());
         }
+        metrics.token_lookup(false);
         let token = store.find_token_by_secret_hash(hash).await?;
         let mut entries = self.lock();
         if entries.len() >= MAX_CACHED {

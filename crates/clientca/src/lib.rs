@@ -5,6 +5,7 @@ pub mod duration;
 pub mod master_key_file;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,16 +34,35 @@ pub struct ServeOptions {
     pub limits: api::ServerLimits,
     /// The mTLS gateway in the same process, sharing the authority and its publication signal.
     pub gateway: Option<gateway::GatewayConfig>,
+    /// Serve `/metrics` on this address instead of beside the API.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Serve the API over TLS with this certificate chain and key (PEM files, re-read when they
+    /// change).
+    pub tls: Option<TlsFiles>,
 }
+
+/// `serve --tls-cert --tls-key`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub certificate: PathBuf,
+    pub key: PathBuf,
+}
+
+/// How often the TLS files are checked for a change.
+const TLS_RELOAD_CHECK: Duration = Duration::from_secs(2);
 
 /// A running server: API and publication worker.
 pub struct Server {
     pub addr: SocketAddr,
+    /// `http`, or `https` when serving TLS.
+    pub scheme: &'static str,
     pub authority: Arc<Authority>,
     /// Set when this start found an empty database and created the first credentials.
     pub bootstrap: Option<Bootstrap>,
     /// The gateway, when `--gateway-listen` asked for one.
     pub gateway: Option<gateway::Gateway>,
+    /// Where `/metrics` is served when it has a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     http: JoinHandle<std::io::Result<()>>,
     worker: JoinHandle<()>,
@@ -117,16 +137,64 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         stopped.clone(),
     ));
     let router = api::router(Arc::clone(&authority), options.api);
+    let metrics_addr = match options.metrics_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for metrics"))?;
+            let addr = listener.local_addr()?;
+            let mut metrics_stopped = stopped.clone();
+            // Ends with the server (its shutdown signal); a scrape in flight is not waited for.
+            tokio::spawn(api::serve(
+                listener,
+                api::metrics_router(Arc::clone(&authority)),
+                api::ServerLimits::default(),
+                None,
+                async move {
+                    let _ = metrics_stopped.wait_for(|stop| *stop).await;
+                },
+            ));
+            Some(addr)
+        }
+        None => None,
+    };
+    let tls = match &options.tls {
+        Some(files) => {
+            let certificate = gateway::CertificateFiles::load(&files.certificate, &files.key)
+                .map_err(|error| {
+                    anyhow::anyhow!(
+                        "cannot use {} and {} for TLS: {error}",
+                        files.certificate.display(),
+                        files.key.display()
+                    )
+                })?;
+            let config = certificate
+                .server_config()
+                .map_err(|error| anyhow::anyhow!("TLS configuration: {error}"))?;
+            tokio::spawn(certificate.watch(TLS_RELOAD_CHECK, stopped.clone()));
+            Some(config)
+        }
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let mut http_stopped = stopped;
-    let http = tokio::spawn(api::serve(listener, router, options.limits, async move {
-        let _ = http_stopped.wait_for(|stop| *stop).await;
-    }));
-    tracing::info!(%addr, "clientca listening");
+    let http = tokio::spawn(api::serve(
+        listener,
+        router,
+        options.limits,
+        tls,
+        async move {
+            let _ = http_stopped.wait_for(|stop| *stop).await;
+        },
+    ));
+    tracing::info!(%addr, scheme, "clientca listening");
     Ok(Server {
         addr,
+        scheme,
         authority,
         bootstrap,
         gateway,
+        metrics_addr,
         shutdown,
         http,
         worker,
@@ -136,7 +204,7 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
 impl Server {
     /// The base URL the official SDKs take.
     pub fn api_base_url(&self) -> String {
-        format!("http://{}{}", self.addr, api::API_PREFIX)
+        format!("{}://{}{}", self.scheme, self.addr, api::API_PREFIX)
     }
 
     /// Stop accepting, give in-flight requests a grace period, let the worker end its current

@@ -118,6 +118,17 @@ fn nonsensical_flags_are_refused_at_start_with_the_flag_named() {
         (&["--request-timeout", "0s"], "--request-timeout"),
         (&["--header-read-timeout", "0s"], "--header-read-timeout"),
         (&["--max-connections", "0"], "--max-connections"),
+        (&["--tls-cert", "cert.pem"], "--tls-key"),
+        (&["--tls-key", "key.pem"], "--tls-cert"),
+        // Files that cannot be read: named, and nothing served.
+        (
+            &["--tls-cert", "missing.pem", "--tls-key", "missing.key"],
+            "missing.pem",
+        ),
+        (
+            &["--api-metrics-listen", "127.0.0.1:0", "--no-api-metrics"],
+            "--no-api-metrics",
+        ),
     ] {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(flags);
@@ -594,6 +605,42 @@ fn a_backup_taken_under_load_restores_into_a_working_server() {
         verified.status.success(),
         "{}{}",
         String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+
+    // The backup file is also a way to PostgreSQL: `copy` from it, then serve from there with
+    // the same master key, and the audit chain still verifies.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let Some(postgres) = runtime.block_on(test_support::TestDatabase::postgres()) else {
+        return;
+    };
+    let from = format!("sqlite://{}", backup.display());
+    let copied = common::clientca(
+        restored.path(),
+        &[],
+        &["copy", "--from", &from, "--to", &postgres.url],
+    );
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+    let on_postgres = [("CLIENTCA_DATABASE_URL", postgres.url.as_str())];
+    let moved = common::serve(restored.path(), &on_postgres, &[]);
+    assert!(moved.token.is_none(), "the copy is not an empty database");
+    for id in &before {
+        let item = format!(
+            "{}/client/v4/zones/{zone}/client_certificates/{id}",
+            moved.base_url
+        );
+        let (status, body) = call(reqwest::Method::GET, &item, &token, None);
+        assert_eq!(status, 200, "{id} on PostgreSQL: {body}");
+    }
+    drop(moved);
+    let verified = common::clientca(restored.path(), &on_postgres, &["audit", "verify"]);
+    assert!(
+        verified.status.success(),
+        "{}",
         String::from_utf8_lossy(&verified.stderr)
     );
 }

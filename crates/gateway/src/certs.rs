@@ -100,33 +100,108 @@ impl DirectoryCertificates {
     pub(crate) async fn watch(
         self: Arc<Self>,
         every: Duration,
-        mut stopped: tokio::sync::watch::Receiver<bool>,
+        stopped: tokio::sync::watch::Receiver<bool>,
     ) {
-        let mut seen = listing(&self.directory);
-        loop {
-            tokio::select! {
-                () = tokio::time::sleep(every) => {}
-                () = crate::stopping(&mut stopped) => break,
-            }
-            let now = listing(&self.directory);
-            if now == seen {
-                continue;
-            }
-            seen = now;
-            match read_directory(&self.directory) {
-                Ok(by_host) => {
-                    tracing::info!(
-                        certificates = by_host.len(),
-                        "gateway: server certificates re-read"
-                    );
-                    self.by_host.store(Arc::new(by_host));
-                }
-                // A half-written file: keep serving the previous certificates; the next change
-                // (the write completing) is read again.
-                Err(error) => {
-                    tracing::warn!(%error, "gateway: keeping the previous server certificates");
-                }
-            }
+        let directory = self.directory.clone();
+        reread_on_change(
+            every,
+            stopped,
+            || listing(&directory),
+            || {
+                let by_host = read_directory(&self.directory)?;
+                tracing::info!(
+                    certificates = by_host.len(),
+                    "gateway: server certificates re-read"
+                );
+                self.by_host.store(Arc::new(by_host));
+                Ok(())
+            },
+        )
+        .await;
+    }
+}
+
+/// One certificate chain and its key read from two files (`serve --tls-cert --tls-key`), re-read
+/// when either changes: new handshakes use a renewed certificate without a restart.
+#[derive(Debug)]
+pub struct CertificateFiles {
+    chain: PathBuf,
+    key: PathBuf,
+    current: ArcSwap<CertifiedKey>,
+}
+
+impl CertificateFiles {
+    /// Read both files now; the key must be the leaf's.
+    pub fn load(chain: &Path, key: &Path) -> Result<Arc<Self>, String> {
+        let current = load(chain, key)?;
+        Ok(Arc::new(Self {
+            chain: chain.to_path_buf(),
+            key: key.to_path_buf(),
+            current: ArcSwap::from_pointee(current),
+        }))
+    }
+
+    /// A TLS configuration serving this certificate, offering HTTP/2 and HTTP/1.1 over ALPN.
+    pub fn server_config(self: &Arc<Self>) -> Result<Arc<rustls::ServerConfig>, String> {
+        crate::tls::plain_config(Arc::clone(self) as Arc<dyn ResolvesServerCert>)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Re-read the files whenever either changes, until `stopped`.
+    pub async fn watch(
+        self: Arc<Self>,
+        every: Duration,
+        stopped: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let files = [self.chain.clone(), self.key.clone()];
+        reread_on_change(
+            every,
+            stopped,
+            || {
+                files
+                    .iter()
+                    .map(|file| (file.clone(), stat(file)))
+                    .collect()
+            },
+            || {
+                let renewed = load(&self.chain, &self.key)?;
+                tracing::info!(file = %self.chain.display(), "TLS certificate re-read");
+                self.current.store(Arc::new(renewed));
+                Ok(())
+            },
+        )
+        .await;
+    }
+}
+
+impl ResolvesServerCert for CertificateFiles {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.current.load_full())
+    }
+}
+
+/// Every `every`, compare `look()` with what it said before and `reload()` on a difference, until
+/// `stopped`. A failed reload (a half-written file) keeps what is served; the write completing is
+/// a further change, read again.
+async fn reread_on_change(
+    every: Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+    look: impl Fn() -> Listing,
+    reload: impl Fn() -> Result<(), String>,
+) {
+    let mut seen = look();
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(every) => {}
+            () = crate::stopping(&mut stopped) => break,
+        }
+        let now = look();
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        if let Err(error) = reload() {
+            tracing::warn!(%error, "keeping the previous server certificates");
         }
     }
 }
@@ -170,11 +245,17 @@ fn listing(directory: &Path) -> Listing {
     };
     entries
         .flatten()
-        .filter_map(|entry| {
-            let meta = entry.metadata().ok()?;
-            Some((entry.path(), (meta.len(), meta.modified().ok())))
+        .map(|entry| {
+            let path = entry.path();
+            let seen = stat(&path);
+            (path, seen)
         })
         .collect()
+}
+
+/// A file's length and modification time (zero and none when it cannot be read).
+fn stat(path: &Path) -> (u64, Option<SystemTime>) {
+    std::fs::metadata(path).map_or((0, None), |meta| (meta.len(), meta.modified().ok()))
 }
 
 fn read_directory(directory: &Path) -> Result<HashMap<HostPattern, Arc<CertifiedKey>>, String> {

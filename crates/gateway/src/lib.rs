@@ -35,7 +35,7 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_rustls::LazyConfigAcceptor;
 
-pub use certs::ServerCertificates;
+pub use certs::{CertificateFiles, ServerCertificates};
 pub use headers::HeaderFamily;
 pub use routes::{HostPattern, Mode, Route, RouteOptions};
 

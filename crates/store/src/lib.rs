@@ -32,6 +32,7 @@ pub use roles::audit::AuditStore;
 pub use roles::cas::{CaStore, HostnamesOutcome};
 pub use roles::certificates::CertificateStore;
 pub use roles::deployment::DeploymentStore;
+pub use roles::gauges::GaugeStore;
 pub use roles::mtls_certificates::MtlsCertificateStore;
 pub use roles::publication::{PublicationStore, PublicationTx};
 pub use roles::tokens::TokenStore;
@@ -52,6 +53,7 @@ pub trait Store:
     + PublicationStore
     + AuditStore
     + DeploymentStore
+    + GaugeStore
     + 'static
 {
 }
@@ -65,6 +67,7 @@ impl<T> Store for T where
         + PublicationStore
         + AuditStore
         + DeploymentStore
+        + GaugeStore
         + 'static
 {
 }

@@ -63,6 +63,16 @@ pub(crate) const SELECT_ZONE: &str =
 pub(crate) const SELECT_ZONES: &str =
     "SELECT id, account_id, name, created_at, max_certificates FROM zones ORDER BY created_at, id";
 pub(crate) const SET_ZONE_QUOTA: &str = "UPDATE zones SET max_certificates = $1 WHERE id = $2";
+/// Certificates waiting for publication, from the pending index.
+pub(crate) const PENDING_COUNTS: &str = "SELECT status, CAST(COUNT(*) AS BIGINT) AS count \
+    FROM certificates WHERE status IN ('pending_revocation', 'pending_reactivation') \
+    GROUP BY status";
+/// Active certificates expiring in [$1, $2) and [$1, $3), per zone (the expiry index covers it).
+pub(crate) const EXPIRING_SOON: &str = "SELECT zone_id, \
+    CAST(SUM(CASE WHEN expires_on < $2 THEN 1 ELSE 0 END) AS BIGINT) AS week, \
+    CAST(COUNT(*) AS BIGINT) AS month FROM certificates \
+    WHERE status = 'active' AND expires_on >= $1 AND expires_on < $3 \
+    GROUP BY zone_id ORDER BY zone_id";
 /// A zone's certificates that are not revoked (what a quota limits), from the list counts.
 pub(crate) const COUNT_UNREVOKED: &str = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) \
     FROM certificate_counts WHERE zone_id = $1 \

@@ -83,18 +83,38 @@ impl ForeignCa {
 
     /// A client certificate (clientAuth) issued by this CA: (certificate PEM, PKCS#8 key PEM).
     pub fn client(&self, common_name: &str) -> (String, String) {
+        self.leaf(
+            CertificateParams::default(),
+            common_name,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        )
+    }
+
+    /// A TLS server certificate (serverAuth) for `names` (DNS names or IP addresses), issued by
+    /// this CA: (certificate PEM, PKCS#8 key PEM).
+    pub fn server(&self, names: &[&str]) -> (String, String) {
+        let names: Vec<String> = names.iter().map(|name| name.to_string()).collect();
+        let params = CertificateParams::new(names.clone()).expect("valid server names");
+        self.leaf(params, &names[0], ExtendedKeyUsagePurpose::ServerAuth)
+    }
+
+    fn leaf(
+        &self,
+        mut params: CertificateParams,
+        common_name: &str,
+        purpose: ExtendedKeyUsagePurpose,
+    ) -> (String, String) {
         let key = KeyPair::generate().expect("P-256 key");
         let now = OffsetDateTime::now_utc();
-        let mut params = CertificateParams::default();
         params
             .distinguished_name
             .push(DnType::CommonName, common_name);
         params.not_before = now - Duration::days(1);
         params.not_after = now + Duration::days(30);
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.extended_key_usages = vec![purpose];
         params.use_authority_key_identifier_extension = true;
-        let certificate = params.signed_by(&key, &self.issuer).expect("client");
+        let certificate = params.signed_by(&key, &self.issuer).expect("leaf");
         (certificate.pem(), key.serialize_pem())
     }
 }

@@ -19,6 +19,13 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "CLIENTCA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Serve the API over TLS (HTTP/2 and HTTP/1.1) with this certificate chain, leaf first
+    /// (PEM); re-read when it changes. Needs --tls-key.
+    #[arg(long, env = "CLIENTCA_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, SEC1 or PKCS#1); re-read when it changes.
+    #[arg(long, env = "CLIENTCA_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// How often pending revocations/reactivations are published (e.g. 500ms, 2s, 5s).
     #[arg(long, env = "CLIENTCA_PUBLISH_INTERVAL", default_value = "5s", value_parser = parse_duration)]
     pub publish_interval: Duration,
@@ -73,6 +80,17 @@ pub struct ServeArgs {
     /// Time a whole request, body included, may take (else 408).
     #[arg(long, env = "CLIENTCA_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
     pub request_timeout: Duration,
+    /// Serve the API's Prometheus /metrics on this address only (e.g. 127.0.0.1:9090), not
+    /// beside the API. (--metrics-listen is the in-process gateway's.)
+    #[arg(
+        long,
+        env = "CLIENTCA_API_METRICS_LISTEN",
+        conflicts_with = "no_api_metrics"
+    )]
+    pub api_metrics_listen: Option<SocketAddr>,
+    /// Serve no /metrics for the API at all.
+    #[arg(long, env = "CLIENTCA_NO_API_METRICS")]
+    pub no_api_metrics: bool,
     /// Also run the mTLS gateway, listening here (see `clientca gateway` for its options).
     #[arg(long, env = "CLIENTCA_GATEWAY_LISTEN")]
     pub gateway_listen: Option<SocketAddr>,
@@ -194,6 +212,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
                 anonymous: args.rate_limit_anonymous,
             },
             request_timeout: args.request_timeout,
+            metrics_route: !args.no_api_metrics && args.api_metrics_listen.is_none(),
         },
         limits: api::ServerLimits {
             max_connections: args.max_connections,
@@ -202,6 +221,11 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
             ..api::ServerLimits::default()
         },
         gateway,
+        metrics_listen: args.api_metrics_listen,
+        tls: args
+            .tls_cert
+            .zip(args.tls_key)
+            .map(|(certificate, key)| crate::TlsFiles { certificate, key }),
     };
     let mut server = crate::start(options).await?;
     if let Some(bootstrap) = &server.bootstrap {
@@ -210,7 +234,10 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
     if let Some(gateway) = &server.gateway {
         say(&format!("gateway listening on https://{}", gateway.addr));
     }
-    say(&format!("listening on http://{}", server.addr));
+    if let Some(metrics) = server.metrics_addr {
+        say(&format!("metrics on http://{metrics}/metrics"));
+    }
+    say(&format!("listening on {}://{}", server.scheme, server.addr));
     tokio::select! {
         result = server.wait() => result.context("the HTTP server stopped"),
         () = shutdown_signal() => {

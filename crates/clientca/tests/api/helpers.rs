@@ -101,6 +101,8 @@ impl TestApp {
             api: api::ApiConfig::default(),
             limits: api::ServerLimits::default(),
             gateway: None,
+            metrics_listen: None,
+            tls: None,
         };
         configure(&mut options);
         let server = clientca::start(options).await.expect("server starts");

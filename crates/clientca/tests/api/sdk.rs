@@ -14,7 +14,7 @@ backend_tests!(
 );
 
 /// `CLIENTCA_TEST_PYTHON`, else the workspace's `.venv` (made by `scripts/test`).
-fn python() -> Option<PathBuf> {
+pub(crate) fn python() -> Option<PathBuf> {
     if let Ok(path) = std::env::var("CLIENTCA_TEST_PYTHON") {
         return Some(PathBuf::from(path));
     }
@@ -24,7 +24,11 @@ fn python() -> Option<PathBuf> {
 
 /// Run an SDK script against `app` with the server, token, zone and account in `CLIENTCA_*`
 /// variables (plus `extra`), and check it passed.
-async fn run_sdk_script(app: &TestApp, mut command: Command, extra: Vec<(&'static str, String)>) {
+pub(crate) async fn run_sdk_script(
+    app: &TestApp,
+    mut command: Command,
+    extra: Vec<(&'static str, String)>,
+) {
     let zone_name = app
         .store
         .get_zone(&app.zone_id)

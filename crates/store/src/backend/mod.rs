@@ -12,7 +12,7 @@ pub(crate) mod sqlite;
 use std::future::Future;
 
 use crate::StoreResult;
-use crate::model::{AuditEntry, CertificateRecord, Id, Table, ZoneId};
+use crate::model::{AuditEntry, CertificateRecord, Id, PoolState, Table, ZoneId};
 use crate::rows::DecodeRow;
 
 /// One bind parameter: the five SQL types clientca stores.
@@ -314,6 +314,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
         tx: &mut Self::Tx,
         zone_id: &ZoneId,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The connection pools' current state.
+    fn pool_states(&self) -> Vec<PoolState>;
 
     /// Take the publication lock for `tx`'s lifetime; false when another process holds it.
     fn try_lock_publication(tx: &mut Self::Tx) -> impl Future<Output = StoreResult<bool>> + Send;

@@ -14,7 +14,7 @@ use super::{Arg, Backend, Placeholder, Statement, Transaction, args};
 use crate::StoreResult;
 use crate::error::StoreError;
 use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
-use crate::model::{AuditEntry, CertificateRecord, ZoneId};
+use crate::model::{AuditEntry, CertificateRecord, PoolState, ZoneId};
 use crate::rows::DecodeRow;
 use crate::sql;
 use crate::writes::{ensure_within_quota, insert_certificates_with_audit};
@@ -185,6 +185,10 @@ impl Backend for PostgresStore {
         }
         insert_certificates_with_audit(&mut tx, &[(cert, audit)]).await?;
         Transaction::commit(tx).await
+    }
+
+    fn pool_states(&self) -> Vec<PoolState> {
+        vec![PoolState::of("postgres", &self.pool)]
     }
 
     /// The zone's row lock, held until commit or rollback.

@@ -22,7 +22,7 @@ use super::{Arg, BACKUP_SUMMARY, Backend, Placeholder, Statement, Transaction};
 use crate::StoreResult;
 use crate::error::StoreError;
 use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
-use crate::model::{AuditEntry, CertificateRecord, Table, ZoneId};
+use crate::model::{AuditEntry, CertificateRecord, PoolState, Table, ZoneId};
 use crate::sql;
 use crate::writes::{
     ensure_within_quota, insert_certificates_with_audit, push_audit_insert, push_certificate_insert,
@@ -404,6 +404,13 @@ impl Backend for SqliteStore {
     /// BEGIN IMMEDIATE already excludes every other writer.
     async fn lock_hostname_associations(_tx: &mut SqliteTx) -> StoreResult<()> {
         Ok(())
+    }
+
+    fn pool_states(&self) -> Vec<PoolState> {
+        vec![
+            PoolState::of("sqlite_read", &self.read),
+            PoolState::of("sqlite_write", &self.write),
+        ]
     }
 
     /// BEGIN IMMEDIATE already excludes every other writer.

@@ -4,6 +4,7 @@ mod account;
 mod audit;
 mod certificate;
 mod deployment;
+mod gauges;
 mod ids;
 mod mtls;
 mod publication;
@@ -15,6 +16,7 @@ pub use certificate::{
     StatusChangeOutcome,
 };
 pub use deployment::{EnforcedHostname, HostnameAssociation, Rows, Table};
+pub use gauges::{ExpiringInZone, PoolState};
 pub use ids::{
     AccountId, AccountKind, CaId, CaKind, CertificateId, CertificateKind, Id, IdKind, InvalidId,
     MtlsCertificateId, MtlsCertificateKind, TokenId, TokenKind, ZoneId, ZoneKind,

@@ -5,6 +5,7 @@ pub(crate) mod audit;
 pub(crate) mod cas;
 pub(crate) mod certificates;
 pub(crate) mod deployment;
+pub(crate) mod gauges;
 pub(crate) mod mtls_certificates;
 pub(crate) mod publication;
 pub(crate) mod tokens;

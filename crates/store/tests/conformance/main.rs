@@ -6,6 +6,7 @@ mod audit;
 mod cas;
 mod certificates;
 mod deployment;
+mod gauges;
 mod mtls_certificates;
 mod publication;
 mod support;
