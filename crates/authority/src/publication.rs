@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use pki::{CaSigner, OcspItem, OcspRequest, OcspStatus, RevokedEntry};
 use store::{
     Actor, ActorKind, AuditAction, AuditEntry, CaId, CertificateStatus, CrlRecord, OcspRecord,
-    PendingTransition, PublicationTx, RevokedSerial, Settlement, StoreError,
+    PendingTransition, PublicationTx, Settlement, StoreError,
 };
 use time::OffsetDateTime;
 
@@ -145,14 +145,16 @@ impl Authority {
             })?;
             let ours: Vec<&PendingTransition> =
                 pending.iter().filter(|p| &p.ca_id == ca_id).collect();
-            let mut revoked = tx.revoked_serials(ca_id).await?;
+            let step = std::time::Instant::now();
+            let mut revoked = self.revoked_before_pass(tx, ca_id).await?;
+            lap(ca_id, step, "previous revocations read");
             revoked.extend(
                 ours.iter()
                     .filter(|p| p.status == CertificateStatus::PendingRevocation)
-                    .map(|p| RevokedSerial {
-                        serial_number: p.serial_number,
+                    .map(|p| RevokedEntry {
+                        serial: p.serial_number,
                         revoked_at: p.revoked_at.unwrap_or(now),
-                        revocation_reason: p.revocation_reason,
+                        reason: p.revocation_reason.unwrap_or_default(),
                     }),
             );
             let number = tx.latest_crl_number(ca_id).await?.unwrap_or(0) + 1;
@@ -160,12 +162,16 @@ impl Authority {
             let crl = tokio::task::block_in_place(|| {
                 self.sign_crl_record(ca_id, &ca.signer, number, &revoked, now)
             })?;
+            lap(ca_id, step, "CRL signed");
             tx.insert_crl(&crl).await?;
             report.crl_sizes.push((ca_id.clone(), crl.der.len()));
             tx.prune_crls(ca_id, number - (CRLS_KEPT - 1)).await?;
             report.crls.push((ca_id.clone(), number));
+            lap(ca_id, step, "CRL stored");
             let answers = self.sign_settled_answers(&ca, &ours, now)?;
+            lap(ca_id, step, "OCSP answers signed");
             tx.store_ocsp_answers(&answers).await?;
+            lap(ca_id, step, "OCSP answers stored");
         }
         let settlements: Vec<Settlement<'_>> = pending
             .iter()
@@ -191,7 +197,12 @@ impl Authority {
                 Some(Settlement { transition, audit })
             })
             .collect();
+        let step = std::time::Instant::now();
         report.settled = tx.settle(&settlements, now).await?;
+        tracing::debug!(
+            ms = step.elapsed().as_millis() as u64,
+            "publication: settled"
+        );
         for status in [CertificateStatus::Revoked, CertificateStatus::Active] {
             let count = settlements
                 .iter()
@@ -294,25 +305,53 @@ impl Authority {
         })
     }
 
-    pub(crate) fn sign_crl_record(
+    /// The CA's published revocations before this pass: the entries of its latest CRL, which
+    /// holds every settled revocation (they are settled in the pass that signs it, and revocation
+    /// is final) — read back from one blob instead of a million rows. When the CRL and the
+    /// database disagree on the count (a copied or bulk-loaded deployment, a missing CRL), the
+    /// database is read instead, and is what the new CRL lists.
+    async fn revoked_before_pass(
         &self,
+        tx: &mut dyn PublicationTx,
         ca_id: &CaId,
-        signer: &CaSigner,
-        crl_number: i64,
-        revoked: &[RevokedSerial],
-        now: OffsetDateTime,
-    ) -> Result<CrlRecord, Error> {
-        let entries: Vec<RevokedEntry> = revoked
-            .iter()
+    ) -> Result<Vec<RevokedEntry>, Error> {
+        let revoked = tx.count_revoked(ca_id).await?;
+        if let Some(crl) = tx.latest_crl_in_pass(ca_id).await? {
+            match pki::crl_entries(&crl.der) {
+                Ok(entries) if entries.len() as u64 == revoked => return Ok(entries),
+                Ok(entries) => tracing::info!(
+                    ca = %ca_id, on_crl = entries.len(), revoked,
+                    "publication: the latest CRL and the database disagree; reading the database"
+                ),
+                Err(error) => tracing::warn!(
+                    ca = %ca_id, %error,
+                    "publication: the latest CRL cannot be read; reading the database"
+                ),
+            }
+        }
+        Ok(tx
+            .revoked_serials(ca_id)
+            .await?
+            .into_iter()
             .map(|r| RevokedEntry {
                 serial: r.serial_number,
                 revoked_at: r.revoked_at,
                 reason: r.revocation_reason.unwrap_or_default(),
             })
-            .collect();
+            .collect())
+    }
+
+    pub(crate) fn sign_crl_record(
+        &self,
+        ca_id: &CaId,
+        signer: &CaSigner,
+        crl_number: i64,
+        entries: &[RevokedEntry],
+        now: OffsetDateTime,
+    ) -> Result<CrlRecord, Error> {
         let next_update = now + self.config.publication.crl_validity;
         let number = u64::try_from(crl_number).map_err(|_| pki::CrlError::BadNumber)?;
-        let der = pki::sign_crl(signer, number, now, next_update, &entries)?;
+        let der = pki::sign_crl(signer, number, now, next_update, entries)?;
         Ok(CrlRecord {
             ca_id: ca_id.clone(),
             crl_number,
@@ -321,4 +360,10 @@ impl Authority {
             der,
         })
     }
+}
+
+/// A debug line with the time since `started`: where a large pass spends it
+/// (`RUST_LOG=authority=debug`; BENCHMARKS.md, "Publication at scale").
+fn lap(ca_id: &CaId, started: std::time::Instant, step: &str) {
+    tracing::debug!(ca = %ca_id, ms = started.elapsed().as_millis() as u64, "publication: {step}");
 }

@@ -18,6 +18,7 @@ backend_tests!(
     listing_windows_offset_and_limit_then_pages,
     revocation_is_idempotent_and_final,
     a_publication_pass_publishes_exactly_what_settles,
+    the_next_crl_starts_from_the_last_unless_the_database_disagrees,
     unknown_zones_are_remembered_like_known_ones,
 );
 
@@ -566,6 +567,122 @@ async fn a_publication_pass_publishes_exactly_what_settles(db: TestDatabase) {
             event(AuditAction::CertificateReactivated, &x1, 3),
         ]
     );
+}
+
+/// A pass starts from the previous CRL's entries (dates and reasons kept); a revocation the CRL
+/// lacks (written behind clientca's back, or copied in) makes it read the database instead.
+async fn the_next_crl_starts_from_the_last_unless_the_database_disagrees(db: TestDatabase) {
+    let key = MasterKey::generate().unwrap();
+    let authority = authority(&db, &key, StdDuration::ZERO).await;
+    let zone = authority
+        .create_zone("a.example", None, cli())
+        .await
+        .unwrap();
+    let mut issued = Vec::new();
+    for _ in 0..3 {
+        let request = IssueRequest {
+            csr: test_support::csr_with_common_name("device"),
+            validity_days: 10,
+        };
+        issued.push(
+            authority
+                .issue_certificate(&zone, request, cli())
+                .await
+                .unwrap(),
+        );
+    }
+    let (first, sneaked, last) = (&issued[0], &issued[1], &issued[2]);
+    let ca = first.ca_id.clone();
+    let revoke = |cert: &CertificateRecord, reason| {
+        let (authority, zone, id) = (Arc::clone(&authority), zone.clone(), cert.id.clone());
+        async move {
+            authority
+                .revoke_certificate(&zone, &id, Some(reason), cli())
+                .await
+                .unwrap();
+            authority.publish(100).await.unwrap()
+        }
+    };
+    revoke(first, RevocationReason::KeyCompromise).await;
+    let entries = |der: Vec<u8>| pki::crl_entries(&der).unwrap();
+    let before = entries(
+        authority
+            .latest_crl(&ca)
+            .await
+            .unwrap()
+            .unwrap()
+            .der()
+            .to_vec(),
+    );
+    assert_eq!(before.len(), 1);
+
+    // Carried over: the first entry reaches the next CRL unchanged.
+    revoke(last, RevocationReason::Superseded).await;
+    let carried = entries(
+        authority
+            .latest_crl(&ca)
+            .await
+            .unwrap()
+            .unwrap()
+            .der()
+            .to_vec(),
+    );
+    assert_eq!(carried.len(), 2);
+    assert_eq!(carried[0], before[0]);
+
+    // Behind clientca's back: the database now holds a revocation no CRL lists.
+    test_support::run_sql_directly(
+        &db.url,
+        &[&format!(
+            "UPDATE certificates SET status = 'revoked', revoked_at = 1800000000, \
+             revocation_reason = 'cessationOfOperation' WHERE id = '{}'",
+            sneaked.id
+        )],
+    )
+    .await;
+    let refresher = Authority::new(
+        store::connect(&db.url).await.unwrap(),
+        Config {
+            master_key: Some(key),
+            publication: Publication {
+                crl_validity: Duration::days(100),
+                ..Publication::default()
+            },
+            ..Config::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        refresher.publish(100).await.unwrap().crls.len(),
+        1,
+        "a stale CRL is re-signed"
+    );
+    let rebuilt = entries(
+        refresher
+            .latest_crl(&ca)
+            .await
+            .unwrap()
+            .unwrap()
+            .der()
+            .to_vec(),
+    );
+    let mut serials: Vec<_> = rebuilt.iter().map(|e| e.serial.to_decimal()).collect();
+    serials.sort();
+    let mut want: Vec<_> = issued
+        .iter()
+        .map(|c| c.serial_number.to_decimal())
+        .collect();
+    want.sort();
+    assert_eq!(
+        serials, want,
+        "the database's three revocations, not the CRL's two"
+    );
+    let sneaked_entry = rebuilt
+        .iter()
+        .find(|e| e.serial == sneaked.serial_number)
+        .unwrap();
+    assert_eq!(sneaked_entry.reason, RevocationReason::CessationOfOperation);
 }
 
 /// A miss is cached like a hit (for the token-cache TTL), so "no such zone" and "another tenant's

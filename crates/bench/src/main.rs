@@ -14,7 +14,8 @@ mod tls;
 use clap::{Parser, Subcommand};
 
 use crate::scenarios::{
-    create, crl, handshakes, inprocess, mixed, post, proxied, reads, revocation, revoke_cycle, seed,
+    create, crl, handshakes, inprocess, mixed, post, proxied, publication, reads, revocation,
+    revoke_cycle, seed,
 };
 
 #[derive(Debug, Parser)]
@@ -40,6 +41,9 @@ enum Scenario {
     /// Against a seeded database: startup time, list (first and deep pages, with and without a
     /// status filter) and details latency.
     Reads(reads::ReadsArgs),
+    /// On a seeded database: request N revocations, then time the worker round that publishes
+    /// them (CRLs signed, peak RSS).
+    Publication(publication::PublicationArgs),
     /// Revoke then reactivate (inside the publication window) certificates, over and over.
     RevokeCycle(revoke_cycle::RevokeCycleArgs),
     /// 10% creates, 50% details, 30% list page 1, 10% revoke/reactivate.
@@ -54,6 +58,11 @@ enum Scenario {
 
 fn main() -> anyhow::Result<()> {
     let scenario = Cli::parse().scenario;
+    // In-process scenarios (publication) log through RUST_LOG, e.g. authority=debug.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -65,6 +74,7 @@ fn main() -> anyhow::Result<()> {
             Scenario::Post(args) => post::run(args).await,
             Scenario::Seed(args) => seed::run(args).await,
             Scenario::Reads(args) => reads::run(args).await,
+            Scenario::Publication(args) => publication::run(args).await,
             Scenario::RevokeCycle(args) => revoke_cycle::run(args).await,
             Scenario::Mixed(args) => mixed::run(args).await,
             Scenario::Handshakes(args) => handshakes::run(args).await,

@@ -5,6 +5,12 @@ pub(crate) fn peak_kib() -> u64 {
     status_field("self", "VmHWM:")
 }
 
+/// Start this process's peak (VmHWM) over from its current resident size (Linux `clear_refs`
+/// 5), so a later [`peak_kib`] covers only what ran in between.
+pub(crate) fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// Resident memory of process `pid` in KiB: (current VmRSS, peak VmHWM).
 pub(crate) fn of_process(pid: u32) -> (u64, u64) {
     let pid = pid.to_string();

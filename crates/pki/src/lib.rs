@@ -32,7 +32,7 @@ pub use leaf::{IssueError, IssuedLeaf, LeafRequest, PublicationUrls, issue_leaf}
 pub use ocsp::{
     OcspError, OcspFailure, OcspItem, OcspRequest, OcspStatus, ocsp_failure, sign_ocsp_response,
 };
-pub use presented::{PresentedCertificate, Unreadable, crl_serials};
+pub use presented::{PresentedCertificate, Unreadable, crl_entries, crl_serials};
 pub use reason::{RevocationReason, UnknownReason};
 pub use serial::SerialNumber;
 pub use server::self_signed_server_certificate;

@@ -129,6 +129,31 @@ fn crl_serials_are_exactly_the_entries_a_full_parse_finds() {
     assert!(pki::crl_serials(b"not a CRL").is_err());
 }
 
+/// What a publication pass reads back from the previous CRL is exactly what was signed into it:
+/// every reason, dates before and after 2050 (UTCTime and GeneralizedTime), any count.
+#[test]
+fn crl_entries_read_back_exactly_what_was_signed() {
+    let (signer, _) = test_ca();
+    let dates = [
+        now() - Duration::days(400),
+        now(),
+        time::macros::datetime!(2051-03-04 05:06:07 UTC),
+    ];
+    for count in [0, 1, 17, 1000] {
+        let entries: Vec<RevokedEntry> = (0..count)
+            .map(|i| RevokedEntry {
+                serial: SerialNumber::random(),
+                revoked_at: dates[i % dates.len()],
+                reason: RevocationReason::ALL[i % RevocationReason::ALL.len()],
+            })
+            .collect();
+        let der = sign_crl(&signer, 9, now(), now() + Duration::days(1), &entries).unwrap();
+        assert_eq!(pki::crl_entries(&der).unwrap(), entries, "{count} entries");
+        assert!(pki::crl_entries(&der[..der.len() - 1]).is_err());
+    }
+    assert!(pki::crl_entries(b"not a CRL").is_err());
+}
+
 #[test]
 fn openssl_rejects_a_revoked_leaf_with_the_crl_and_accepts_the_others() {
     let (signer, ca) = test_ca();

@@ -209,6 +209,8 @@ pub(crate) const CAS_WITH_STALE_CRL: &str = "SELECT ca.id FROM certificate_autho
     WHERE NOT EXISTS (SELECT 1 FROM crls WHERE crls.ca_id = ca.id AND crls.next_update > $1) ORDER BY ca.id";
 pub(crate) const REVOKED_SERIALS: &str = "SELECT serial_number, revoked_at, revocation_reason FROM certificates \
     WHERE ca_id = $1 AND status = 'revoked'";
+pub(crate) const COUNT_REVOKED: &str = "SELECT CAST(COUNT(*) AS BIGINT) FROM certificates \
+    WHERE ca_id = $1 AND status = 'revoked'";
 pub(crate) const LATEST_CRL_NUMBER: &str = "SELECT MAX(crl_number) FROM crls WHERE ca_id = $1";
 pub(crate) const SELECT_LATEST_CRL: &str = "SELECT ca_id, crl_number, this_update, next_update, der FROM crls \
     WHERE ca_id = $1 ORDER BY crl_number DESC LIMIT 1";

@@ -8,6 +8,7 @@ pub(crate) mod inprocess;
 pub(crate) mod mixed;
 pub(crate) mod post;
 pub(crate) mod proxied;
+pub(crate) mod publication;
 pub(crate) mod reads;
 pub(crate) mod revocation;
 pub(crate) mod revoke_cycle;

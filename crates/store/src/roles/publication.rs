@@ -44,6 +44,10 @@ pub trait PublicationTx: Send {
     async fn cas_with_crl_expiring_before(&mut self, at: OffsetDateTime) -> StoreResult<Vec<CaId>>;
     /// Every settled revocation of the CA (its CRL's entries before this pass).
     async fn revoked_serials(&mut self, ca_id: &CaId) -> StoreResult<Vec<RevokedSerial>>;
+    /// How many of the CA's certificates are `revoked` (an index-only count).
+    async fn count_revoked(&mut self, ca_id: &CaId) -> StoreResult<u64>;
+    /// The CA's newest CRL, read inside this pass.
+    async fn latest_crl_in_pass(&mut self, ca_id: &CaId) -> StoreResult<Option<CrlRecord>>;
     async fn latest_crl_number(&mut self, ca_id: &CaId) -> StoreResult<Option<i64>>;
     async fn insert_crl(&mut self, crl: &CrlRecord) -> StoreResult<()>;
     /// Delete the CA's CRLs numbered below `keep_from`.
@@ -144,6 +148,21 @@ impl<B: Backend> PublicationTx for Publication<B> {
             .fetch_all(sql::REVOKED_SERIALS, args![ca_id])
             .await?;
         rows.iter().map(rows::revoked_serial).collect()
+    }
+
+    async fn count_revoked(&mut self, ca_id: &CaId) -> StoreResult<u64> {
+        self.tx
+            .fetch_one(sql::COUNT_REVOKED, args![ca_id])
+            .await?
+            .first_count()
+    }
+
+    async fn latest_crl_in_pass(&mut self, ca_id: &CaId) -> StoreResult<Option<CrlRecord>> {
+        let row = self
+            .tx
+            .fetch_optional(sql::SELECT_LATEST_CRL, args![ca_id])
+            .await?;
+        row.as_ref().map(rows::crl).transpose()
     }
 
     async fn latest_crl_number(&mut self, ca_id: &CaId) -> StoreResult<Option<i64>> {
