@@ -6,8 +6,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -15,6 +18,7 @@ use hyper::server::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -33,6 +37,9 @@ pub struct ServerLimits {
     pub max_header_bytes: usize,
     /// How long graceful shutdown waits for open requests before closing connections.
     pub shutdown_grace: Duration,
+    /// An HTTP/2 connection with no bytes in either direction for this long is closed (HTTP/1.1
+    /// has `header_read_timeout` for that). Longer than any request may take.
+    pub idle_timeout: Duration,
 }
 
 impl Default for ServerLimits {
@@ -43,7 +50,100 @@ impl Default for ServerLimits {
             header_read_timeout: Duration::from_secs(10),
             max_header_bytes: 16 * 1024,
             shutdown_grace: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(40),
         }
+    }
+}
+
+/// Concurrent requests on one HTTP/2 connection at most.
+const MAX_H2_STREAMS: u32 = 128;
+
+/// When a connection last moved a byte, in milliseconds since `since`.
+struct LastIo {
+    since: Instant,
+    at_ms: AtomicU64,
+}
+
+impl LastIo {
+    fn touch(&self) {
+        let now = u64::try_from(self.since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.at_ms.store(now, Ordering::Relaxed);
+    }
+
+    fn idle(&self) -> Duration {
+        self.since
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.at_ms.load(Ordering::Relaxed)))
+    }
+
+    /// Resolves once no byte has moved for `limit`.
+    async fn silent_for(&self, limit: Duration) {
+        loop {
+            let idle = self.idle();
+            if idle >= limit {
+                return;
+            }
+            tokio::time::sleep(limit - idle).await;
+        }
+    }
+}
+
+/// A stream that records when it last read or wrote a byte.
+struct Tracked<S> {
+    inner: S,
+    last: Arc<LastIo>,
+}
+
+impl<S> Tracked<S> {
+    fn new(inner: S) -> (Self, Arc<LastIo>) {
+        let last = Arc::new(LastIo {
+            since: Instant::now(),
+            at_ms: AtomicU64::new(0),
+        });
+        (
+            Self {
+                inner,
+                last: Arc::clone(&last),
+            },
+            last,
+        )
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.last.touch();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.last.touch();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
@@ -108,20 +208,33 @@ pub async fn serve(
         let (tls, http1, watcher) = (tls.clone(), builder.clone(), graceful.watcher());
         let handshake_deadline = limits.header_read_timeout;
         let max_headers = u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX);
+        let idle_timeout = limits.idle_timeout;
         tokio::spawn(async move {
             // The handshake counts against the header deadline: a client that stalls in it
             // holds a slot no longer than one that stalls in its headers.
             match tokio::time::timeout(handshake_deadline, tls.accept(stream)).await {
                 Ok(Ok(stream)) => {
                     let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
-                    let io = TokioIo::new(stream);
                     let ended = if h2 {
                         let mut http2 = http2::Builder::new(TokioExecutor::new());
                         http2
                             .timer(TokioTimer::new())
-                            .max_header_list_size(max_headers);
-                        watcher.watch(http2.serve_connection(io, service)).await
+                            .max_header_list_size(max_headers)
+                            .max_concurrent_streams(MAX_H2_STREAMS);
+                        // hyper's HTTP/2 server has no idle timeout: without one, a client that
+                        // finishes the handshake and goes silent holds its slot forever.
+                        let (io, last_io) = Tracked::new(stream);
+                        let connection =
+                            watcher.watch(http2.serve_connection(TokioIo::new(io), service));
+                        tokio::select! {
+                            ended = connection => ended,
+                            () = last_io.silent_for(idle_timeout) => {
+                                tracing::debug!(%peer, "closing an idle HTTP/2 connection");
+                                Ok(())
+                            }
+                        }
                     } else {
+                        let io = TokioIo::new(stream);
                         watcher.watch(http1.serve_connection(io, service)).await
                     };
                     if let Err(error) = ended {

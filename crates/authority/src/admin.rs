@@ -139,6 +139,7 @@ impl Authority {
         {
             return Err(Error::NotFound(format!("zone {zone_id}")));
         }
+        self.zones.forget(zone_id);
         Ok(())
     }
 

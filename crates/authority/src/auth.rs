@@ -82,6 +82,14 @@ impl ZoneCache {
         misses.insert(zone_id.clone(), Instant::now());
     }
 
+    /// A zone this process just changed (its quota) is read again on its next use.
+    pub(crate) fn forget(&self, zone_id: &ZoneId) {
+        self.zones
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(zone_id);
+    }
+
     /// A zone this process just created exists from now on.
     pub(crate) fn forget_missing(&self, zone_id: &ZoneId) {
         self.misses

@@ -146,7 +146,7 @@ impl Authority {
             let ours: Vec<&PendingTransition> =
                 pending.iter().filter(|p| &p.ca_id == ca_id).collect();
             let step = std::time::Instant::now();
-            let mut revoked = self.revoked_before_pass(tx, ca_id).await?;
+            let mut revoked = self.revoked_before_pass(tx, ca_id, &ours).await?;
             lap(ca_id, step, "previous revocations read");
             revoked.extend(
                 ours.iter()
@@ -314,11 +314,21 @@ impl Authority {
         &self,
         tx: &mut dyn PublicationTx,
         ca_id: &CaId,
+        settling: &[&PendingTransition],
     ) -> Result<Vec<RevokedEntry>, Error> {
         let revoked = tx.count_revoked(ca_id).await?;
         if let Some(crl) = tx.latest_crl_in_pass(ca_id).await? {
+            // A serial settling now cannot be on an earlier CRL: if one is, the two sets are
+            // not nested (a deployment copied while running), and equal counts prove nothing.
+            let settling: std::collections::HashSet<_> =
+                settling.iter().map(|p| p.serial_number).collect();
             match pki::crl_entries(&crl.der) {
-                Ok(entries) if entries.len() as u64 == revoked => return Ok(entries),
+                Ok(entries)
+                    if entries.len() as u64 == revoked
+                        && !entries.iter().any(|e| settling.contains(&e.serial)) =>
+                {
+                    return Ok(entries);
+                }
                 Ok(entries) => tracing::info!(
                     ca = %ca_id, on_crl = entries.len(), revoked,
                     "publication: the latest CRL and the database disagree; reading the database"

@@ -23,10 +23,10 @@ macro_rules! insert_ca {
 }
 pub(crate) const INSERT_CA: &str = insert_ca!();
 /// Unless the account has a current CA (the partial unique index settles races).
-pub(crate) const INSERT_CA_IF_ABSENT: &str = concat!(
-    insert_ca!(),
-    " ON CONFLICT (account_id) WHERE retired_at IS NULL DO NOTHING"
-);
+/// No conflict target: two replicas creating an account's first CA collide on the current-CA
+/// index or on the (account, generation) index, whichever PostgreSQL checks first; either way the
+/// loser inserts nothing and reads the winner's.
+pub(crate) const INSERT_CA_IF_ABSENT: &str = concat!(insert_ca!(), " ON CONFLICT DO NOTHING");
 pub(crate) const NEXT_CA_GENERATION: &str = "SELECT COALESCE(MAX(generation), 0) + 1 \
     FROM certificate_authorities WHERE account_id = $1";
 /// Retire the account's current CA (`$1`: when).

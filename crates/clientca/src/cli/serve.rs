@@ -218,6 +218,8 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
             max_connections: args.max_connections,
             max_connections_per_address: args.max_connections_per_address,
             header_read_timeout: args.header_read_timeout,
+            // Silent longer than a request may take plus the time to send one: nobody's there.
+            idle_timeout: args.header_read_timeout + args.request_timeout,
             ..api::ServerLimits::default()
         },
         gateway,

@@ -11,7 +11,10 @@ use test_support::{ForeignCa, TestDatabase, backend_tests, skip_notice, strict};
 use crate::helpers::TestApp;
 use crate::sdk::{python, run_sdk_script};
 
-backend_tests!(the_official_sdk_works_over_tls_with_a_private_ca);
+backend_tests!(
+    the_official_sdk_works_over_tls_with_a_private_ca,
+    a_silent_http2_connection_is_closed,
+);
 
 /// The leaf certificate a TLS client is shown at `address` (PEM), per `openssl s_client`.
 fn served_certificate(address: std::net::SocketAddr, ca: &Path) -> String {
@@ -153,4 +156,53 @@ async fn the_official_sdk_works_over_tls_with_a_private_ca(db: TestDatabase) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// A client that completes the TLS handshake and the HTTP/2 preface, then says nothing, is
+/// closed after the idle timeout instead of holding its connection slot for ever.
+async fn a_silent_http2_connection_is_closed(db: TestDatabase) {
+    let dir = tempfile::tempdir().unwrap();
+    let private_ca = ForeignCa::root("Private Test Root");
+    let (certificate, key) = private_ca.server(&["localhost", "127.0.0.1"]);
+    let tls = TlsFiles {
+        certificate: write(dir.path(), "server.pem", &certificate),
+        key: write(dir.path(), "server.key", &key),
+    };
+    let app = TestApp::spawn_configured(db, |options| {
+        options.tls = Some(tls);
+        options.limits.idle_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-quiet", "-alpn", "h2", "-connect"])
+        .arg(app.server.addr.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The client preface and an empty SETTINGS frame; stdin stays open: the client is silent.
+    let mut stdin = client.stdin.take().unwrap();
+    std::io::Write::write_all(
+        &mut stdin,
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+    )
+    .unwrap();
+    let started = Instant::now();
+    let closed = loop {
+        if client.try_wait().unwrap().is_some() {
+            break true;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let _ = client.kill();
+    drop(stdin);
+    assert!(closed, "the silent connection was still open after 10 s");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "closed before the idle timeout"
+    );
 }

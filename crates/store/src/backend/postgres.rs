@@ -26,7 +26,9 @@ pub const PUBLICATION_LOCK: &str = "SELECT pg_try_advisory_xact_lock(hashtext('c
 const AUDIT_SEALING_LOCK: &str =
     "SELECT pg_try_advisory_xact_lock(hashtext('clientca audit'), hashtext(current_schema()))";
 
-const LOCK_ZONE: &str = "SELECT id FROM zones WHERE id = $1 FOR UPDATE";
+/// Strong enough to queue quota-checked creates in the zone, weak enough not to block the
+/// foreign-key checks of other inserts into it.
+const LOCK_ZONE: &str = "SELECT id FROM zones WHERE id = $1 FOR NO KEY UPDATE";
 const HOSTNAMES_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('clientca hostnames'), hashtext(current_schema()))";
 
@@ -177,6 +179,12 @@ impl Backend for PostgresStore {
         quota: Option<u64>,
     ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
+        if quota.is_some() {
+            // The count must see creates committed while this one waited for the zone's lock:
+            // each statement its own snapshot, whatever the database's default level.
+            tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", &[])
+                .await?;
+        }
         if let Some(limit) = quota
             && let Err(error) = ensure_within_quota::<Self>(&mut tx, &cert.zone_id, limit).await
         {
