@@ -403,6 +403,20 @@ async fn revocation_is_idempotent_and_final(db: TestDatabase) {
     ));
 }
 
+/// An authority configured for 100-day CRLs: today's 24-hour ones are stale to it, so its next
+/// pass re-signs every CA's CRL.
+async fn refresher(store: store::DynStore, key: MasterKey) -> Arc<Authority> {
+    let config = Config {
+        master_key: Some(key),
+        publication: Publication {
+            crl_validity: Duration::days(100),
+            ..Publication::default()
+        },
+        ..Config::default()
+    };
+    Authority::new(store, config).await.unwrap()
+}
+
 /// The serials a CA's newest CRL lists, with its number.
 async fn crl_serials(authority: &Authority, ca_id: &CaId) -> (i64, Vec<String>) {
     let crl = authority.latest_crl(ca_id).await.unwrap().unwrap();
@@ -490,19 +504,7 @@ async fn a_publication_pass_publishes_exactly_what_settles(db: TestDatabase) {
     // CRLs past half their validity are re-signed with the next number even when nothing changed
     // (a replica configured for 100-day CRLs finds today's 24-hour ones stale); two are kept.
     let store = store::connect(&db.url).await.unwrap();
-    let refresher = Authority::new(
-        Arc::clone(&store),
-        Config {
-            master_key: Some(key),
-            publication: Publication {
-                crl_validity: Duration::days(100),
-                ..Publication::default()
-            },
-            ..Config::default()
-        },
-    )
-    .await
-    .unwrap();
+    let refresher = refresher(Arc::clone(&store), key).await;
     let mut refreshed = refresher.publish(10).await.unwrap().crls;
     refreshed.sort();
     let mut want = vec![(ca.clone(), 4), (other_ca.clone(), 2)];
@@ -640,19 +642,7 @@ async fn the_next_crl_starts_from_the_last_unless_the_database_disagrees(db: Tes
         )],
     )
     .await;
-    let refresher = Authority::new(
-        store::connect(&db.url).await.unwrap(),
-        Config {
-            master_key: Some(key),
-            publication: Publication {
-                crl_validity: Duration::days(100),
-                ..Publication::default()
-            },
-            ..Config::default()
-        },
-    )
-    .await
-    .unwrap();
+    let refresher = refresher(store::connect(&db.url).await.unwrap(), key).await;
     assert_eq!(
         refresher.publish(100).await.unwrap().crls.len(),
         1,
