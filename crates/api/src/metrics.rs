@@ -111,23 +111,23 @@ pub(crate) async fn measure(
     let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
-    let route = response
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED, MatchedPath::as_str)
-        .to_string();
+    let labels = RouteLabels {
+        method,
+        route: response
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or(UNMATCHED, MatchedPath::as_str)
+            .to_string(),
+    };
     metrics
         .latency
-        .get_or_create(&RouteLabels {
-            method,
-            route: route.clone(),
-        })
+        .get_or_create(&labels)
         .observe(started.elapsed().as_secs_f64());
     metrics
         .requests
         .get_or_create(&RequestLabels {
             method,
-            route,
+            route: labels.route,
             status: response.status().as_u16(),
         })
         .inc();

@@ -65,7 +65,7 @@ struct ChangeLabels {
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabels {
-    status: String,
+    status: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -238,7 +238,7 @@ impl Metrics {
     pub(crate) fn settled(&self, status: CertificateStatus, count: u64) {
         self.settled
             .get_or_create(&StatusLabels {
-                status: status.as_str().to_string(),
+                status: status.as_str(),
             })
             .inc_by(count);
     }
@@ -283,7 +283,7 @@ impl Metrics {
                 for (status, count) in counts {
                     self.pending
                         .get_or_create(&StatusLabels {
-                            status: status.as_str().to_string(),
+                            status: status.as_str(),
                         })
                         .set(i64::try_from(count).unwrap_or(i64::MAX));
                 }

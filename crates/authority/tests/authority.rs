@@ -417,6 +417,12 @@ async fn refresher(store: store::DynStore, key: MasterKey) -> Arc<Authority> {
     Authority::new(store, config).await.unwrap()
 }
 
+/// The entries of a CA's newest CRL, as the next publication pass reads them.
+async fn latest_entries(authority: &Authority, ca_id: &CaId) -> Vec<pki::RevokedEntry> {
+    let crl = authority.latest_crl(ca_id).await.unwrap().unwrap();
+    pki::crl_entries(crl.der()).unwrap()
+}
+
 /// The serials a CA's newest CRL lists, with its number.
 async fn crl_serials(authority: &Authority, ca_id: &CaId) -> (i64, Vec<String>) {
     let crl = authority.latest_crl(ca_id).await.unwrap().unwrap();
@@ -606,29 +612,12 @@ async fn the_next_crl_starts_from_the_last_unless_the_database_disagrees(db: Tes
         }
     };
     revoke(first, RevocationReason::KeyCompromise).await;
-    let entries = |der: Vec<u8>| pki::crl_entries(&der).unwrap();
-    let before = entries(
-        authority
-            .latest_crl(&ca)
-            .await
-            .unwrap()
-            .unwrap()
-            .der()
-            .to_vec(),
-    );
+    let before = latest_entries(&authority, &ca).await;
     assert_eq!(before.len(), 1);
 
     // Carried over: the first entry reaches the next CRL unchanged.
     revoke(last, RevocationReason::Superseded).await;
-    let carried = entries(
-        authority
-            .latest_crl(&ca)
-            .await
-            .unwrap()
-            .unwrap()
-            .der()
-            .to_vec(),
-    );
+    let carried = latest_entries(&authority, &ca).await;
     assert_eq!(carried.len(), 2);
     assert_eq!(carried[0], before[0]);
 
@@ -648,15 +637,7 @@ async fn the_next_crl_starts_from_the_last_unless_the_database_disagrees(db: Tes
         1,
         "a stale CRL is re-signed"
     );
-    let rebuilt = entries(
-        refresher
-            .latest_crl(&ca)
-            .await
-            .unwrap()
-            .unwrap()
-            .der()
-            .to_vec(),
-    );
+    let rebuilt = latest_entries(&refresher, &ca).await;
     let mut serials: Vec<_> = rebuilt.iter().map(|e| e.serial.to_decimal()).collect();
     serials.sort();
     let mut want: Vec<_> = issued

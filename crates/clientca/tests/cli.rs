@@ -145,12 +145,8 @@ fn serve_bootstraps_once_shuts_down_on_sigterm_and_resumes_pending_work() {
         0o600
     );
 
-    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
-    let zone = zone.split('\t').next().unwrap().to_string();
-    let certificates = format!(
-        "{}/client/v4/zones/{zone}/client_certificates",
-        first.base_url
-    );
+    let zone = common::first_zone(dir.path(), &[]);
+    let certificates = first.certificates_url(&zone);
     let csr = test_support::RSA_2048_CSR;
     let created = send(
         reqwest::Method::POST,
@@ -231,13 +227,9 @@ fn a_wrong_master_key_is_refused_with_a_clear_message() {
 
 fn issue_through(serve: &Serve, token: &str, zone: &str) -> serde_json::Value {
     let csr = test_support::RSA_2048_CSR;
-    let url = format!(
-        "{}/client/v4/zones/{zone}/client_certificates",
-        serve.base_url
-    );
     send(
         reqwest::Method::POST,
-        &url,
+        &serve.certificates_url(zone),
         token,
         Some(serde_json::json!({"csr": csr, "validity_days": 7})),
     )
@@ -248,8 +240,7 @@ fn master_key_rotation_reseals_ca_keys_and_retires_the_old_key() {
     let dir = tempfile::tempdir().unwrap();
     let first = serve(dir.path(), &[]);
     let token = first.token.clone().unwrap();
-    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
-    let zone = zone.split('\t').next().unwrap().to_string();
+    let zone = common::first_zone(dir.path(), &[]);
     let before = issue_through(&first, &token, &zone);
     assert_eq!(before["success"], true, "{before}");
     drop(first);
@@ -293,8 +284,7 @@ fn audit_verify_reports_an_intact_chain_and_catches_an_edit() {
     let dir = tempfile::tempdir().unwrap();
     let first = serve(dir.path(), &[]);
     let token = first.token.clone().unwrap();
-    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
-    let zone = zone.split('\t').next().unwrap().to_string();
+    let zone = common::first_zone(dir.path(), &[]);
     assert_eq!(issue_through(&first, &token, &zone)["success"], true);
     drop(first);
     let verified = stdout_of(&clientca(dir.path(), &["audit", "verify"]));
@@ -359,8 +349,7 @@ fn no_secret_reaches_a_log_line_or_a_response() {
         }
     }
     let token = serve.token.clone().unwrap();
-    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
-    let zone = zone.split('\t').next().unwrap().to_string();
+    let zone = common::first_zone(dir.path(), &[]);
     let mut responses = String::new();
     let created = issue_through(&serve, &token, &zone);
     responses.push_str(&created.to_string());
@@ -490,14 +479,7 @@ fn accounts_are_created_and_listed_from_the_cli_and_keep_tenants_apart() {
         ],
     ));
     let serve = serve(dir.path(), &[]);
-    let (status, _) = get(
-        &format!(
-            "{}/client/v4/zones/{}/client_certificates",
-            serve.base_url,
-            zone.trim()
-        ),
-        token.trim(),
-    );
+    let (status, _) = get(&serve.certificates_url(zone.trim()), token.trim());
     assert_eq!(
         status, 403,
         "another tenant's token does not reach acme's zone"
@@ -831,21 +813,8 @@ fn zone_quota_set_from_the_cli_reaches_a_running_server() {
         ],
     );
     let token = server.token.clone().expect("first start prints a token");
-    let zone = stdout_of(&clientca(dir.path(), &["zone", "list"]));
-    let zone = zone.split('\t').next().unwrap().to_string();
-    let certificates = format!(
-        "{}/client/v4/zones/{zone}/client_certificates",
-        server.base_url
-    );
-    let create = || {
-        let csr = test_support::csr_with_common_name("quota.example");
-        send(
-            reqwest::Method::POST,
-            &certificates,
-            &token,
-            Some(serde_json::json!({"csr": csr, "validity_days": 7})),
-        )
-    };
+    let zone = common::first_zone(dir.path(), &[]);
+    let create = || issue_through(&server, &token, &zone);
     assert_eq!(create()["success"], true);
     let refused = create();
     assert_eq!(refused["errors"][0]["code"], 1110, "{refused}");

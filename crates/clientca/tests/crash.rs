@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{Serve, serve, stdout_of};
+use common::{Serve, serve};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 use test_support::{Backend, TestDatabase, backend_tests};
@@ -188,8 +188,7 @@ async fn acknowledged_writes_survive_sigkill_and_transitions_complete_once(db: T
         let mut server: Serve = tokio::task::block_in_place(|| serve(dir.path(), &env, &args));
         if round == 0 {
             token = server.token.take();
-            let zones = stdout_of(&common::clientca(dir.path(), &env, &["zone", "list"]));
-            zone = zones.split('\t').next().unwrap().to_string();
+            zone = common::first_zone(dir.path(), &env);
         }
         let token = token.clone().expect("bootstrap token");
         let base = format!(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{call, serve, stdout_of};
+use common::{call, serve};
 use reqwest::Method;
 
 const HOST: &str = "api.example.com";
@@ -81,8 +81,7 @@ struct Device {
 }
 
 fn issue_and_associate(dir: &Path, base_url: &str, token: &str) -> Device {
-    let zone = stdout_of(&common::clientca(dir, &[], &["zone", "list"]));
-    let zone = zone.split('\t').next().unwrap().to_string();
+    let zone = common::first_zone(dir, &[]);
     let openssl = Command::new("openssl")
         .current_dir(dir)
         .args([

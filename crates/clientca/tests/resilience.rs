@@ -10,11 +10,6 @@ mod common;
 use common::{Serve, call, serve_logging_to};
 use serde_json::json;
 
-fn zone_of(dir: &Path) -> String {
-    let zones = common::stdout_of(&common::clientca(dir, &[], &["zone", "list"]));
-    zones.split('\t').next().unwrap().to_string()
-}
-
 /// Poll `item` until its status is `want`, for at most ten seconds.
 fn wait_for_status(item: &str, token: &str, want: &str) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -42,11 +37,7 @@ fn a_log_reader_that_went_away_never_affects_serving() {
     // The log shipper dies: every later write to stderr fails with EPIPE.
     drop(serve.child.stderr.take());
     let token = serve.token.clone().unwrap();
-    let certificates = format!(
-        "{}/client/v4/zones/{}/client_certificates",
-        serve.base_url,
-        zone_of(dir.path())
-    );
+    let certificates = serve.certificates_url(&common::first_zone(dir.path(), &[]));
     for n in 0..3 {
         let csr = test_support::csr_with_common_name(&format!("device-{n}"));
         let (status, created) = call(
@@ -164,7 +155,7 @@ fn a_token_lifetime_past_the_calendar_is_an_error_not_a_panic() {
         &[],
         &["zone", "create", "a.example"],
     ));
-    let zone = zone_of(dir.path());
+    let zone = common::first_zone(dir.path(), &[]);
     let output = common::clientca(
         dir.path(),
         &[],
@@ -249,12 +240,7 @@ fn a_full_disk_refuses_writes_and_recovers_when_space_returns() {
         Stdio::null(),
     );
     let token = serve.token.clone().unwrap();
-    let zones = common::stdout_of(&common::clientca(
-        dir.path(),
-        &[("CLIENTCA_DATA_DIR", data_dir)],
-        &["zone", "list"],
-    ));
-    let zone = zones.split('\t').next().unwrap().to_string();
+    let zone = common::first_zone(dir.path(), &[("CLIENTCA_DATA_DIR", data_dir)]);
     let base = format!("{}/client/v4/zones/{zone}", serve.base_url);
     let certificates = format!("{base}/client_certificates");
     let create = |n: usize| {
@@ -488,11 +474,8 @@ fn a_backup_taken_under_load_restores_into_a_working_server() {
     let dir = tempfile::tempdir().unwrap();
     let serve = common::serve(dir.path(), &[], &["--publish-interval", "200ms"]);
     let token = serve.token.clone().unwrap();
-    let zone = zone_of(dir.path());
-    let certificates = format!(
-        "{}/client/v4/zones/{zone}/client_certificates",
-        serve.base_url
-    );
+    let zone = common::first_zone(dir.path(), &[]);
+    let certificates = serve.certificates_url(&zone);
     let issue = |n: usize| {
         let csr = test_support::csr_with_common_name(&format!("device-{n}"));
         let (status, created) = call(
@@ -571,10 +554,7 @@ fn a_backup_taken_under_load_restores_into_a_working_server() {
         again.token.is_none(),
         "a restored database is not a first start"
     );
-    let certificates = format!(
-        "{}/client/v4/zones/{zone}/client_certificates",
-        again.base_url
-    );
+    let certificates = again.certificates_url(&zone);
     for id in &before {
         let (status, body) = call(
             reqwest::Method::GET,

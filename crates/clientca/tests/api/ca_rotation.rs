@@ -10,7 +10,7 @@ use serde_json::Value;
 use test_support::{ForeignCa, TestDatabase, backend_tests};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::helpers::{TestApp, openssl, p256_csr, verify_client_certificate};
+use crate::helpers::{TestApp, p256_csr, verify_client_certificate, verify_client_certificate_via};
 use crate::revocation::{get_bytes, openssl_ocsp};
 
 backend_tests!(
@@ -216,24 +216,7 @@ async fn a_ca_imported_under_a_users_root_issues_leaves_that_verify_to_it(db: Te
     assert_eq!(status, 200);
     let chain = String::from_utf8(chain).unwrap();
     assert_eq!(chain, format!("{}{}", intermediate.pem, root.pem));
-    openssl(
-        &[
-            "verify",
-            "-x509_strict",
-            "-purpose",
-            "sslclient",
-            "-CAfile",
-            "root.pem",
-            "-untrusted",
-            "chain.pem",
-            "leaf.pem",
-        ],
-        &[
-            ("root.pem", &root.pem),
-            ("chain.pem", &chain),
-            ("leaf.pem", leaf["certificate"].as_str().unwrap()),
-        ],
-    );
+    verify_client_certificate_via(&root.pem, &chain, leaf["certificate"].as_str().unwrap());
     // Its CRL and OCSP are signed with the imported key.
     let crl = ca_pem(&app, imported.id.as_str()).await;
     assert_eq!(crl, intermediate.pem);

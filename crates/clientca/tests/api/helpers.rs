@@ -293,17 +293,34 @@ pub(crate) fn openssl(args: &[&str], files: &[(&str, &str)]) -> String {
 
 /// `openssl verify -x509_strict -purpose sslclient` of `leaf_pem` against `ca_pem`: must pass.
 pub(crate) fn verify_client_certificate(ca_pem: &str, leaf_pem: &str) {
+    verify_client_certificate_via(ca_pem, "", leaf_pem);
+}
+
+/// The same, with `intermediates_pem` (PEM blocks, possibly none) as untrusted chain.
+pub(crate) fn verify_client_certificate_via(
+    root_pem: &str,
+    intermediates_pem: &str,
+    leaf_pem: &str,
+) {
+    let mut args = vec![
+        "verify",
+        "-x509_strict",
+        "-purpose",
+        "sslclient",
+        "-CAfile",
+        "root.pem",
+    ];
+    if !intermediates_pem.is_empty() {
+        args.extend(["-untrusted", "chain.pem"]);
+    }
+    args.push("leaf.pem");
     openssl(
+        &args,
         &[
-            "verify",
-            "-x509_strict",
-            "-purpose",
-            "sslclient",
-            "-CAfile",
-            "ca.pem",
-            "leaf.pem",
+            ("root.pem", root_pem),
+            ("chain.pem", intermediates_pem),
+            ("leaf.pem", leaf_pem),
         ],
-        &[("ca.pem", ca_pem), ("leaf.pem", leaf_pem)],
     );
 }
 

@@ -47,6 +47,22 @@ pub(crate) struct Serve {
     pub gateway: Option<String>,
 }
 
+impl Serve {
+    /// The zone's client-certificate collection on this server.
+    pub(crate) fn certificates_url(&self, zone: &str) -> String {
+        format!(
+            "{}/client/v4/zones/{zone}/client_certificates",
+            self.base_url
+        )
+    }
+}
+
+/// The id of the first zone `clientca zone list` prints (the bootstrap zone on a fresh database).
+pub(crate) fn first_zone(dir: &Path, env: &[(&str, &str)]) -> String {
+    let zones = stdout_of(&clientca(dir, env, &["zone", "list"]));
+    zones.split('\t').next().unwrap().to_string()
+}
+
 impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
