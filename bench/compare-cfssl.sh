@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create throughput side by side: clientca (SQLite, durable) vs cfssl serve (SQLite certdb in WAL
 # mode), same CSR, same concurrency, same machine, alternating runs. cfssl is a benchmark peer only,
-# installed from Debian's golang-cfssl.
+# installed from Debian's golang-cfssl. Every round is measured twice: with clientca-bench and with
+# a third-party load generator (`hey`, Debian's package) sending the same requests to both.
 #
 #   bench/compare-cfssl.sh [concurrency] [seconds] [rounds]     (default 16 10 3)
 set -euo pipefail
@@ -10,11 +11,16 @@ concurrency=${1:-16}
 seconds=${2:-10}
 rounds=${3:-3}
 
-command -v cfssl >/dev/null || { echo "installing Debian's golang-cfssl" >&2; apt-get install -y -q golang-cfssl >/dev/null; }
+for tool in cfssl:golang-cfssl hey:hey; do
+  command -v "${tool%%:*}" >/dev/null || { echo "installing Debian's ${tool#*:}" >&2; apt-get install -y -q "${tool#*:}" >/dev/null; }
+done
 cargo build --release -q -p bench -p clientca
 
 work=$(mktemp -d)
-cleanup() { [ -n "${cfssl_pid:-}" ] && kill "$cfssl_pid" 2>/dev/null; rm -rf "$work"; }
+cleanup() {
+  for pid in ${cfssl_pid:-} ${clientca_pid:-}; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # One P-256 CSR for both servers.
@@ -51,8 +57,35 @@ cfssl serve -address 127.0.0.1 -port 18888 -ca "$work/ca.pem" -ca-key "$work/ca-
 cfssl_pid=$!
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18888/api/v1/cfssl/sign && break; sleep 0.1; done
 
+# hey: `throughput=N/s p50=… p99=…` like clientca-bench, and the status codes it saw.
+hey_line() { # url body-file [header]
+  local out
+  out=$(hey -z "${seconds}s" -c "$concurrency" -m POST -T application/json -D "$2" ${3:+-H "$3"} "$1")
+  awk '/Requests\/sec/ {printf "throughput=%d/s ", $2} /50% in/ {printf "p50=%.2fms ", $3 * 1000}
+       /99% in/ {printf "p99=%.2fms ", $3 * 1000}' <<<"$out"
+  sed -n '/Status code distribution/,$p' <<<"$out" | tr -s ' \n' ' '
+  echo
+}
+# clientca under hey: a fresh server and database each round, as clientca-bench starts them.
+hey_clientca() {
+  local data="$work/clientca-$1" out="$work/clientca-$1.out"
+  CLIENTCA_DATA_DIR="$data" RUST_LOG=warn ./target/release/clientca serve --listen 127.0.0.1:0 >"$out" &
+  clientca_pid=$!
+  for _ in $(seq 100); do grep -q '^listening on ' "$out" && break; sleep 0.1; done
+  local url token zone
+  url=$(sed -n 's/^listening on //p' "$out")
+  token=$(sed -n 's/^ *export CLOUDFLARE_API_TOKEN=//p' "$out")
+  zone=$(sed -n 's/^First start: created account [^ ]*, zone [^ ]* (\([0-9a-f]*\)).*/\1/p' "$out")
+  hey_line "$url/client/v4/zones/$zone/client_certificates" "$work/clientca-create.json" \
+    "Authorization: Bearer $token"
+  kill "$clientca_pid"; wait "$clientca_pid" 2>/dev/null || true
+  clientca_pid=
+}
+
 clientca_rates=()
 cfssl_rates=()
+clientca_hey=()
+cfssl_hey=()
 for round in $(seq "$rounds"); do
   echo "== round $round: clientca (SQLite WAL, synchronous=FULL, group commit)"
   line=$(./target/release/clientca-bench create --concurrency "$concurrency" --seconds "$seconds")
@@ -63,13 +96,18 @@ for round in $(seq "$rounds"); do
     --body-file "$work/cfssl-sign.json" --pid "$cfssl_pid" --concurrency "$concurrency" --seconds "$seconds")
   echo "$line"
   cfssl_rates+=("$(sed -E 's/.*throughput=([0-9]+).*/\1/' <<<"$line")")
+  line=$(hey_clientca "$round")
+  echo "== round $round: clientca under hey: $line"
+  clientca_hey+=("$(sed -E 's/.*throughput=([0-9]+).*/\1/' <<<"$line")")
+  line=$(hey_line http://127.0.0.1:18888/api/v1/cfssl/sign "$work/cfssl-sign.json")
+  echo "== round $round: cfssl under hey: $line"
+  cfssl_hey+=("$(sed -E 's/.*throughput=([0-9]+).*/\1/' <<<"$line")")
 done
 rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from certificates').fetchone()[0])" "$work/cfssl-certs.db")
 echo "cfssl stored $rows certificates"
-python3 - "${clientca_rates[*]}" "${cfssl_rates[*]}" <<'PY'
+python3 - "${clientca_rates[*]}" "${cfssl_rates[*]}" "${clientca_hey[*]}" "${cfssl_hey[*]}" <<'PY'
 import statistics, sys
-ours = [int(x) for x in sys.argv[1].split()]
-peer = [int(x) for x in sys.argv[2].split()]
-print(f"median create/s: clientca {statistics.median(ours):.0f}, cfssl {statistics.median(peer):.0f}, "
-      f"ratio {statistics.median(ours) / statistics.median(peer):.2f}x")
+m = [statistics.median(int(x) for x in arg.split()) for arg in sys.argv[1:]]
+for label, ours, peer in [("clientca-bench", m[0], m[1]), ("hey", m[2], m[3])]:
+    print(f"median create/s ({label}): clientca {ours:.0f}, cfssl {peer:.0f}, ratio {ours / peer:.2f}x")
 PY

@@ -47,9 +47,13 @@ impl Call {
         self
     }
 
-    pub(crate) fn json(mut self, body: Vec<u8>) -> Self {
+    pub(crate) fn json(self, body: Vec<u8>) -> Self {
+        self.body(body).header("content-type", "application/json")
+    }
+
+    pub(crate) fn body(mut self, body: Vec<u8>) -> Self {
         self.body = Bytes::from(body);
-        self.header("content-type", "application/json")
+        self
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod audit_chain;
 mod backend;
+mod batch;
 mod copy;
 mod error;
 mod migrations;

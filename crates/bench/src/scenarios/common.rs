@@ -83,6 +83,38 @@ pub(crate) fn start_server(
     Ok((server, Some(dir)))
 }
 
+/// What `seed` wrote: the database and how to reach its zone.
+pub(crate) struct Seeded {
+    pub(crate) json: Value,
+    /// The environment a server needs to open the seeded database.
+    pub(crate) env: Vec<(&'static str, String)>,
+    pub(crate) token: String,
+    pub(crate) zone_id: String,
+}
+
+impl Seeded {
+    pub(crate) fn read(path: &std::path::Path) -> anyhow::Result<Self> {
+        let json: Value = serde_json::from_slice(
+            &std::fs::read(path).with_context(|| path.display().to_string())?,
+        )?;
+        let field = |name: &str| {
+            json[name]
+                .as_str()
+                .map(str::to_string)
+                .with_context(|| format!("{} has no {name}", path.display()))
+        };
+        Ok(Self {
+            env: vec![
+                ("CLIENTCA_DATABASE_URL", field("database")?),
+                ("CLIENTCA_MASTER_KEY", field("master_key")?),
+            ],
+            token: field("token")?,
+            zone_id: field("zone_id")?,
+            json,
+        })
+    }
+}
+
 pub(crate) fn memory_line(pid: u32, idle_kib: u64) -> String {
     let (current, peak) = rss::of_process(pid);
     format!(

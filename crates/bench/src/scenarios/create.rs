@@ -4,11 +4,14 @@ use anyhow::Context;
 use hyper::Method;
 use serde_json::json;
 
+use std::path::PathBuf;
+
 use super::common::{
-    KeyType, LoadArgs, ServerArgs, certificates_url, csr_for, idle_rss, memory_line, print_report,
-    secs, start_server,
+    KeyType, LoadArgs, Seeded, ServerArgs, certificates_url, csr_for, idle_rss, memory_line,
+    print_report, secs, start_server,
 };
 use crate::load::{self, Call};
+use crate::server::Server;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct CreateArgs {
@@ -18,13 +21,35 @@ pub(crate) struct CreateArgs {
     load: LoadArgs,
     #[command(flatten)]
     server: ServerArgs,
+    /// Create into the zone of a seeded database (the JSON file `seed` wrote) instead of a fresh one.
+    #[arg(long, conflicts_with = "database")]
+    seed: Option<PathBuf>,
 }
 
-pub(crate) async fn run(CreateArgs { key, load, server }: CreateArgs) -> anyhow::Result<()> {
-    let (server, _dir) = start_server(&server, &[])?;
+pub(crate) async fn run(args: CreateArgs) -> anyhow::Result<()> {
+    let CreateArgs {
+        key,
+        load,
+        server,
+        seed,
+    } = args;
+    let (server, token, url, _dir) = match seed {
+        Some(seed) => {
+            let seeded = Seeded::read(&seed)?;
+            let binary = server.server.unwrap_or_else(crate::server::default_binary);
+            let mut started = Server::start(&binary, &seeded.env, &[])?;
+            started.zone_id = Some(seeded.zone_id);
+            let url = certificates_url(&started)?;
+            (started, seeded.token, url, None)
+        }
+        None => {
+            let (started, dir) = start_server(&server, &[])?;
+            let token = started.token.clone().context("token")?;
+            let url = certificates_url(&started)?;
+            (started, token, url, dir)
+        }
+    };
     let idle = idle_rss(server.pid()).await;
-    let token = server.token.clone().context("token")?;
-    let url = certificates_url(&server)?;
     let body = serde_json::to_vec(&json!({"csr": csr_for(key), "validity_days": 30}))?;
     let call = Call::new(Method::POST, url)
         .header("authorization", &format!("Bearer {token}"))

@@ -1,4 +1,5 @@
-//! `post`: POST a fixed body to any URL — the peer benchmark (cfssl's /api/v1/cfssl/sign).
+//! `post`: POST fixed bodies to any URL — the peer benchmarks (cfssl's /api/v1/cfssl/sign, OCSP
+//! responders).
 
 use std::path::PathBuf;
 
@@ -13,8 +14,11 @@ use crate::rss;
 pub(crate) struct PostArgs {
     #[arg(long)]
     url: String,
-    #[arg(long)]
-    body_file: PathBuf,
+    /// Repeatable: the calls go through the bodies in turn.
+    #[arg(long, required = true)]
+    body_file: Vec<PathBuf>,
+    #[arg(long, default_value = "application/json")]
+    content_type: String,
     /// `Name: value`, repeatable.
     #[arg(long)]
     header: Vec<String>,
@@ -29,18 +33,25 @@ pub(crate) async fn run(args: PostArgs) -> anyhow::Result<()> {
     let PostArgs {
         url,
         body_file,
+        content_type,
         header,
         pid,
         load,
     } = args;
-    let body = std::fs::read(&body_file).with_context(|| format!("{}", body_file.display()))?;
-    let mut call = Call::new(Method::POST, url).json(body);
+    let mut call = Call::new(Method::POST, url).header("content-type", &content_type);
     for header in header {
         let (name, value) = header
             .split_once(':')
             .context("--header takes `Name: value`")?;
         call = call.header(name.trim(), value.trim());
     }
+    let calls = body_file
+        .iter()
+        .map(|path| {
+            let body = std::fs::read(path).with_context(|| format!("{}", path.display()))?;
+            Ok(call.clone().body(body))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let idle = pid
         .map(rss::of_process)
         .map(|(current, _)| current)
@@ -49,7 +60,8 @@ pub(crate) async fn run(args: PostArgs) -> anyhow::Result<()> {
         load.concurrency,
         secs(load.warmup),
         secs(load.seconds),
-        move |_, _| call.clone(),
+        // Workers start at different bodies and each walks through all of them.
+        move |worker, n| calls[(worker * 7 + n) % calls.len()].clone(),
     )
     .await;
     let memory = pid.map(|pid| memory_line(pid, idle)).unwrap_or_default();

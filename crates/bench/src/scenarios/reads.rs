@@ -8,7 +8,7 @@ use anyhow::Context;
 use hyper::Method;
 use serde_json::Value;
 
-use super::common::{idle_rss, memory_line, secs};
+use super::common::{Seeded, idle_rss, memory_line, secs};
 use crate::load::{self, Call};
 use crate::server::{self, Server};
 
@@ -33,25 +33,14 @@ pub(crate) async fn run(args: ReadsArgs) -> anyhow::Result<()> {
         concurrency,
         seconds,
     } = args;
-    let seed: Value = serde_json::from_slice(&std::fs::read(&seed_file)?)?;
-    let field = |name: &str| {
-        seed[name]
-            .as_str()
-            .map(str::to_string)
-            .context(name.to_string())
-    };
-    let (database, key, token, zone) = (
-        field("database")?,
-        field("master_key")?,
-        field("token")?,
-        field("zone_id")?,
-    );
+    let Seeded {
+        json: seed,
+        env,
+        token,
+        zone_id: zone,
+    } = Seeded::read(&seed_file)?;
     let count = seed["count"].as_u64().unwrap_or(0);
     let binary = binary.unwrap_or_else(server::default_binary);
-    let env = vec![
-        ("CLIENTCA_DATABASE_URL", database.clone()),
-        ("CLIENTCA_MASTER_KEY", key),
-    ];
 
     // Startup: spawn to /healthz answering, five times.
     let mut startups = Vec::new();

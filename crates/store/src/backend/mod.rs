@@ -6,13 +6,16 @@
 //! variants of two selects, how a create is made durable, and what a bulk import fixes up.
 //! Values cross into SQL as [`Arg`]s so the shared code needs no per-type sqlx bounds.
 
+pub(crate) mod group_commit;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
 
 use std::future::Future;
 
 use crate::StoreResult;
-use crate::model::{AuditEntry, CertificateRecord, Id, PoolState, Table, ZoneId};
+use crate::model::{
+    AuditEntry, CertificateRecord, Id, PoolState, StatusChange, StatusChangeOutcome, Table, ZoneId,
+};
 use crate::rows::DecodeRow;
 
 /// One bind parameter: the five SQL types clientca stores.
@@ -253,8 +256,13 @@ pub(crate) const BACKUP_SUMMARY: [Table; 5] = [
     Table::AuditEvents,
 ];
 
-/// A database clientca can keep its state in.
-pub(crate) trait Backend: Send + Sync + 'static {
+/// The queue concurrent status changes are batched through.
+pub(crate) type StatusChanges =
+    crate::batch::Batcher<StatusChange, StoreResult<StatusChangeOutcome>>;
+
+/// A database clientca can keep its state in. A clone shares the connections (batches of status
+/// changes run in tasks of their own, holding one).
+pub(crate) trait Backend: Clone + Send + Sync + 'static {
     type Row: DecodeRow + Send + Sync;
     type Tx: Transaction<Row = Self::Row> + 'static;
 
@@ -268,6 +276,8 @@ pub(crate) trait Backend: Send + Sync + 'static {
     const ANALYZE: &'static str;
 
     fn begin_write(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
+
+    fn status_changes(&self) -> &StatusChanges;
 
     /// Reads, on the read connections.
     fn fetch_all(

@@ -5,12 +5,14 @@
 //! transactions, never on in-process state.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow, Postgres};
 use sqlx::{Pool, SqlSafeStr};
 
-use super::{Arg, Backend, Placeholder, Statement, Transaction, args};
+use super::group_commit::{CommitGroup, CreateJob, Creates};
+use super::{Arg, Backend, Placeholder, Statement, StatusChanges, Transaction, args};
 use crate::StoreResult;
 use crate::error::StoreError;
 use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
@@ -32,8 +34,11 @@ const LOCK_ZONE: &str = "SELECT id FROM zones WHERE id = $1 FOR NO KEY UPDATE";
 const HOSTNAMES_LOCK: &str =
     "SELECT pg_advisory_xact_lock(hashtext('clientca hostnames'), hashtext(current_schema()))";
 
+#[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool<Postgres>,
+    creates: Creates,
+    status_changes: Arc<StatusChanges>,
 }
 
 impl PostgresStore {
@@ -49,7 +54,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         match schema {
             Schema::Migrate => migrator(Dialect::Postgres).run(&pool).await?,
@@ -61,7 +66,71 @@ impl PostgresStore {
                 check_current(found)?;
             }
         }
-        Ok(Self { pool })
+        // The committer's connection is its own, opened on the committer's runtime.
+        let creates = Creates::spawn("clientca-commit", move || GroupCommitter {
+            pool: PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_lazy_with(options),
+        })?;
+        Ok(Self {
+            pool,
+            creates,
+            status_changes: Arc::default(),
+        })
+    }
+}
+
+/// Creates of one replica share a transaction; replicas still commit side by side.
+struct GroupCommitter {
+    pool: Pool<Postgres>,
+}
+
+impl GroupCommitter {
+    async fn begin(&self) -> StoreResult<PgTx> {
+        Ok(PgTx(self.pool.begin().await?))
+    }
+
+    async fn commit_together(&self, jobs: &[CreateJob]) -> StoreResult<()> {
+        let creates: Vec<_> = jobs.iter().map(|job| (&job.cert, &job.audit)).collect();
+        let mut tx = self.begin().await?;
+        insert_certificates_with_audit(&mut tx, &creates).await?;
+        Transaction::commit(tx).await
+    }
+
+    /// One create in a transaction of its own, counted under the zone's lock when it has a quota.
+    async fn commit_alone(&self, job: &CreateJob) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        if let Some(limit) = job.quota {
+            // The count must see creates committed while this one waited for the zone's lock:
+            // each statement its own snapshot, whatever the database's default level.
+            tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", &[])
+                .await?;
+            if let Err(error) =
+                ensure_within_quota::<PostgresStore>(&mut tx, &job.cert.zone_id, limit).await
+            {
+                Transaction::rollback(tx).await?;
+                return Err(error);
+            }
+        }
+        insert_certificates_with_audit(&mut tx, &[(&job.cert, &job.audit)]).await?;
+        Transaction::commit(tx).await
+    }
+}
+
+impl CommitGroup for GroupCommitter {
+    async fn commit_group(&mut self, jobs: &[CreateJob]) -> Vec<StoreResult<()>> {
+        let quota_free = jobs.iter().all(|job| job.quota.is_none());
+        // When the group fails (rare: a serial collision, a lost connection), it is redone one
+        // transaction per create, so only the failing ones fail.
+        if quota_free && jobs.len() > 1 && self.commit_together(jobs).await.is_ok() {
+            return jobs.iter().map(|_| Ok(())).collect();
+        }
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            results.push(self.commit_alone(job).await);
+        }
+        results
     }
 }
 
@@ -142,6 +211,10 @@ impl Backend for PostgresStore {
         Ok(PgTx(self.pool.begin().await?))
     }
 
+    fn status_changes(&self) -> &StatusChanges {
+        &self.status_changes
+    }
+
     async fn fetch_all(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<PgRow>> {
         Ok(query(sql, args).fetch_all(&self.pool).await?)
     }
@@ -170,29 +243,15 @@ impl Backend for PostgresStore {
         ))
     }
 
-    /// PostgreSQL commits durably on its own; concurrent creates overlap in separate transactions
-    /// (quota-checked ones in the same zone queue on the zone's row lock).
+    /// Through this replica's group committer (quota-checked creates in the same zone queue on
+    /// the zone's row lock across replicas).
     async fn insert_certificate_durably(
         &self,
         cert: &CertificateRecord,
         audit: &AuditEntry,
         quota: Option<u64>,
     ) -> StoreResult<()> {
-        let mut tx = self.begin_write().await?;
-        if quota.is_some() {
-            // The count must see creates committed while this one waited for the zone's lock:
-            // each statement its own snapshot, whatever the database's default level.
-            tx.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", &[])
-                .await?;
-        }
-        if let Some(limit) = quota
-            && let Err(error) = ensure_within_quota::<Self>(&mut tx, &cert.zone_id, limit).await
-        {
-            Transaction::rollback(tx).await?;
-            return Err(error);
-        }
-        insert_certificates_with_audit(&mut tx, &[(cert, audit)]).await?;
-        Transaction::commit(tx).await
+        self.creates.submit(cert, audit, quota).await
     }
 
     fn pool_states(&self) -> Vec<PoolState> {

@@ -8,6 +8,7 @@
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
@@ -16,9 +17,9 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Connection, Pool, SqlSafeStr};
-use tokio::sync::{mpsc, oneshot};
 
-use super::{Arg, BACKUP_SUMMARY, Backend, Placeholder, Statement, Transaction};
+use super::group_commit::{CommitGroup, CreateJob, Creates, failed_all};
+use super::{Arg, BACKUP_SUMMARY, Backend, Placeholder, Statement, StatusChanges, Transaction};
 use crate::StoreResult;
 use crate::error::StoreError;
 use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
@@ -30,23 +31,15 @@ use crate::writes::{
 
 const READ_CONNECTIONS: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Creates committed together at most (one transaction, one fsync).
-const MAX_GROUP: usize = 256;
 
+#[derive(Clone)]
 pub struct SqliteStore {
     read: Pool<Sqlite>,
     write: Pool<Sqlite>,
     /// An in-memory database lives in its one connection, which must never be closed.
     in_memory: bool,
-    creates: mpsc::Sender<CreateJob>,
-}
-
-/// One create waiting for the group commit.
-struct CreateJob {
-    cert: CertificateRecord,
-    audit: AuditEntry,
-    quota: Option<u64>,
-    done: oneshot::Sender<StoreResult<()>>,
+    creates: Creates,
+    status_changes: Arc<StatusChanges>,
 }
 
 impl SqliteStore {
@@ -108,15 +101,18 @@ impl SqliteStore {
             }
         }
         drop(setup_lock);
-        let (creates, queue) = mpsc::channel(4 * MAX_GROUP);
-        let store = Self {
+        let writer = Writer {
+            pool: write.clone(),
+            in_memory,
+        };
+        let creates = Creates::spawn("clientca-commit", move || writer)?;
+        Ok(Self {
             read,
             write,
             in_memory,
             creates,
-        };
-        spawn_group_committer(store.writer(), queue)?;
-        Ok(store)
+            status_changes: Arc::default(),
+        })
     }
 
     /// Run SQLite's own consistency check (used by the crash-safety test).
@@ -304,6 +300,10 @@ impl Backend for SqliteStore {
         self.writer().begin().await
     }
 
+    fn status_changes(&self) -> &StatusChanges {
+        &self.status_changes
+    }
+
     async fn fetch_all(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<SqliteRow>> {
         Ok(query(sql, args).fetch_all(&self.read).await?)
     }
@@ -378,18 +378,7 @@ impl Backend for SqliteStore {
         audit: &AuditEntry,
         quota: Option<u64>,
     ) -> StoreResult<()> {
-        let (done, committed) = oneshot::channel();
-        let job = CreateJob {
-            cert: cert.clone(),
-            audit: audit.clone(),
-            quota,
-            done,
-        };
-        self.creates
-            .send(job)
-            .await
-            .map_err(|_| StoreError::WriterStopped)?;
-        committed.await.map_err(|_| StoreError::WriterStopped)?
+        self.creates.submit(cert, audit, quota).await
     }
 
     /// SQLite has one writer at a time: the write transaction is the lock.
@@ -428,50 +417,21 @@ impl Backend for SqliteStore {
     }
 }
 
-/// Group commit: creates that arrive while a commit is in flight share the next transaction, so
-/// N concurrent creates cost one fsync (and a handful of statements) instead of N. Every caller
-/// is answered only after the COMMIT that holds its row has returned.
-async fn group_commit(writer: Writer, mut queue: mpsc::Receiver<CreateJob>) {
-    let mut jobs = Vec::with_capacity(MAX_GROUP);
-    while queue.recv_many(&mut jobs, MAX_GROUP).await > 0 {
-        let started = std::time::Instant::now();
+/// One transaction and one fsync per group.
+impl CommitGroup for Writer {
+    async fn commit_group(&mut self, jobs: &[CreateJob]) -> Vec<StoreResult<()>> {
         // A quota is counted create by create; without one the group is one command.
-        let results = if jobs.iter().any(|job| job.quota.is_some()) {
-            commit_one_by_one(&writer, &jobs).await
-        } else {
-            match commit_together(&writer, &jobs).await {
-                Ok(()) => jobs.iter().map(|_| Ok(())).collect(),
-                // Rare (a serial collision, a full disk): redo the group one savepoint per create
-                // so only the failing ones fail.
-                Err(_) if jobs.len() > 1 => commit_one_by_one(&writer, &jobs).await,
-                Err(error) => vec![Err(error)],
-            }
-        };
-        tracing::debug!(
-            creates = jobs.len(),
-            micros = started.elapsed().as_micros() as u64,
-            "group committed"
-        );
-        for (job, result) in jobs.drain(..).zip(results) {
-            // The caller may have gone away (client disconnected); the row is committed regardless.
-            let _ = job.done.send(result);
+        if jobs.iter().any(|job| job.quota.is_some()) {
+            return commit_one_by_one(self, jobs).await;
+        }
+        match commit_together(self, jobs).await {
+            Ok(()) => jobs.iter().map(|_| Ok(())).collect(),
+            // Rare (a serial collision, a full disk): redo the group one savepoint per create
+            // so only the failing ones fail.
+            Err(_) if jobs.len() > 1 => commit_one_by_one(self, jobs).await,
+            Err(error) => vec![Err(error)],
         }
     }
-}
-
-/// The committer gets its own thread and single-threaded runtime: on a busy multi-threaded
-/// runtime (signing certificates), a task woken after each statement would queue behind CPU-heavy
-/// request tasks, and every create would wait for that queueing on the commit path.
-fn spawn_group_committer(writer: Writer, queue: mpsc::Receiver<CreateJob>) -> StoreResult<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(StoreError::CommitterStart)?;
-    std::thread::Builder::new()
-        .name("clientca-commit".into())
-        .spawn(move || runtime.block_on(group_commit(writer, queue)))
-        .map_err(StoreError::CommitterStart)?;
-    Ok(())
 }
 
 /// The whole group as one multi-statement command — transaction, rows, list counts, audit
@@ -532,16 +492,7 @@ async fn commit_together(writer: &Writer, jobs: &[CreateJob]) -> StoreResult<()>
 /// The group in one transaction, each create in its own savepoint after its quota check (which
 /// counts the rows of the creates before it).
 async fn commit_one_by_one(writer: &Writer, jobs: &[CreateJob]) -> Vec<StoreResult<()>> {
-    let failed_all = |error: &StoreError| {
-        jobs.iter()
-            .map(|_| {
-                Err(match error {
-                    StoreError::StorageFull(message) => StoreError::StorageFull(message.clone()),
-                    other => StoreError::CommitFailed(other.to_string()),
-                })
-            })
-            .collect()
-    };
+    let failed_all = |error: &StoreError| failed_all(jobs, error);
     let mut tx = match writer.begin().await {
         Ok(tx) => tx,
         Err(error) => return failed_all(&error),

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use crate::StoreResult;
 use crate::backend::{Backend, Transaction, args};
+use crate::error::StoreError;
 use crate::model::{
     AuditEntry, CertificateId, CertificatePage, CertificateQuery, CertificateRecord,
     CertificateStatus, StatusChange, StatusChangeOutcome, ZoneId,
@@ -152,53 +153,16 @@ impl<B: Backend> CertificateStore for B {
             .first_count()
     }
 
+    /// Concurrent changes share a transaction (see `batch.rs`).
     async fn change_status(&self, change: &StatusChange) -> StoreResult<StatusChangeOutcome> {
-        let at = change.audit.occurred_at;
-        let mut tx = self.begin_write().await?;
-        // Read the current state under the write lock (SQLite) or a row lock (PostgreSQL).
-        let current = tx
-            .fetch_optional(
-                B::SELECT_FOR_STATUS_CHANGE,
-                args![&change.zone_id, &change.certificate_id],
-            )
-            .await?;
-        let Some(current) = current else {
-            tx.rollback().await?;
-            return Ok(StatusChangeOutcome::NotFound);
-        };
-        let status: CertificateStatus = rows::parsed(&current, "status")?;
-        let changed = change.from.contains(&status);
-        if changed {
-            tx.execute(
-                sql::CHANGE_STATUS,
-                args![
-                    change.to.as_str(),
-                    to_unix(at),
-                    change.revocation_reason.map(|_| to_unix(at)),
-                    change.revocation_reason.map(|r| r.as_str()),
-                    &change.zone_id,
-                    &change.certificate_id,
-                ],
-            )
-            .await?;
-            let mut moves = CountMoves::default();
-            moves.change(&change.zone_id, current.int("seq")?, status, change.to);
-            apply_count_moves(&mut tx, moves).await?;
-            append_audit(&mut tx, &change.audit).await?;
-        }
-        let row = tx
-            .fetch_one(
-                sql::SELECT_CERTIFICATE,
-                args![&change.zone_id, &change.certificate_id],
-            )
-            .await?;
-        tx.commit().await?;
-        let record = rows::certificate(&row)?;
-        Ok(if changed {
-            StatusChangeOutcome::Changed(record)
-        } else {
-            StatusChangeOutcome::Unchanged(record)
-        })
+        let store = self.clone();
+        self.status_changes()
+            .submit(change.clone(), move |changes| {
+                let store = store.clone();
+                async move { change_statuses(&store, changes).await }
+            })
+            .await
+            .unwrap_or(Err(StoreError::WriterStopped))
     }
 
     async fn change_pending_reason(
@@ -229,4 +193,95 @@ impl<B: Backend> CertificateStore for B {
             Some(row) => StatusChangeOutcome::Unchanged(rows::certificate(&row)?),
         })
     }
+}
+
+/// Apply `changes` in one transaction (one durable commit); if that fails, each in its own, so a
+/// failing change fails alone. One result per change, in order.
+async fn change_statuses<B: Backend>(
+    store: &B,
+    changes: Vec<StatusChange>,
+) -> Vec<StoreResult<StatusChangeOutcome>> {
+    if changes.len() > 1
+        && let Ok(outcomes) = change_together(store, &changes).await
+    {
+        return outcomes.into_iter().map(Ok).collect();
+    }
+    let mut results = Vec::with_capacity(changes.len());
+    for change in &changes {
+        results.push(
+            change_together(store, std::slice::from_ref(change))
+                .await
+                .map(|mut outcomes| outcomes.pop().unwrap_or(StatusChangeOutcome::NotFound)),
+        );
+    }
+    results
+}
+
+async fn change_together<B: Backend>(
+    store: &B,
+    changes: &[StatusChange],
+) -> StoreResult<Vec<StatusChangeOutcome>> {
+    // Row locks (PostgreSQL) in one order across replicas, so two batches cannot deadlock;
+    // changes to one certificate keep their order.
+    let mut order: Vec<usize> = (0..changes.len()).collect();
+    order.sort_by_key(|&index| (&changes[index].zone_id, &changes[index].certificate_id));
+    let mut tx = store.begin_write().await?;
+    let mut moves = CountMoves::default();
+    let mut outcomes = vec![StatusChangeOutcome::NotFound; changes.len()];
+    for index in order {
+        outcomes[index] = change_in::<B>(&mut tx, &changes[index], &mut moves).await?;
+    }
+    // Counter rows last, in their canonical order, for the same reason.
+    apply_count_moves(&mut tx, moves).await?;
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// One change inside `tx`: read the current state under the write lock (SQLite) or a row lock
+/// (PostgreSQL), change it if it is one of `from`, with its audit event.
+async fn change_in<B: Backend>(
+    tx: &mut B::Tx,
+    change: &StatusChange,
+    moves: &mut CountMoves,
+) -> StoreResult<StatusChangeOutcome> {
+    let at = change.audit.occurred_at;
+    let current = tx
+        .fetch_optional(
+            B::SELECT_FOR_STATUS_CHANGE,
+            args![&change.zone_id, &change.certificate_id],
+        )
+        .await?;
+    let Some(current) = current else {
+        return Ok(StatusChangeOutcome::NotFound);
+    };
+    let status: CertificateStatus = rows::parsed(&current, "status")?;
+    let changed = change.from.contains(&status);
+    if changed {
+        tx.execute(
+            sql::CHANGE_STATUS,
+            args![
+                change.to.as_str(),
+                to_unix(at),
+                change.revocation_reason.map(|_| to_unix(at)),
+                change.revocation_reason.map(|r| r.as_str()),
+                &change.zone_id,
+                &change.certificate_id,
+            ],
+        )
+        .await?;
+        moves.change(&change.zone_id, current.int("seq")?, status, change.to);
+        append_audit(tx, &change.audit).await?;
+    }
+    let row = tx
+        .fetch_one(
+            sql::SELECT_CERTIFICATE,
+            args![&change.zone_id, &change.certificate_id],
+        )
+        .await?;
+    let record = rows::certificate(&row)?;
+    Ok(if changed {
+        StatusChangeOutcome::Changed(record)
+    } else {
+        StatusChangeOutcome::Unchanged(record)
+    })
 }

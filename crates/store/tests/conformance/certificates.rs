@@ -17,6 +17,7 @@ backend_tests!(
     a_zone_quota_cannot_be_overshot_by_concurrent_creates,
     zone_quotas_are_stored_with_the_zone,
     status_changes_are_conditional_and_audited,
+    concurrent_status_changes_share_commits_and_apply_once,
     only_an_unpublished_revocation_changes_its_reason,
 );
 
@@ -482,6 +483,86 @@ async fn status_changes_are_conditional_and_audited(db: TestDatabase) {
             AuditAction::CertificateRevocationRequested,
             AuditAction::CertificateReactivationRequested
         ]
+    );
+}
+
+/// 96 changes racing (batched into shared transactions): each of 32 certificates is revoked
+/// twice at once and one in four is also looked for in the wrong zone. Exactly one revoke of each
+/// changes it, the other sees it unchanged, the wrong zone finds nothing; list counts and audit
+/// events agree with what changed.
+async fn concurrent_status_changes_share_commits_and_apply_once(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    let ids: Vec<_> = (0..32).map(cert_id).collect();
+    for (n, id) in ids.iter().enumerate() {
+        insert(&store, &certificate(&a, id, 5_000 + n as u128, 1)).await;
+    }
+    const FROM: &[CertificateStatus] = &[CertificateStatus::Active];
+    let mut changes = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        for _ in 0..2 {
+            changes.push(change(
+                &a.zone,
+                id,
+                FROM,
+                CertificateStatus::PendingRevocation,
+                9,
+            ));
+        }
+        if n % 4 == 0 {
+            changes.push(change(
+                &b.zone,
+                id,
+                FROM,
+                CertificateStatus::PendingRevocation,
+                9,
+            ));
+        }
+    }
+    let racing: Vec<_> = changes
+        .into_iter()
+        .map(|change| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                (
+                    change.certificate_id.clone(),
+                    store.change_status(&change).await,
+                )
+            })
+        })
+        .collect();
+    let mut changed = std::collections::BTreeMap::new();
+    let (mut unchanged, mut not_found) = (0, 0);
+    for race in racing {
+        let (id, outcome) = race.await.unwrap();
+        match outcome.unwrap() {
+            StatusChangeOutcome::Changed(record) => {
+                assert_eq!(record.status, CertificateStatus::PendingRevocation);
+                *changed.entry(id).or_insert(0) += 1;
+            }
+            StatusChangeOutcome::Unchanged(record) => {
+                assert_eq!(record.status, CertificateStatus::PendingRevocation);
+                unchanged += 1;
+            }
+            StatusChangeOutcome::NotFound => not_found += 1,
+        }
+    }
+    assert_eq!(changed.len(), 32, "every certificate changed");
+    assert!(changed.values().all(|&times| times == 1), "{changed:?}");
+    assert_eq!((unchanged, not_found), (32, 8));
+    let count = |status| store.count_certificates(&a.zone.id, status);
+    assert_eq!(
+        count(Some(CertificateStatus::PendingRevocation))
+            .await
+            .unwrap(),
+        32
+    );
+    assert_eq!(count(Some(CertificateStatus::Active)).await.unwrap(), 0);
+    assert_eq!(count(None).await.unwrap(), 32);
+    assert_eq!(
+        audit_count(&store, AuditAction::CertificateRevocationRequested).await,
+        32
     );
 }
 
