@@ -65,7 +65,7 @@ impl Authority {
                 &ca.signer,
                 LeafRequest {
                     csr: &csr,
-                    serial: SerialNumber::random(),
+                    serial: SerialNumber::time_ordered(now),
                     now,
                     validity_days,
                     publication: urls.as_ref().map(|u| PublicationUrls {

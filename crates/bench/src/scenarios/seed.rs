@@ -158,7 +158,7 @@ fn sign_one(
         signer,
         LeafRequest {
             csr,
-            serial: SerialNumber::random(),
+            serial: SerialNumber::time_ordered(now),
             now,
             validity_days: 365,
             publication: None,
