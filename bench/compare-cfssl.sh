@@ -7,13 +7,12 @@
 #   bench/compare-cfssl.sh [concurrency] [seconds] [rounds]     (default 16 10 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/peer-common.sh
 concurrency=${1:-16}
 seconds=${2:-10}
 rounds=${3:-3}
 
-for tool in cfssl:golang-cfssl hey:hey; do
-  command -v "${tool%%:*}" >/dev/null || { echo "installing Debian's ${tool#*:}" >&2; apt-get install -y -q "${tool#*:}" >/dev/null; }
-done
+need_tools cfssl:golang-cfssl hey:hey
 cargo build --release -q -p bench -p clientca
 
 work=$(mktemp -d)
@@ -26,24 +25,13 @@ trap cleanup EXIT
 # One P-256 CSR for both servers.
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/leaf.key" \
   -subj "/CN=bench-device/O=Bench Inc" -out "$work/leaf.csr" 2>/dev/null
+cfssl_certdb "$work/cfssl-certs.db" "$work/cfssl-db.json"
 python3 - "$work" <<'PY'
-import json, sqlite3, sys
+import json, sys
 work = sys.argv[1]
 csr = open(f"{work}/leaf.csr").read()
 json.dump({"certificate_request": csr, "profile": "client"}, open(f"{work}/cfssl-sign.json", "w"))
 json.dump({"csr": csr, "validity_days": 30}, open(f"{work}/clientca-create.json", "w"))
-# cfssl 1.2's certdb schema, in WAL mode (persistent in the file).
-db = sqlite3.connect(f"{work}/cfssl-certs.db")
-db.execute("PRAGMA journal_mode=WAL")
-db.executescript("""
-CREATE TABLE certificates (serial_number blob NOT NULL, authority_key_identifier blob NOT NULL,
-  ca_label blob, status blob NOT NULL, reason int, expiry timestamp, revoked_at timestamp,
-  pem blob NOT NULL, PRIMARY KEY (serial_number, authority_key_identifier));
-CREATE TABLE ocsp_responses (serial_number blob NOT NULL, authority_key_identifier blob NOT NULL,
-  body blob NOT NULL, expiry timestamp, PRIMARY KEY (serial_number, authority_key_identifier));
-""")
-db.close()
-json.dump({"driver": "sqlite3", "data_source": f"{work}/cfssl-certs.db"}, open(f"{work}/cfssl-db.json", "w"))
 json.dump({"signing": {"default": {"expiry": "720h", "usages": ["digital signature", "client auth"]},
            "profiles": {"client": {"expiry": "720h", "usages": ["digital signature", "client auth"]}}}},
           open(f"{work}/cfssl-config.json", "w"))
@@ -68,16 +56,9 @@ hey_line() { # url body-file [header]
 }
 # clientca under hey: a fresh server and database each round, as clientca-bench starts them.
 hey_clientca() {
-  local data="$work/clientca-$1" out="$work/clientca-$1.out"
-  CLIENTCA_DATA_DIR="$data" RUST_LOG=warn ./target/release/clientca serve --listen 127.0.0.1:0 >"$out" &
-  clientca_pid=$!
-  for _ in $(seq 100); do grep -q '^listening on ' "$out" && break; sleep 0.1; done
-  local url token zone
-  url=$(sed -n 's/^listening on //p' "$out")
-  token=$(sed -n 's/^ *export CLOUDFLARE_API_TOKEN=//p' "$out")
-  zone=$(sed -n 's/^First start: created account [^ ]*, zone [^ ]* (\([0-9a-f]*\)).*/\1/p' "$out")
-  hey_line "$url/client/v4/zones/$zone/client_certificates" "$work/clientca-create.json" \
-    "Authorization: Bearer $token"
+  start_clientca "$work/clientca-$1" "$work/clientca-$1.out" >&2
+  hey_line "$clientca_url/client/v4/zones/$clientca_zone/client_certificates" \
+    "$work/clientca-create.json" "Authorization: Bearer $clientca_token"
   kill "$clientca_pid"; wait "$clientca_pid" 2>/dev/null || true
   clientca_pid=
 }

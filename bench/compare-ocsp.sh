@@ -9,14 +9,13 @@
 #   bench/compare-ocsp.sh [concurrency] [seconds] [rounds] [serials]     (default 16 10 3 100)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/peer-common.sh
 concurrency=${1:-16}
 seconds=${2:-10}
 rounds=${3:-3}
 serials=${4:-100}
 
-for tool in cfssl:golang-cfssl hey:hey; do
-  command -v "${tool%%:*}" >/dev/null || { echo "installing Debian's ${tool#*:}" >&2; apt-get install -y -q "${tool#*:}" >/dev/null; }
-done
+need_tools cfssl:golang-cfssl hey:hey
 cargo build --release -q -p bench -p clientca
 
 work=$(mktemp -d)
@@ -31,14 +30,8 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$wo
 
 # --- clientca: issue the certificates through the API; its CA signs the OCSP answers.
 mkdir -p "$work/clientca/requests" "$work/clientca/nonce"
-CLIENTCA_DATA_DIR="$work/clientca/data" RUST_LOG=warn ./target/release/clientca serve \
-  --listen 127.0.0.1:0 >"$work/clientca/out" &
-clientca_pid=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$work/clientca/out" && break; sleep 0.1; done
-clientca_url=$(sed -n 's/^listening on //p' "$work/clientca/out")
-token=$(sed -n 's/^ *export CLOUDFLARE_API_TOKEN=//p' "$work/clientca/out")
-zone=$(sed -n 's/^First start: created account [^ ]*, zone [^ ]* (\([0-9a-f]*\)).*/\1/p' "$work/clientca/out")
-python3 - "$work" "$clientca_url" "$token" "$zone" "$serials" <<'PY'
+start_clientca "$work/clientca/data" "$work/clientca/out"
+python3 - "$work" "$clientca_url" "$clientca_token" "$clientca_zone" "$serials" <<'PY'
 import json, sys, urllib.request
 work, base, token, zone, count = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 body = json.dumps({"csr": open(f"{work}/leaf.csr").read(), "validity_days": 30}).encode()
@@ -57,19 +50,10 @@ clientca_ocsp="$clientca_url/ca/$(cat "$work/clientca/ca_id")/ocsp"
 
 # --- cfssl: sign the same number through `cfssl serve`, pre-sign with `ocsprefresh`, dump them.
 mkdir -p "$work/cfssl/requests" "$work/cfssl/nonce"
+cfssl_certdb "$work/cfssl/certs.db" "$work/cfssl/db.json"
 python3 - "$work" <<'PY'
-import json, sqlite3, sys
+import json, sys
 work = sys.argv[1]
-db = sqlite3.connect(f"{work}/cfssl/certs.db")
-db.executescript("""
-CREATE TABLE certificates (serial_number blob NOT NULL, authority_key_identifier blob NOT NULL,
-  ca_label blob, status blob NOT NULL, reason int, expiry timestamp, revoked_at timestamp,
-  pem blob NOT NULL, PRIMARY KEY (serial_number, authority_key_identifier));
-CREATE TABLE ocsp_responses (serial_number blob NOT NULL, authority_key_identifier blob NOT NULL,
-  body blob NOT NULL, expiry timestamp, PRIMARY KEY (serial_number, authority_key_identifier));
-""")
-db.close()
-json.dump({"driver": "sqlite3", "data_source": f"{work}/cfssl/certs.db"}, open(f"{work}/cfssl/db.json", "w"))
 json.dump({"signing": {"default": {"expiry": "720h", "usages": ["digital signature", "client auth"]}}},
           open(f"{work}/cfssl/config.json", "w"))
 json.dump({"certificate_request": open(f"{work}/leaf.csr").read()}, open(f"{work}/cfssl/sign.json", "w"))
