@@ -321,13 +321,28 @@ pub(crate) const INSERT_AUDIT_WITH_ID: &str = "INSERT INTO audit_events \
      chain_seq, prev_hash, hash) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
 pub(crate) const AUDIT_HEAD: &str = "SELECT chain_seq, hash FROM audit_events WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1";
-pub(crate) const SELECT_UNSEALED_AUDIT: &str = concat!(
-    "SELECT ",
-    audit_columns!(),
-    " FROM audit_events WHERE hash IS NULL ORDER BY id LIMIT $1"
-);
+/// The oldest unsealed events, through the partial index of unsealed events. SQLite is told the
+/// index: with statistics from when the table was small its planner walks the whole table in id
+/// order instead (1.3 s at a million events, holding the write lock); PostgreSQL's planner picks
+/// the partial index by itself.
+macro_rules! select_unsealed_audit {
+    ($index_hint:literal) => {
+        concat!(
+            "SELECT ",
+            audit_columns!(),
+            " FROM audit_events ",
+            $index_hint,
+            "WHERE hash IS NULL ORDER BY id LIMIT $1"
+        )
+    };
+}
+pub(crate) const SELECT_UNSEALED_AUDIT: &str = select_unsealed_audit!("");
+pub(crate) const SELECT_UNSEALED_AUDIT_SQLITE: &str =
+    select_unsealed_audit!("INDEXED BY audit_events_unsealed ");
 pub(crate) const COUNT_UNSEALED_AUDIT: &str =
     "SELECT COUNT(*) FROM audit_events WHERE hash IS NULL";
+pub(crate) const COUNT_UNSEALED_AUDIT_SQLITE: &str =
+    "SELECT COUNT(*) FROM audit_events INDEXED BY audit_events_unsealed WHERE hash IS NULL";
 pub(crate) const SELECT_SEALED_AUDIT: &str = concat!(
     "SELECT ",
     audit_columns!(),

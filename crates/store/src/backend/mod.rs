@@ -274,6 +274,9 @@ pub(crate) trait Backend: Clone + Send + Sync + 'static {
     const SELECT_FOR_STATUS_CHANGE: &'static str;
     /// Refresh the planner's statistics.
     const ANALYZE: &'static str;
+    /// The oldest unsealed audit events, and their count, through the index of unsealed events.
+    const SELECT_UNSEALED_AUDIT: &'static str;
+    const COUNT_UNSEALED_AUDIT: &'static str;
 
     fn begin_write(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
 

@@ -206,6 +206,8 @@ impl Backend for PostgresStore {
     const SELECT_FOR_STATUS_CHANGE: &'static str = sql::SELECT_FOR_STATUS_CHANGE_LOCKED;
     /// Also sets the visibility map, which index-only scans (the list's page start) rely on.
     const ANALYZE: &'static str = "VACUUM (ANALYZE)";
+    const SELECT_UNSEALED_AUDIT: &'static str = sql::SELECT_UNSEALED_AUDIT;
+    const COUNT_UNSEALED_AUDIT: &'static str = sql::COUNT_UNSEALED_AUDIT;
 
     async fn begin_write(&self) -> StoreResult<PgTx> {
         Ok(PgTx(self.pool.begin().await?))

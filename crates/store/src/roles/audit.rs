@@ -99,7 +99,7 @@ impl<B: Backend> AuditStore for B {
             None => None,
         };
         let unsealed = tx
-            .fetch_all(sql::SELECT_UNSEALED_AUDIT, args![i64::from(limit)])
+            .fetch_all(B::SELECT_UNSEALED_AUDIT, args![i64::from(limit)])
             .await?
             .iter()
             .map(rows::audit_event)
@@ -127,7 +127,7 @@ impl<B: Backend> AuditStore for B {
     }
 
     async fn unsealed_audit_events(&self) -> StoreResult<u64> {
-        self.fetch_one(sql::COUNT_UNSEALED_AUDIT, &[])
+        self.fetch_one(B::COUNT_UNSEALED_AUDIT, &[])
             .await?
             .first_count()
     }
