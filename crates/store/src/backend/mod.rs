@@ -14,7 +14,8 @@ use std::future::Future;
 
 use crate::StoreResult;
 use crate::model::{
-    AuditEntry, CertificateRecord, Id, PoolState, StatusChange, StatusChangeOutcome, Table, ZoneId,
+    AuditEntry, CertificateId, CertificateRecord, Id, PoolState, StatusChange, StatusChangeOutcome,
+    Table, ZoneId,
 };
 use crate::rows::DecodeRow;
 
@@ -336,6 +337,13 @@ pub(crate) trait Backend: Clone + Send + Sync + 'static {
 
     /// Take the audit-sealing lock for `tx`'s lifetime; false when another process holds it.
     fn try_lock_audit_sealing(tx: &mut Self::Tx) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Lock the rows a batch of status changes touches, in an order every other multi-row locker
+    /// uses too (PostgreSQL), before the batch reads them one by one.
+    fn lock_for_status_changes(
+        tx: &mut Self::Tx,
+        ids: &[&CertificateId],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Serialise hostname-association replacements for `tx`'s lifetime (across replicas), so two
     /// accounts cannot claim one hostname at once.

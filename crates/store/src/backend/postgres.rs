@@ -11,12 +11,12 @@ use std::time::Duration;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow, Postgres};
 use sqlx::{Pool, SqlSafeStr};
 
-use super::group_commit::{CommitGroup, CreateJob, Creates};
+use super::group_commit::{CommitGroup, CreateJob, Creates, failed_all};
 use super::{Arg, Backend, Placeholder, Statement, StatusChanges, Transaction, args};
 use crate::StoreResult;
 use crate::error::StoreError;
 use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
-use crate::model::{AuditEntry, CertificateRecord, PoolState, ZoneId};
+use crate::model::{AuditEntry, CertificateId, CertificateRecord, PoolState, ZoneId};
 use crate::rows::DecodeRow;
 use crate::sql;
 use crate::writes::{ensure_within_quota, insert_certificates_with_audit};
@@ -91,16 +91,15 @@ impl GroupCommitter {
         Ok(PgTx(self.pool.begin().await?))
     }
 
-    async fn commit_together(&self, jobs: &[CreateJob]) -> StoreResult<()> {
+    /// Every create of the group in `tx`.
+    async fn commit_together(mut tx: PgTx, jobs: &[CreateJob]) -> StoreResult<()> {
         let creates: Vec<_> = jobs.iter().map(|job| (&job.cert, &job.audit)).collect();
-        let mut tx = self.begin().await?;
         insert_certificates_with_audit(&mut tx, &creates).await?;
         Transaction::commit(tx).await
     }
 
-    /// One create in a transaction of its own, counted under the zone's lock when it has a quota.
-    async fn commit_alone(&self, job: &CreateJob) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
+    /// One create in `tx`, counted under the zone's lock when it has a quota.
+    async fn commit_alone(mut tx: PgTx, job: &CreateJob) -> StoreResult<()> {
         if let Some(limit) = job.quota {
             // The count must see creates committed while this one waited for the zone's lock:
             // each statement its own snapshot, whatever the database's default level.
@@ -119,16 +118,31 @@ impl GroupCommitter {
 }
 
 impl CommitGroup for GroupCommitter {
+    /// When no transaction can be begun (the database is unreachable), the whole group fails at
+    /// once rather than waiting out the connection timeout once per create.
     async fn commit_group(&mut self, jobs: &[CreateJob]) -> Vec<StoreResult<()>> {
         let quota_free = jobs.iter().all(|job| job.quota.is_none());
-        // When the group fails (rare: a serial collision, a lost connection), it is redone one
-        // transaction per create, so only the failing ones fail.
-        if quota_free && jobs.len() > 1 && self.commit_together(jobs).await.is_ok() {
-            return jobs.iter().map(|_| Ok(())).collect();
+        // When the group fails (rare: a serial collision), it is redone one transaction per
+        // create, so only the failing ones fail.
+        if quota_free && jobs.len() > 1 {
+            match self.begin().await {
+                Ok(tx) => {
+                    if Self::commit_together(tx, jobs).await.is_ok() {
+                        return jobs.iter().map(|_| Ok(())).collect();
+                    }
+                }
+                Err(error) => return failed_all(jobs, &error),
+            }
         }
         let mut results = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            results.push(self.commit_alone(job).await);
+        for (index, job) in jobs.iter().enumerate() {
+            match self.begin().await {
+                Ok(tx) => results.push(Self::commit_alone(tx, job).await),
+                Err(error) => {
+                    results.extend(failed_all(&jobs[index..], &error));
+                    break;
+                }
+            }
         }
         results
     }
@@ -276,6 +290,24 @@ impl Backend for PostgresStore {
     /// One sealer at a time, like publication (a separate key: sealing and publishing may overlap).
     async fn try_lock_audit_sealing(tx: &mut PgTx) -> StoreResult<bool> {
         tx.fetch_one(AUDIT_SEALING_LOCK, &[]).await?.first_flag()
+    }
+
+    /// The rows in the order the publication pass locks pending rows, (updated_at, id), so a
+    /// batch and a pass (or two replicas' batches) cannot wait for each other in a cycle.
+    async fn lock_for_status_changes(tx: &mut PgTx, ids: &[&CertificateId]) -> StoreResult<()> {
+        let mut statement = Statement::new(
+            PgTx::PLACEHOLDER,
+            "SELECT id FROM certificates WHERE id IN (",
+        );
+        for (index, id) in ids.iter().enumerate() {
+            if index > 0 {
+                statement.push(", ");
+            }
+            statement.bind(*id);
+        }
+        statement.push(") ORDER BY updated_at, id FOR UPDATE");
+        tx.fetch_all_statement(statement).await?;
+        Ok(())
     }
 
     /// A transaction-scoped advisory lock: concurrent replacements queue, none is skipped.

@@ -23,7 +23,7 @@ use super::{Arg, BACKUP_SUMMARY, Backend, Placeholder, Statement, StatusChanges,
 use crate::StoreResult;
 use crate::error::StoreError;
 use crate::migrations::{APPLIED_VERSION, Dialect, Schema, check_current, migrator};
-use crate::model::{AuditEntry, CertificateRecord, PoolState, Table, ZoneId};
+use crate::model::{AuditEntry, CertificateId, CertificateRecord, PoolState, Table, ZoneId};
 use crate::sql;
 use crate::writes::{
     ensure_within_quota, insert_certificates_with_audit, push_audit_insert, push_certificate_insert,
@@ -394,6 +394,14 @@ impl Backend for SqliteStore {
 
     /// BEGIN IMMEDIATE already excludes every other writer.
     async fn lock_hostname_associations(_tx: &mut SqliteTx) -> StoreResult<()> {
+        Ok(())
+    }
+
+    /// BEGIN IMMEDIATE already excludes every other writer.
+    async fn lock_for_status_changes(
+        _tx: &mut SqliteTx,
+        _ids: &[&CertificateId],
+    ) -> StoreResult<()> {
         Ok(())
     }
 

@@ -196,42 +196,68 @@ impl<B: Backend> CertificateStore for B {
 }
 
 /// Apply `changes` in one transaction (one durable commit); if that fails, each in its own, so a
-/// failing change fails alone. One result per change, in order.
+/// failing change fails alone. One result per change, in order. When no transaction can be begun
+/// (the database is unreachable), every change fails at once.
 async fn change_statuses<B: Backend>(
     store: &B,
     changes: Vec<StatusChange>,
 ) -> Vec<StoreResult<StatusChangeOutcome>> {
-    if changes.len() > 1
-        && let Ok(outcomes) = change_together(store, &changes).await
-    {
-        return outcomes.into_iter().map(Ok).collect();
+    let unreachable = |error: &StoreError, count: usize| -> Vec<StoreResult<StatusChangeOutcome>> {
+        (0..count)
+            .map(|_| Err(StoreError::CommitFailed(error.to_string())))
+            .collect()
+    };
+    if changes.len() > 1 {
+        match store.begin_write().await {
+            Ok(tx) => {
+                if let Ok(outcomes) = change_together::<B>(tx, &changes).await {
+                    return outcomes.into_iter().map(Ok).collect();
+                }
+            }
+            Err(error) => return unreachable(&error, changes.len()),
+        }
     }
     let mut results = Vec::with_capacity(changes.len());
-    for change in &changes {
-        results.push(
-            change_together(store, std::slice::from_ref(change))
-                .await
-                .map(|mut outcomes| outcomes.pop().unwrap_or(StatusChangeOutcome::NotFound)),
-        );
+    for (index, change) in changes.iter().enumerate() {
+        match store.begin_write().await {
+            Ok(tx) => results.push(
+                change_together::<B>(tx, std::slice::from_ref(change))
+                    .await
+                    .map(|mut outcomes| outcomes.pop().unwrap_or(StatusChangeOutcome::NotFound)),
+            ),
+            Err(error) => {
+                if changes.len() == 1 {
+                    results.push(Err(error));
+                } else {
+                    results.extend(unreachable(&error, changes.len() - index));
+                }
+                break;
+            }
+        }
     }
     results
 }
 
 async fn change_together<B: Backend>(
-    store: &B,
+    mut tx: B::Tx,
     changes: &[StatusChange],
 ) -> StoreResult<Vec<StatusChangeOutcome>> {
-    // Row locks (PostgreSQL) in one order across replicas, so two batches cannot deadlock;
-    // changes to one certificate keep their order.
+    if changes.len() > 1 {
+        let ids: Vec<_> = changes
+            .iter()
+            .map(|change| &change.certificate_id)
+            .collect();
+        B::lock_for_status_changes(&mut tx, &ids).await?;
+    }
+    // Changes to one certificate keep their order.
     let mut order: Vec<usize> = (0..changes.len()).collect();
     order.sort_by_key(|&index| (&changes[index].zone_id, &changes[index].certificate_id));
-    let mut tx = store.begin_write().await?;
     let mut moves = CountMoves::default();
     let mut outcomes = vec![StatusChangeOutcome::NotFound; changes.len()];
     for index in order {
         outcomes[index] = change_in::<B>(&mut tx, &changes[index], &mut moves).await?;
     }
-    // Counter rows last, in their canonical order, for the same reason.
+    // Counter rows last, in their canonical order, as every other writer takes them.
     apply_count_moves(&mut tx, moves).await?;
     tx.commit().await?;
     Ok(outcomes)
