@@ -41,6 +41,9 @@ pub enum StoreError {
     Migration(sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(sqlx::Error),
+    /// A quick read (SQLite on the calling thread) failed.
+    #[error("database error: {0}")]
+    QuickRead(rusqlite::Error),
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -13,7 +13,7 @@ use crate::model::*;
 type Result<T> = std::result::Result<T, StoreError>;
 
 /// The handful of column types clientca stores, readable from a row of either backend.
-pub(crate) trait DecodeRow: Row {
+pub(crate) trait DecodeRow {
     fn text(&self, column: &str) -> Result<String>;
     fn opt_text(&self, column: &str) -> Result<Option<String>>;
     fn int(&self, column: &str) -> Result<i64>;

@@ -9,6 +9,7 @@
 pub(crate) mod group_commit;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+pub(crate) mod sqlite_quick;
 
 use std::future::Future;
 
@@ -282,6 +283,42 @@ pub(crate) trait Backend: Clone + Send + Sync + 'static {
     fn begin_write(&self) -> impl Future<Output = StoreResult<Self::Tx>> + Send;
 
     fn status_changes(&self) -> &StatusChanges;
+
+    /// What a quick read returns.
+    type QuickRow: DecodeRow + Send + Sync;
+
+    /// Small, bounded, indexed reads of the request path (a serial's status, one certificate, a
+    /// list page): on SQLite answered on the calling thread, without sqlx's thread hand-offs
+    /// (`sqlite_quick.rs`); on PostgreSQL the same as `fetch_all`.
+    fn quick_all(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = StoreResult<Vec<Self::QuickRow>>> + Send;
+
+    fn quick_optional(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = StoreResult<Option<Self::QuickRow>>> + Send {
+        let rows = self.quick_all(sql, args);
+        async move { Ok(rows.await?.into_iter().next()) }
+    }
+
+    /// A quick read that always returns one row (`COUNT`).
+    fn quick_one(
+        &self,
+        sql: &'static str,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = StoreResult<Self::QuickRow>> + Send {
+        let rows = self.quick_all(sql, args);
+        async move {
+            rows.await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| crate::StoreError::Corrupt(format!("no row from {sql}")))
+        }
+    }
 
     /// Reads, on the read connections.
     fn fetch_all(

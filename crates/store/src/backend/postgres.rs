@@ -235,6 +235,12 @@ impl Backend for PostgresStore {
         Ok(query(sql, args).fetch_all(&self.pool).await?)
     }
 
+    type QuickRow = PgRow;
+
+    async fn quick_all(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<PgRow>> {
+        self.fetch_all(sql, args).await
+    }
+
     async fn fetch_optional(
         &self,
         sql: &'static str,

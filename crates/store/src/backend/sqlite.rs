@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Pool, SqlSafeStr};
 
 use super::group_commit::{CommitGroup, CreateJob, Creates, failed_all};
+use super::sqlite_quick::{OwnedRow, QuickReader};
 use super::{Arg, BACKUP_SUMMARY, Backend, Placeholder, Statement, StatusChanges, Transaction};
 use crate::StoreResult;
 use crate::error::StoreError;
@@ -40,6 +41,8 @@ pub struct SqliteStore {
     in_memory: bool,
     creates: Creates,
     status_changes: Arc<StatusChanges>,
+    /// Quick reads on the calling thread (none for an in-memory database).
+    quick: Option<Arc<QuickReader>>,
 }
 
 impl SqliteStore {
@@ -106,12 +109,15 @@ impl SqliteStore {
             in_memory,
         };
         let creates = Creates::spawn("clientca-commit", move || writer)?;
+        let quick =
+            (!in_memory).then(|| Arc::new(QuickReader::new(options.get_filename(), BUSY_TIMEOUT)));
         Ok(Self {
             read,
             write,
             in_memory,
             creates,
             status_changes: Arc::default(),
+            quick,
         })
     }
 
@@ -308,6 +314,21 @@ impl Backend for SqliteStore {
 
     async fn fetch_all(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<SqliteRow>> {
         Ok(query(sql, args).fetch_all(&self.read).await?)
+    }
+
+    type QuickRow = OwnedRow;
+
+    async fn quick_all(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<OwnedRow>> {
+        match &self.quick {
+            Some(reader) => reader.fetch_all(sql, args),
+            // An in-memory database exists only inside sqlx's connection.
+            None => query(sql, args)
+                .fetch_all(&self.read)
+                .await?
+                .iter()
+                .map(OwnedRow::from_sqlx)
+                .collect(),
+        }
     }
 
     async fn fetch_optional(

@@ -70,7 +70,7 @@ impl<B: Backend> CertificateStore for B {
         id: &CertificateId,
     ) -> StoreResult<Option<CertificateRecord>> {
         let row = self
-            .fetch_optional(sql::SELECT_CERTIFICATE, args![zone_id, id])
+            .quick_optional(sql::SELECT_CERTIFICATE, args![zone_id, id])
             .await?;
         row.as_ref().map(rows::certificate).transpose()
     }
@@ -80,7 +80,7 @@ impl<B: Backend> CertificateStore for B {
             .status
             .map_or(sql::ALL_STATUSES, CertificateStatus::as_str);
         let blocks = self
-            .fetch_all(sql::BLOCK_COUNTS, args![&query.zone_id, status])
+            .quick_all(sql::BLOCK_COUNTS, args![&query.zone_id, status])
             .await?;
         // Walk the blocks newest first: the total, and the block where the page starts.
         let mut total = 0u64;
@@ -103,14 +103,14 @@ impl<B: Backend> CertificateStore for B {
         let upper = (block + 1) * sql::LIST_BLOCK;
         let first = match query.status {
             None => {
-                self.fetch_optional(
+                self.quick_optional(
                     sql::PAGE_START,
                     args![&query.zone_id, upper, clamp_i64(skip)],
                 )
                 .await?
             }
             Some(status) => {
-                self.fetch_optional(
+                self.quick_optional(
                     sql::PAGE_START_WITH_STATUS,
                     args![&query.zone_id, upper, clamp_i64(skip), status.as_str()],
                 )
@@ -124,11 +124,11 @@ impl<B: Backend> CertificateStore for B {
         let limit = clamp_i64(query.limit);
         let rows = match query.status {
             None => {
-                self.fetch_all(sql::LIST_CERTIFICATES, args![&query.zone_id, first, limit])
+                self.quick_all(sql::LIST_CERTIFICATES, args![&query.zone_id, first, limit])
                     .await?
             }
             Some(status) => {
-                self.fetch_all(
+                self.quick_all(
                     sql::LIST_CERTIFICATES_WITH_STATUS,
                     args![&query.zone_id, first, limit, status.as_str()],
                 )
@@ -148,7 +148,7 @@ impl<B: Backend> CertificateStore for B {
         status: Option<CertificateStatus>,
     ) -> StoreResult<u64> {
         let status = status.map_or(sql::ALL_STATUSES, CertificateStatus::as_str);
-        self.fetch_one(sql::COUNT_CERTIFICATES, args![zone_id, status])
+        self.quick_one(sql::COUNT_CERTIFICATES, args![zone_id, status])
             .await?
             .first_count()
     }

@@ -112,7 +112,7 @@ impl<B: Backend> PublicationStore for B {
     ) -> StoreResult<Option<SerialStatus>> {
         let serial = serial.to_decimal();
         let row = self
-            .fetch_optional(sql::SERIAL_STATUS, args![ca_id, &serial])
+            .quick_optional(sql::SERIAL_STATUS, args![ca_id, &serial])
             .await?;
         row.as_ref().map(rows::serial_status).transpose()
     }
