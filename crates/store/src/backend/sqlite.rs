@@ -3,7 +3,9 @@
 //! Writes go through a single-connection pool, so they never contend with each other inside the
 //! process, and every write transaction starts with `BEGIN IMMEDIATE`, so one from another process
 //! (the CLI) waits on `busy_timeout` instead of failing mid-transaction. Reads use their own pool
-//! and never block behind writes (WAL). `synchronous = FULL`: a committed row survives power loss.
+//! (or, for the bounded reads of the request path, read-only connections on the calling thread:
+//! `sqlite_quick.rs`) and never block behind writes (WAL). `synchronous = FULL`: a committed row
+//! survives power loss.
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::Path;
