@@ -34,6 +34,9 @@ use crate::writes::{
 
 const READ_CONNECTIONS: u32 = 8;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a quick read (on an executor thread) waits for a busy database before handing the
+/// read to sqlx's connection thread, which waits the full `BUSY_TIMEOUT`.
+const QUICK_BUSY_TIMEOUT: Duration = Duration::from_millis(20);
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -111,8 +114,8 @@ impl SqliteStore {
             in_memory,
         };
         let creates = Creates::spawn("clientca-commit", move || writer)?;
-        let quick =
-            (!in_memory).then(|| Arc::new(QuickReader::new(options.get_filename(), BUSY_TIMEOUT)));
+        let quick = (!in_memory)
+            .then(|| Arc::new(QuickReader::new(options.get_filename(), QUICK_BUSY_TIMEOUT)));
         Ok(Self {
             read,
             write,
@@ -320,17 +323,22 @@ impl Backend for SqliteStore {
 
     type QuickRow = OwnedRow;
 
+    /// On the calling thread; when the database is busy (another process holds it exclusively,
+    /// rare in WAL mode) the read waits on sqlx's connection thread instead of blocking this one.
     async fn quick_all(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<OwnedRow>> {
-        match &self.quick {
-            Some(reader) => reader.fetch_all(sql, args),
-            // An in-memory database exists only inside sqlx's connection.
-            None => query(sql, args)
-                .fetch_all(&self.read)
-                .await?
-                .iter()
-                .map(OwnedRow::from_sqlx)
-                .collect(),
+        if let Some(reader) = &self.quick {
+            match reader.fetch_all(sql, args) {
+                Err(StoreError::QuickRead(error)) if is_busy(&error) => {}
+                done => return done,
+            }
         }
+        // Also an in-memory database, which exists only inside sqlx's connection.
+        query(sql, args)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(OwnedRow::from_sqlx)
+            .collect()
     }
 
     async fn fetch_optional(
@@ -566,6 +574,13 @@ async fn commit_one_by_one(writer: &Writer, jobs: &[CreateJob]) -> Vec<StoreResu
     results
 }
 
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// An exclusive lock on `<database>.setup.lock`, held until the returned file is dropped.
 async fn lock_for_setup(database: &Path) -> StoreResult<std::fs::File> {
     let mut path = database.as_os_str().to_owned();
@@ -626,6 +641,7 @@ fn create_private_file(path: &Path) -> StoreResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rows::DecodeRow;
 
     /// The sealer's reads go through the small index of unsealed events even when the planner's
     /// statistics say the table is tiny (as they did on a seeded database of a million events,
@@ -674,5 +690,36 @@ mod tests {
                 "{statement}: {hinted}"
             );
         }
+    }
+
+    /// A quick read of a database another process holds exclusively gives up within
+    /// `QUICK_BUSY_TIMEOUT` (it runs on an executor thread) with an error `quick_all` recognises
+    /// as busy, and hands to sqlx; once the lock is gone it reads again. (WAL readers are only
+    /// ever busy in rare moments, so the lock is shown on a rollback-journal file.)
+    #[test]
+    fn a_quick_read_of_a_busy_database_gives_up_fast_and_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("busy.db");
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other
+            .execute_batch(
+                "CREATE TABLE settings (key TEXT, value TEXT); \
+                 INSERT INTO settings VALUES ('a', 'b'); BEGIN EXCLUSIVE;",
+            )
+            .unwrap();
+        let reader = QuickReader::new(&path, QUICK_BUSY_TIMEOUT);
+        let started = std::time::Instant::now();
+        let busy = reader.fetch_all("SELECT COUNT(*) FROM settings", &[]);
+        assert!(
+            matches!(&busy, Err(StoreError::QuickRead(e)) if is_busy(e)),
+            "the lock is held: {:?}",
+            busy.map(|rows| rows.len())
+        );
+        assert!(started.elapsed() < Duration::from_secs(1), "gave up fast");
+        other.execute_batch("COMMIT").unwrap();
+        let rows = reader
+            .fetch_all("SELECT COUNT(*) FROM settings", &[])
+            .unwrap();
+        assert_eq!(rows[0].first_int().unwrap(), 1);
     }
 }
