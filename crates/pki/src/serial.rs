@@ -1,4 +1,4 @@
-//! Certificate serial numbers: random, positive, 16 octets.
+//! Certificate serial numbers: positive, 16 octets, random or time-ordered.
 
 use ring::rand::{SecureRandom, SystemRandom};
 use time::OffsetDateTime;
@@ -6,11 +6,12 @@ use time::OffsetDateTime;
 /// Bits of CSPRNG output below the time in a time-ordered serial (CA/B wants at least 64).
 const ORDERED_RANDOM_BITS: u32 = 78;
 
-/// A certificate serial number with 126 bits of entropy.
+/// A certificate serial number: 126 random bits ([`Self::random`], CAs) or the issuance time
+/// above 78 random bits ([`Self::time_ordered`], leaves).
 ///
 /// RFC 5280 wants serials positive and at most 20 octets; CA/B forum practice wants ≥ 64 bits of
-/// CSPRNG output. We draw 16 bytes, clear the top bit (positive in two's complement DER) and set
-/// the next one (so the DER encoding is always exactly 16 octets, no leading-zero special cases).
+/// CSPRNG output. The top bit is clear (positive in two's complement DER) and the next one set
+/// (so the DER encoding is always exactly 16 octets, no leading-zero special cases).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SerialNumber(u128);
 
@@ -19,8 +20,9 @@ impl SerialNumber {
         Self::from_random_bytes(random_bytes())
     }
 
-    /// A serial that sorts by issuance time, for leaves: the issuance time `now` in milliseconds
-    /// (48 bits) above 78 bits of CSPRNG output. An index of serials then grows at its end
+    /// A serial that sorts by issuance time, for leaves: `now` in milliseconds since 1970 (48
+    /// bits; the authority passes whole seconds, so serials sort by second) above 78 bits of
+    /// CSPRNG output. An index of serials then grows at its end
     /// instead of touching a random page per insert (which is what slows a create into a large
     /// database); the decimal form sorts the same way (38 digits until the year 3500).
     pub fn time_ordered(now: OffsetDateTime) -> Self {

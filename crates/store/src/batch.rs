@@ -83,7 +83,9 @@ impl<J: Send + 'static, R: Send + 'static> Batcher<J, R> {
             });
         }
     }
+}
 
+impl<J, R> Batcher<J, R> {
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Waiting<J, R>> {
         // Only pushes, drains and removals happen under this lock; none can leave the Vec
         // inconsistent, so a poisoned lock (a panic elsewhere while holding it) is safe to use.
@@ -101,12 +103,9 @@ struct Withdraw<'a, J, R> {
 
 impl<J, R> Drop for Withdraw<'_, J, R> {
     fn drop(&mut self) {
-        let mut queued = self
-            .batcher
-            .queued
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        queued.retain(|(ticket, ..)| *ticket != self.ticket);
+        self.batcher
+            .lock_queue()
+            .retain(|(ticket, ..)| *ticket != self.ticket);
     }
 }
 

@@ -46,6 +46,18 @@ pub enum StoreError {
     QuickRead(rusqlite::Error),
 }
 
+impl StoreError {
+    /// What each item of a group gets when the group's transaction failed with `self`: a full
+    /// disk stays a full disk (the API answers it with its own code), anything else is a failed
+    /// commit naming the cause.
+    pub(crate) fn for_each_of_group(&self) -> StoreError {
+        match self {
+            StoreError::StorageFull(message) => StoreError::StorageFull(message.clone()),
+            other => StoreError::CommitFailed(other.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         if let Some(db) = error.as_database_error() {

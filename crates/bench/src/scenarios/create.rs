@@ -1,10 +1,10 @@
 //! `create`: POST creates against a freshly started server; throughput, latency, server RSS.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use hyper::Method;
 use serde_json::json;
-
-use std::path::PathBuf;
 
 use super::common::{
     KeyType, LoadArgs, Seeded, ServerArgs, certificates_url, csr_for, idle_rss, memory_line,

@@ -97,11 +97,6 @@ async fn run(mut committer: impl CommitGroup, mut queue: mpsc::Receiver<CreateJo
 /// The same failure for every job of a group whose transaction could not be trusted.
 pub(crate) fn failed_all(jobs: &[CreateJob], error: &StoreError) -> Vec<StoreResult<()>> {
     jobs.iter()
-        .map(|_| {
-            Err(match error {
-                StoreError::StorageFull(message) => StoreError::StorageFull(message.clone()),
-                other => StoreError::CommitFailed(other.to_string()),
-            })
-        })
+        .map(|_| Err(error.for_each_of_group()))
         .collect()
 }

@@ -311,11 +311,9 @@ pub(crate) trait Backend: Clone + Send + Sync + 'static {
         sql: &'static str,
         args: &[Arg<'_>],
     ) -> impl Future<Output = StoreResult<Self::QuickRow>> + Send {
-        let rows = self.quick_all(sql, args);
+        let row = self.quick_optional(sql, args);
         async move {
-            rows.await?
-                .into_iter()
-                .next()
+            row.await?
                 .ok_or_else(|| crate::StoreError::Corrupt(format!("no row from {sql}")))
         }
     }

@@ -203,9 +203,7 @@ async fn change_statuses<B: Backend>(
     changes: Vec<StatusChange>,
 ) -> Vec<StoreResult<StatusChangeOutcome>> {
     let unreachable = |error: &StoreError, count: usize| -> Vec<StoreResult<StatusChangeOutcome>> {
-        (0..count)
-            .map(|_| Err(StoreError::CommitFailed(error.to_string())))
-            .collect()
+        (0..count).map(|_| Err(error.for_each_of_group())).collect()
     };
     if changes.len() > 1 {
         match store.begin_write().await {

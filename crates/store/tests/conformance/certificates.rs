@@ -17,7 +17,7 @@ backend_tests!(
     a_zone_quota_cannot_be_overshot_by_concurrent_creates,
     zone_quotas_are_stored_with_the_zone,
     status_changes_are_conditional_and_audited,
-    concurrent_status_changes_share_commits_and_apply_once,
+    concurrent_status_changes_each_apply_exactly_once,
     only_an_unpublished_revocation_changes_its_reason,
 );
 
@@ -490,7 +490,7 @@ async fn status_changes_are_conditional_and_audited(db: TestDatabase) {
 /// twice at once and one in four is also looked for in the wrong zone. Exactly one revoke of each
 /// changes it, the other sees it unchanged, the wrong zone finds nothing; list counts and audit
 /// events agree with what changed.
-async fn concurrent_status_changes_share_commits_and_apply_once(db: TestDatabase) {
+async fn concurrent_status_changes_each_apply_exactly_once(db: TestDatabase) {
     let store = open(&db).await;
     let a = tenant(&store, 'a').await;
     let b = tenant(&store, 'b').await;
