@@ -46,6 +46,11 @@ use crate::routes::{
 /// Request bodies above this are refused with 413 (an RSA-8192 CSR is about 3.5 KiB of PEM).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Certificate lists: `per_page` when none is asked for, and the range a requested one is clamped
+/// into (Cloudflare's; the dashboard pages the same way).
+pub const CERTIFICATES_PER_PAGE: u64 = 20;
+pub const CERTIFICATES_PER_PAGE_RANGE: std::ops::RangeInclusive<u64> = 5..=50;
+
 /// Where the Cloudflare-compatible API is mounted: SDKs use `base_url=http://HOST:PORT/client/v4`.
 pub const API_PREFIX: &str = "/client/v4";
 

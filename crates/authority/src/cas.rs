@@ -293,7 +293,7 @@ impl Authority {
     }
 
     /// The master key, which everything that creates or loads a CA key needs.
-    fn master_key(&self) -> Result<&crate::MasterKey, Error> {
+    pub(crate) fn master_key(&self) -> Result<&crate::MasterKey, Error> {
         Ok(self
             .config
             .master_key

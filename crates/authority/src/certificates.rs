@@ -150,6 +150,23 @@ impl Authority {
             .ok_or(Error::CertificateNotFound)
     }
 
+    /// How many of the zone's certificates are in each state, in [`CertificateStatus::ALL`] order.
+    pub async fn certificate_counts(
+        &self,
+        zone: &Zone,
+    ) -> Result<Vec<(CertificateStatus, u64)>, Error> {
+        let mut counts = Vec::with_capacity(CertificateStatus::ALL.len());
+        for status in CertificateStatus::ALL {
+            counts.push((
+                status,
+                self.store
+                    .count_certificates(&zone.id, Some(status))
+                    .await?,
+            ));
+        }
+        Ok(counts)
+    }
+
     pub async fn list_certificates(
         &self,
         zone: &Zone,

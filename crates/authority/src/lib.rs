@@ -19,6 +19,7 @@ mod metrics;
 mod mtls_certificates;
 mod ocsp;
 mod publication;
+mod sessions;
 mod tokens;
 
 use std::sync::Arc;
@@ -42,6 +43,7 @@ pub use pki::{
     self_signed_server_certificate,
 };
 pub use publication::{PublishReport, PublishedCrl};
+pub use sessions::{SESSION_LIFETIME, Session};
 pub use store::{Account, InvalidId, redact_url};
 pub use store::{
     AccountId, Actor, ActorKind, ApiToken, AuditAction, AuditEvent, AuditObject, CaId, CaRecord,

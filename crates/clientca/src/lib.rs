@@ -34,6 +34,8 @@ pub struct ServeOptions {
     pub limits: api::ServerLimits,
     /// The mTLS gateway in the same process, sharing the authority and its publication signal.
     pub gateway: Option<gateway::GatewayConfig>,
+    /// Serve the dashboard under `/ui/` beside the API.
+    pub dashboard: bool,
     /// Serve `/metrics` on this address instead of beside the API.
     pub metrics_listen: Option<SocketAddr>,
     /// Serve the API over TLS with this certificate chain and key (PEM files, re-read when they
@@ -136,7 +138,10 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
         worker_config,
         stopped.clone(),
     ));
-    let router = api::router(Arc::clone(&authority), options.api);
+    let mut router = api::router(Arc::clone(&authority), options.api);
+    if options.dashboard {
+        router = dashboard::mount(router, Arc::clone(&authority));
+    }
     let metrics_addr = match options.metrics_listen {
         Some(address) => {
             let listener = tokio::net::TcpListener::bind(address)

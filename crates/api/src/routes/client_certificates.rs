@@ -13,9 +13,7 @@ use crate::error::{ApiError, ErrorCode, ErrorEnvelope};
 use crate::extract::{Caller, JsonBody, OptionalJsonBody, PathParams, QueryPairs};
 
 const TAG: &str = "Client Certificates";
-const DEFAULT_PER_PAGE: u64 = 20;
-const MIN_PER_PAGE: u64 = 5;
-const MAX_PER_PAGE: u64 = 50;
+use crate::{CERTIFICATES_PER_PAGE, CERTIFICATES_PER_PAGE_RANGE};
 
 type CertificateResponse = Result<Json<Envelope<ClientCertificate>>, ApiError>;
 
@@ -274,7 +272,7 @@ fn list_request(query: &QueryPairs) -> Result<ListRequest, ApiError> {
             )
         })?),
     };
-    let (page, per_page) = query.paging(DEFAULT_PER_PAGE, MIN_PER_PAGE..=MAX_PER_PAGE)?;
+    let (page, per_page) = query.paging(CERTIFICATES_PER_PAGE, CERTIFICATES_PER_PAGE_RANGE)?;
     Ok(ListRequest {
         status,
         page,

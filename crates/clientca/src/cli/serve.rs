@@ -91,6 +91,9 @@ pub struct ServeArgs {
     /// Serve no /metrics for the API at all.
     #[arg(long, env = "CLIENTCA_NO_API_METRICS")]
     pub no_api_metrics: bool,
+    /// Serve no dashboard: `/ui/` and `/` are then unknown routes, like any other.
+    #[arg(long, env = "CLIENTCA_NO_DASHBOARD")]
+    pub no_dashboard: bool,
     /// Also run the mTLS gateway, listening here (see `clientca gateway` for its options).
     #[arg(long, env = "CLIENTCA_GATEWAY_LISTEN")]
     pub gateway_listen: Option<SocketAddr>,
@@ -183,6 +186,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
         .clone()
         .unwrap_or_else(|| global.default_master_key_file());
     let master_key = master_key_file::load(&key_path, true)?.context("no master key")?;
+    let args_no_dashboard = args.no_dashboard;
     let options = ServeOptions {
         database_url: global.database_url(),
         listen: args.listen,
@@ -223,6 +227,7 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
             ..api::ServerLimits::default()
         },
         gateway,
+        dashboard: !args.no_dashboard,
         metrics_listen: args.api_metrics_listen,
         tls: args
             .tls_cert
@@ -238,6 +243,12 @@ pub(super) async fn run(global: &GlobalArgs, args: ServeArgs) -> anyhow::Result<
     }
     if let Some(metrics) = server.metrics_addr {
         say(&format!("metrics on http://{metrics}/metrics"));
+    }
+    if !args_no_dashboard {
+        say(&format!(
+            "dashboard on {}://{}/ui/",
+            server.scheme, server.addr
+        ));
     }
     say(&format!("listening on {}://{}", server.scheme, server.addr));
     tokio::select! {

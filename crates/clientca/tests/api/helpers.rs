@@ -23,6 +23,8 @@ pub(crate) struct TestApp {
     pub account_id: AccountId,
     /// A second handle on the server's database, for checking what it holds.
     pub store: DynStore,
+    /// What the server was started with (its master key opens the same database again).
+    pub options: ServeOptions,
     /// Kept alive for the server's lifetime (a temp dir or a PostgreSQL schema).
     _db: TestDatabase,
 }
@@ -101,11 +103,14 @@ impl TestApp {
             api: api::ApiConfig::default(),
             limits: api::ServerLimits::default(),
             gateway: None,
+            dashboard: true,
             metrics_listen: None,
             tls: None,
         };
         configure(&mut options);
-        let server = clientca::start(options).await.expect("server starts");
+        let server = clientca::start(options.clone())
+            .await
+            .expect("server starts");
         let bootstrap = server.bootstrap.clone().expect("fresh database bootstraps");
         let store = store::connect(&db.url)
             .await
@@ -117,6 +122,7 @@ impl TestApp {
             account_id: bootstrap.account.id,
             store,
             server,
+            options,
             _db: db,
         }
     }

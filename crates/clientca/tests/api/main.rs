@@ -5,6 +5,7 @@ mod auth;
 mod ca_keys;
 mod ca_rotation;
 mod certificates;
+mod dashboard;
 mod errors;
 mod helpers;
 mod hostnames;

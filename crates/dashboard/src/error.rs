@@ -1,0 +1,136 @@
+//! What a page answers when something fails: a sign-in redirect, or an error page carrying the
+//! same code and message the API would give.
+
+use askama::Template;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use api::error::ApiError;
+
+use crate::pages::Layout;
+use crate::session::cleared_cookie;
+
+#[derive(Debug)]
+pub(crate) enum PageError {
+    /// No session, or one that no longer authenticates: back to the sign-in page.
+    SignIn,
+    /// An error page.
+    Page {
+        status: StatusCode,
+        /// The API's error code, when the authority refused.
+        code: Option<u32>,
+        message: String,
+    },
+}
+
+impl PageError {
+    pub(crate) fn forbidden(message: &str) -> Self {
+        PageError::Page {
+            status: StatusCode::FORBIDDEN,
+            code: None,
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn not_found(message: &str) -> Self {
+        PageError::Page {
+            status: StatusCode::NOT_FOUND,
+            code: None,
+            message: message.to_string(),
+        }
+    }
+
+    /// The code and message shown beside a form field.
+    pub(crate) fn field_message(&self) -> String {
+        match self {
+            PageError::SignIn => "your session has ended; sign in again".into(),
+            PageError::Page {
+                code: Some(code),
+                message,
+                ..
+            } => format!("{message} (error {code})"),
+            PageError::Page { message, .. } => message.clone(),
+        }
+    }
+}
+
+impl From<authority::Error> for PageError {
+    fn from(error: authority::Error) -> Self {
+        let api = ApiError::from(error);
+        PageError::Page {
+            status: api.code.status(),
+            code: Some(api.code.number()),
+            message: api.message,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    layout: Layout,
+    status: u16,
+    reason: &'static str,
+    code: Option<u32>,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn => {
+                let mut response = (
+                    StatusCode::SEE_OTHER,
+                    [
+                        (header::LOCATION, "/ui/login"),
+                        (header::HeaderName::from_static("hx-redirect"), "/ui/login"),
+                    ],
+                )
+                    .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::SET_COOKIE, cleared_cookie());
+                response
+            }
+            PageError::Page {
+                status,
+                code,
+                message,
+            } => {
+                let page = ErrorPage {
+                    layout: Layout::anonymous("Error"),
+                    status: status.as_u16(),
+                    reason: status.canonical_reason().unwrap_or("Error"),
+                    code,
+                    message,
+                };
+                (status, render(&page)).into_response()
+            }
+        }
+    }
+}
+
+/// A template's HTML; a template that fails to render is a bug, answered with a plain 500.
+pub(crate) fn render(template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "a dashboard template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+pub(crate) async fn not_found() -> PageError {
+    PageError::not_found("there is no such page")
+}
+
+pub(crate) fn panic_page(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a dashboard handler panicked");
+    PageError::Page {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        code: None,
+        message: "internal error; the server log has details".into(),
+    }
+    .into_response()
+}

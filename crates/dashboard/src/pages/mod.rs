@@ -1,0 +1,64 @@
+//! One module per page (or per family of forms), each with its template struct.
+
+pub(crate) mod audit;
+pub(crate) mod certificate;
+pub(crate) mod certificates;
+pub(crate) mod export;
+pub(crate) mod hostnames;
+pub(crate) mod login;
+pub(crate) mod new_certificate;
+pub(crate) mod overview;
+pub(crate) mod zones;
+
+use authority::{Permission, Zone, ids};
+
+use crate::AppState;
+use crate::error::PageError;
+use crate::session::Viewer;
+
+/// What the frame around every page needs.
+pub(crate) struct Layout {
+    pub title: String,
+    pub signed_in: bool,
+    /// The session's CSRF token, for the sign-out form.
+    pub csrf: String,
+    /// Whether to link the audit log (account-wide credentials only).
+    pub audit: bool,
+    /// Appended to asset URLs, so a new release's files are fetched again.
+    pub version: &'static str,
+}
+
+impl Layout {
+    pub(crate) fn anonymous(title: &str) -> Self {
+        Self {
+            title: title.to_string(),
+            signed_in: false,
+            csrf: String::new(),
+            audit: false,
+            version: crate::assets::VERSION,
+        }
+    }
+
+    pub(crate) fn for_viewer(title: impl Into<String>, viewer: &Viewer) -> Self {
+        Self {
+            title: title.into(),
+            signed_in: true,
+            csrf: viewer.session.csrf_token.clone(),
+            audit: viewer.session.audited_account().is_some(),
+            version: crate::assets::VERSION,
+        }
+    }
+}
+
+/// The zone a path names, if the viewer's credential reaches it with `needed`.
+pub(crate) async fn zone(
+    state: &AppState,
+    viewer: &Viewer,
+    raw: &str,
+    needed: Permission,
+) -> Result<Zone, PageError> {
+    Ok(state
+        .authority
+        .authorize_zone(&viewer.session.principal, &ids::zone(raw)?, needed)
+        .await?)
+}

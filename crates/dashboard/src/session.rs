@@ -1,0 +1,175 @@
+//! Who is looking: the session cookie, resumed on every request, and the checks a write needs.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use time::OffsetDateTime;
+
+use authority::{Actor, ActorKind, Error, SESSION_LIFETIME, Session};
+
+use crate::AppState;
+use crate::error::PageError;
+
+/// `__Host-`: the browser keeps it only if `Secure`, `Path=/` and without `Domain`, so no other
+/// host (a sibling subdomain) can set or shadow it.
+pub(crate) const SESSION_COOKIE: &str = "__Host-clientca-session";
+
+/// The `Set-Cookie` value that starts a session.
+pub(crate) fn session_cookie(value: &str) -> HeaderValue {
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Strict",
+        SESSION_LIFETIME.whole_seconds()
+    );
+    HeaderValue::from_str(&cookie).expect("base64url cookie values are valid header text")
+}
+
+/// The `Set-Cookie` value that ends one.
+pub(crate) fn cleared_cookie() -> HeaderValue {
+    HeaderValue::from_static(
+        "__Host-clientca-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
+    )
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// A signed-in user: the session and the actor its writes are audited under.
+pub(crate) struct Viewer {
+    pub session: Session,
+    pub actor: Actor,
+}
+
+impl Viewer {
+    /// A write must come from one of this origin's own pages and carry the session's CSRF
+    /// token; a read-only token may not write at all (the authority refuses it too, this only
+    /// answers early with the same error).
+    pub(crate) fn check_write(
+        &self,
+        headers: &HeaderMap,
+        csrf: Option<&str>,
+    ) -> Result<(), PageError> {
+        same_origin(headers)?;
+        let expected = self.session.csrf_token.as_bytes();
+        let given = csrf.unwrap_or("").as_bytes();
+        if given.len() != expected.len()
+            || given
+                .iter()
+                .zip(expected)
+                .fold(0, |acc, (a, b)| acc | (a ^ b))
+                != 0
+        {
+            return Err(PageError::forbidden(
+                "this form has expired or did not come from this dashboard; reload the page and try again",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Refuse a request a browser marks as coming from another site. Browsers send
+/// `Sec-Fetch-Site`; older ones at least `Origin` on a POST. A client that sends neither is not a
+/// browser, so not a confused deputy; it still needs the CSRF token.
+pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), PageError> {
+    let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
+        return match site {
+            "same-origin" | "none" => Ok(()),
+            _ => Err(PageError::forbidden(
+                "cross-site requests cannot change anything here",
+            )),
+        };
+    }
+    if let Some(origin) = text(header::ORIGIN) {
+        let host = text(header::HOST).unwrap_or("");
+        let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
+        if origin == "null" || !origin_host.eq_ignore_ascii_case(host) {
+            return Err(PageError::forbidden(
+                "cross-site requests cannot change anything here",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let value = cookie(&parts.headers, SESSION_COOKIE).ok_or(PageError::SignIn)?;
+        let session = state
+            .authority
+            .resume_session(value, OffsetDateTime::now_utc())
+            .await
+            .map_err(|error| match error {
+                Error::InvalidToken | Error::ExpiredToken | Error::InvalidLegacyKey => {
+                    PageError::SignIn
+                }
+                other => PageError::from(other),
+            })?;
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string());
+        let actor = Actor {
+            kind: ActorKind::Token,
+            id: Some(session.principal.token_id().to_string()),
+            source_ip: peer,
+        };
+        Ok(Viewer { session, actor })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(*name, HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let map = headers(&[
+            ("cookie", "a=1; __Host-clientca-session=abc"),
+            ("cookie", "b=2"),
+        ]);
+        assert_eq!(cookie(&map, SESSION_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers(&[("cookie", "x=1")]), SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn cross_site_requests_are_refused_and_same_origin_ones_pass() {
+        for ok in [
+            headers(&[("sec-fetch-site", "same-origin")]),
+            headers(&[
+                ("host", "ca.example:8080"),
+                ("origin", "https://ca.example:8080"),
+            ]),
+            headers(&[]),
+        ] {
+            assert!(same_origin(&ok).is_ok(), "{ok:?}");
+        }
+        for refused in [
+            headers(&[("sec-fetch-site", "cross-site")]),
+            headers(&[("sec-fetch-site", "same-site")]),
+            headers(&[("host", "ca.example"), ("origin", "https://evil.example")]),
+            headers(&[("host", "ca.example"), ("origin", "null")]),
+        ] {
+            assert!(same_origin(&refused).is_err(), "{refused:?}");
+        }
+    }
+}
