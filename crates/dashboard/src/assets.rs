@@ -20,6 +20,16 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../assets/app.js"),
     ),
     (
+        "keygen.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/keygen.js"),
+    ),
+    (
+        "pkijs.bundle.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../assets/vendor/pkijs.bundle.js"),
+    ),
+    (
         "htmx.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../assets/vendor/htmx.min.js"),

@@ -2,6 +2,7 @@
 //! Every test runs on SQLite and (when configured) PostgreSQL.
 
 mod auth;
+mod browser;
 mod ca_keys;
 mod ca_rotation;
 mod certificates;

@@ -113,7 +113,7 @@ pub(crate) async fn page(
         format!("{} ({reason})", format::date_time(at))
     });
     Ok(render(&DetailsPage {
-        layout: Layout::for_viewer(record.common_name.clone(), &viewer),
+        layout: Layout::for_viewer(record.common_name.clone(), &viewer).with_htmx(),
         zone_id: zone.id.to_string(),
         zone_name: zone.name,
         id: record.id.to_string(),

@@ -131,7 +131,7 @@ pub(crate) async fn list(
         })
         .collect();
     Ok(render(&ListPage {
-        layout: Layout::for_viewer(format!("Certificates · {}", zone.name), &viewer),
+        layout: Layout::for_viewer(format!("Certificates · {}", zone.name), &viewer).with_htmx(),
         pending: listed.items.iter().any(|c| c.status.settled().is_some()),
         rows: listed.items.iter().map(|c| Row::new(c, now)).collect(),
         tabs,

@@ -26,6 +26,9 @@ pub(crate) struct Layout {
     pub audit: bool,
     /// Appended to asset URLs, so a new release's files are fetched again.
     pub version: &'static str,
+    /// Load htmx: only pages that refresh parts of themselves do (it also notes the current
+    /// path in sessionStorage, which the other pages then never touch).
+    pub htmx: bool,
 }
 
 impl Layout {
@@ -36,6 +39,7 @@ impl Layout {
             csrf: String::new(),
             audit: false,
             version: crate::assets::VERSION,
+            htmx: false,
         }
     }
 
@@ -46,7 +50,14 @@ impl Layout {
             csrf: viewer.session.csrf_token.clone(),
             audit: viewer.session.audited_account().is_some(),
             version: crate::assets::VERSION,
+            htmx: false,
         }
+    }
+
+    /// The same, for a page that refreshes parts of itself with htmx.
+    pub(crate) fn with_htmx(mut self) -> Self {
+        self.htmx = true;
+        self
     }
 }
 

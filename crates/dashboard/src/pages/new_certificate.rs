@@ -1,12 +1,14 @@
-//! A new certificate from the user's own CSR: pasted or read from a file, a plain form that
-//! works without JavaScript.
+//! A new certificate: from the user's own CSR (pasted or read from a file, a plain form that
+//! works without JavaScript), or from a key generated in the browser (`assets/keygen.js` builds
+//! the CSR there and posts it here asking for JSON; the private key never leaves the tab).
 
 use askama::Template;
 use axum::Form;
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use authority::{IssueRequest, Permission};
 
@@ -65,6 +67,9 @@ pub(crate) async fn submit(
 ) -> Result<Response, PageError> {
     viewer.check_write(&headers, form.csrf.as_deref())?;
     let zone = zone(&state, &viewer, &raw_zone, Permission::Edit).await?;
+    if wants_json(&headers) {
+        return issue_for_script(&state, &viewer, &zone, &form).await;
+    }
     let again = |csr_error: Option<String>, validity_error: Option<String>| {
         let page = NewPage {
             layout: Layout::for_viewer(format!("New certificate · {}", zone.name), &viewer),
@@ -105,4 +110,78 @@ pub(crate) async fn submit(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// What the in-browser flow gets back: the certificate and the chain to bundle into a `.p12`.
+#[derive(Serialize)]
+struct Issued {
+    id: String,
+    url: String,
+    certificate: String,
+    /// The issuing CA's certificate and any above it, PEM, issuer first.
+    chain: String,
+}
+
+#[derive(Serialize)]
+struct Refused {
+    code: Option<u32>,
+    message: String,
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"))
+}
+
+/// The create for `keygen.js`: the same authority call, answered in JSON (an error keeps its
+/// status and the API's code, so the page can show it beside the form).
+async fn issue_for_script(
+    state: &AppState,
+    viewer: &Viewer,
+    zone: &authority::Zone,
+    form: &NewForm,
+) -> Result<Response, PageError> {
+    let refused = |error: PageError| {
+        let (status, code, message) = match error {
+            PageError::Page {
+                status,
+                code,
+                message,
+            } => (status, code, message),
+            PageError::SignIn => (StatusCode::UNAUTHORIZED, None, "sign in again".into()),
+        };
+        (status, Json(Refused { code, message })).into_response()
+    };
+    let Ok(validity_days) = form.validity_days.trim().parse::<i64>() else {
+        return Ok(refused(PageError::Page {
+            status: StatusCode::BAD_REQUEST,
+            code: None,
+            message: "validity must be a whole number of days".into(),
+        }));
+    };
+    let request = IssueRequest {
+        csr: form.csr.clone(),
+        validity_days,
+    };
+    let record = match state
+        .authority
+        .issue_certificate(zone, request, viewer.actor.clone())
+        .await
+    {
+        Ok(record) => record,
+        Err(error) => return Ok(refused(error.into())),
+    };
+    let ca = state.authority.ca_certificate(&record.ca_id).await?;
+    let chain = ca.map_or_else(String::new, |ca| {
+        format!("{}{}", ca.certificate_pem, ca.chain_pem)
+    });
+    Ok(Json(Issued {
+        url: format!("/ui/zones/{}/certificates/{}", zone.id, record.id),
+        id: record.id.to_string(),
+        certificate: record.certificate_pem,
+        chain,
+    })
+    .into_response())
 }
