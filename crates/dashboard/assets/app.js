@@ -33,3 +33,9 @@ document.addEventListener("change", async (event) => {
   target.value = await input.files[0].text();
   announce("The file was read into the form");
 });
+
+// A `Secure` session cookie is dropped on a plain-http address other than localhost: say so on
+// the sign-in page instead of bouncing back to it.
+if (!window.isSecureContext) {
+  for (const notice of document.querySelectorAll("[data-insecure-origin]")) notice.hidden = false;
+}

@@ -89,6 +89,8 @@ pub fn router(authority: Arc<Authority>) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::custom(error::panic_page))
+                // Pages, CSS and scripts gzip to a quarter (htmx 52 → 16 KB, PKI.js 392 → 85 KB).
+                .layer(tower_http::compression::CompressionLayer::new().gzip(true))
                 .layer(axum::middleware::from_fn(security::headers))
                 .layer(tower_http::timeout::TimeoutLayer::with_status_code(
                     axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -26,6 +26,12 @@ ORIGIN = os.environ["CLIENTCA_ORIGIN"]
 TOKEN = os.environ["CLIENTCA_TOKEN"]
 ZONE = os.environ["CLIENTCA_ZONE"]
 CHROMIUM = os.environ.get("CLIENTCA_CHROMIUM", "/usr/bin/chromium")
+# When set, the README's screenshots are (re)written into this directory.
+SCREENSHOTS = os.environ.get("CLIENTCA_SCREENSHOTS")
+AXE = Path(__file__).resolve().parents[1] / "sdk" / "node_modules" / "axe-core" / "axe.min.js"
+# Transfer budgets (gzip): a cold load of any page, and what key generation loads on top.
+PAGE_BUDGET = 60 * 1024
+CRYPTO_BUDGET = 110 * 1024
 API = f"{ORIGIN}/client/v4"
 WORK = Path(tempfile.mkdtemp(prefix="clientca-browser-"))
 
@@ -308,6 +314,161 @@ def hostnames(page):
     assert api("GET", path)["result"]["hostnames"] == ["app.example.com", "mtls.example.com"]
 
 
+def tab_to(page, selector, limit=80):
+    """Press Tab until the focused element matches `selector` (a keyboard user's way there)."""
+    for _ in range(limit):
+        if page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def keyboard_only(page, certificate_url):
+    """Create, revoke and edit hostnames without the mouse."""
+    page.goto(f"{ORIGIN}/ui/zones/{ZONE}/certificates/new")
+    tab_to(page, "#kg-cn")
+    page.keyboard.type("keyboard.example.com")
+    tab_to(page, "#kg-generate-password")
+    page.keyboard.press("Enter")
+    tab_to(page, "#kg-submit")
+    page.keyboard.press("Enter")
+    expect(page.locator("#keygen-result")).to_be_visible(timeout=60_000)
+    expect(page.locator("#kg-result-title")).to_be_focused()
+    tab_to(page, "[data-download=p12]")
+    with page.expect_download() as info:
+        page.keyboard.press("Enter")
+    assert info.value.suggested_filename == "keyboard.example.com.p12"
+
+    page.goto(certificate_url)
+    tab_to(page, "a.danger")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{certificate_url}/revoke")
+    tab_to(page, "#reason")
+    page.keyboard.type("Superseded")
+    tab_to(page, "button.danger")
+    page.keyboard.press("Enter")
+    expect(page.locator("#certificate-status .badge")).to_have_text("Revoking")
+    expect(page.locator("#certificate-status")).to_contain_text("superseded")
+
+    page.goto(f"{ORIGIN}/ui/zones/{ZONE}/hostnames")
+    tab_to(page, "#hostnames")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("keys.example.com")
+    page.keyboard.press("Enter")
+    page.keyboard.type("board.example.com")
+    tab_to(page, "button.primary")
+    page.keyboard.press("Enter")
+    expect(page.locator("p.notice")).to_have_text("Saved: 2 hostnames.")
+    path = f"/zones/{ZONE}/certificate_authorities/hostname_associations"
+    assert api("GET", path)["result"]["hostnames"] == ["board.example.com", "keys.example.com"]
+
+
+def pages_to_check(certificate_id):
+    zone = f"{ORIGIN}/ui/zones/{ZONE}"
+    return [
+        f"{ORIGIN}/ui/",
+        zone,
+        f"{zone}/certificates",
+        f"{zone}/certificates?status=revoked",
+        f"{zone}/certificates/{certificate_id}",
+        f"{zone}/certificates/{certificate_id}/revoke",
+        f"{zone}/certificates/new",
+        f"{zone}/hostnames",
+        f"{ORIGIN}/ui/audit",
+        f"{ORIGIN}/ui/no-such-page",
+    ]
+
+
+def accessibility(browser, cookies, recorder, urls):
+    """axe-core (WCAG 2.0/2.1/2.2 A and AA) on every page, light and dark: nothing serious or
+    critical. axe is injected by Playwright, outside the page's CSP."""
+    context = browser.new_context()
+    context.add_cookies(cookies)
+    context.add_init_script(path=str(AXE))
+    page = recorder.watch(context.new_page())
+    tags = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
+    audit = lambda: page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, { runOnly: { type: "tag", values: tags } });
+            return result.violations
+              .filter((v) => v.impact === "serious" || v.impact === "critical")
+              .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+        }""",
+        tags,
+    )
+    # A control: a page with known faults must fail, or a passing audit proves nothing.
+    page.goto("data:text/html,<html><body><img src='x.png'><p style='color:%23eee;background:%23fff'>faint</p></body></html>")
+    control = audit()
+    assert any(v.startswith("image-alt") for v in control) and any(v.startswith("color-contrast") for v in control), control
+    urls = [f"{ORIGIN}/ui/login"] + urls
+    for scheme in ("light", "dark"):
+        page.emulate_media(color_scheme=scheme)
+        for url in urls:
+            if url.endswith("/ui/login"):
+                context.clear_cookies()
+            page.goto(url)
+            violations = audit()
+            assert not violations, f"{scheme} {url}: {violations}"
+            if url.endswith("/ui/login"):
+                context.add_cookies(cookies)
+    context.close()
+
+
+def budgets(browser, cookies, urls):
+    """Bytes a cold load transfers (gzip), per page; the new-certificate page's key generation
+    loads PKI.js on top, within its own budget."""
+    for url in urls:
+        context = browser.new_context()
+        context.add_cookies(cookies)
+        page = context.new_page()
+        responses = []
+        page.on("requestfinished", lambda request: responses.append(request))
+        page.goto(url, wait_until="networkidle")
+        total = sum(r.sizes()["responseBodySize"] for r in responses)
+        assert total <= PAGE_BUDGET, f"{url}: {total} bytes over {PAGE_BUDGET}"
+        if url.endswith("/certificates/new"):
+            before = len(responses)
+            page.evaluate("() => import('/ui/assets/pkijs.bundle.js')")
+            page.wait_for_load_state("networkidle")
+            crypto = sum(r.sizes()["responseBodySize"] for r in responses[before:])
+            assert 0 < crypto <= CRYPTO_BUDGET, f"PKI.js: {crypto} bytes over {CRYPTO_BUDGET}"
+            print(f"budget: new-certificate page {total} B + crypto {crypto} B (gzip)")
+        context.close()
+    print(f"budget: {len(urls)} pages, each within {PAGE_BUDGET} B")
+
+
+def insecure_origin(playwright):
+    """Over plain http on a name that is not localhost the sign-in cookie cannot be kept: the
+    page says so (and key generation would not be offered)."""
+    port = ORIGIN.rsplit(":", 1)[1]
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS + ["--host-resolver-rules=MAP insecure.test 127.0.0.1"],
+    )
+    page = browser.new_page()
+    page.goto(f"http://insecure.test:{port}/ui/login")
+    assert not page.evaluate("window.isSecureContext")
+    expect(page.locator("[data-insecure-origin]")).to_be_visible()
+    browser.close()
+
+
+def screenshots(page, certificate_url):
+    if not SCREENSHOTS:
+        return
+    out = Path(SCREENSHOTS)
+    out.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1100, "height": 800})
+    page.emulate_media(color_scheme="light")
+    for name, url in (
+        ("certificates", f"{ORIGIN}/ui/zones/{ZONE}/certificates"),
+        ("certificate", certificate_url),
+        ("new-certificate", f"{ORIGIN}/ui/zones/{ZONE}/certificates/new"),
+    ):
+        page.goto(url)
+        page.screenshot(path=out / f"{name}.png", full_page=True)
+    print(f"screenshots written to {out}")
+
+
 def main():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -331,6 +492,14 @@ def main():
         undo(page, f"{base}/{rsa['id']}", rsa["id"])
         revoke_and_watch(page, f"{base}/{p256['id']}", format(int(p256["serial_number"]), "x"))
         hostnames(page)
+        keyboard_only(page, f"{base}/{rsa['id']}")
+        screenshots(page, f"{base}/{p256['id']}")
+
+        cookies = context.cookies()
+        urls = pages_to_check(p256["id"])
+        accessibility(browser, cookies, recorder, urls)
+        budgets(browser, cookies, urls)
+        insecure_origin(playwright)
 
         assert not recorder.csp, f"CSP violations: {recorder.csp}"
         foreign = [url for url, _, _ in recorder.requests if not url.startswith((ORIGIN, "blob:", "data:"))]
