@@ -3,7 +3,7 @@
 use pki::{IssueError, LeafRequest, PublicationUrls, RevocationReason, SerialNumber, VerifiedCsr};
 use store::{
     Actor, AuditAction, AuditEntry, CertificateId, CertificateQuery, CertificateRecord,
-    CertificateStatus, StatusChange, StatusChangeOutcome, StoreError, Zone,
+    CertificateStatus, StatusChange, StatusChangeOutcome, StoreError, Zone, ZoneActivity,
 };
 
 use crate::metrics::Change;
@@ -11,6 +11,10 @@ use crate::{Authority, Error};
 
 /// Serial collisions among 126 random bits do not happen; retrying is for defence in depth.
 const SERIAL_ATTEMPTS: usize = 3;
+
+/// How many of a zone's newest certificates its overview charts by day of issue (bounded, so
+/// the overview costs the same in a zone of a million).
+pub const RECENT_FOR_OVERVIEW: u32 = 10_000;
 
 /// A zone quota meaning "no limit", overriding the server's default (the largest stored value).
 pub const UNLIMITED: u64 = i64::MAX as u64;
@@ -165,6 +169,15 @@ impl Authority {
             ));
         }
         Ok(counts)
+    }
+
+    /// What a zone's overview shows beside its counts: certificates expiring soon, and when its
+    /// newest [`RECENT_FOR_OVERVIEW`] certificates were issued.
+    pub async fn zone_activity(&self, zone: &Zone) -> Result<ZoneActivity, Error> {
+        Ok(self
+            .store
+            .zone_activity(&zone.id, crate::now(), RECENT_FOR_OVERVIEW)
+            .await?)
     }
 
     pub async fn list_certificates(

@@ -30,7 +30,9 @@ use store::DynStore;
 pub use admin::{Bootstrap, NewTokenRequest, TokenTarget};
 pub use auth::{Credentials, Principal};
 pub use cas::NewCa;
-pub use certificates::{IssueRequest, ListRequest, ListedCertificates, UNLIMITED};
+pub use certificates::{
+    IssueRequest, ListRequest, ListedCertificates, RECENT_FOR_OVERVIEW, UNLIMITED,
+};
 pub use deployment::{CopyReport, Health, Table, copy_deployment};
 pub use enforcement::{EnforcedHost, EnforcementView, TrustedCa, UploadedTrust};
 pub use error::Error;
@@ -48,7 +50,8 @@ pub use store::{Account, InvalidId, redact_url};
 pub use store::{
     AccountId, Actor, ActorKind, ApiToken, AuditAction, AuditEvent, AuditObject, CaId, CaRecord,
     CertificateId, CertificateRecord, CertificateStatus, ChainProblem, ChainReport, CrlRecord,
-    MtlsCertificateId, MtlsCertificateRecord, Permission, TokenId, TokenScope, Zone, ZoneId,
+    MtlsCertificateId, MtlsCertificateRecord, Permission, TokenId, TokenScope, Zone, ZoneActivity,
+    ZoneId,
 };
 
 /// Limits and defaults for issuance.

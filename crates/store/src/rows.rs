@@ -87,7 +87,7 @@ fn from_unix(seconds: i64) -> Result<OffsetDateTime> {
         .map_err(|_| StoreError::Corrupt(format!("timestamp {seconds} out of range")))
 }
 
-fn time_at(row: &impl DecodeRow, column: &str) -> Result<OffsetDateTime> {
+pub(crate) fn time_at(row: &impl DecodeRow, column: &str) -> Result<OffsetDateTime> {
     from_unix(row.int(column)?)
 }
 

@@ -73,6 +73,17 @@ pub(crate) const EXPIRING_SOON: &str = "SELECT zone_id, \
     CAST(COUNT(*) AS BIGINT) AS month FROM certificates \
     WHERE status = 'active' AND expires_on >= $1 AND expires_on < $3 \
     GROUP BY zone_id ORDER BY zone_id";
+/// A zone's active certificates expiring in [$2, $3), [$2, $4) and [$2, $5). `zone_id || ''`
+/// keeps the planner off the zone's list index (a whole-zone walk) and on the expiry index, whose
+/// range holds only what expires soon.
+pub(crate) const ZONE_EXPIRING: &str = "SELECT \
+    CAST(COALESCE(SUM(CASE WHEN expires_on < $3 THEN 1 ELSE 0 END), 0) AS BIGINT) AS week, \
+    CAST(COALESCE(SUM(CASE WHEN expires_on < $4 THEN 1 ELSE 0 END), 0) AS BIGINT) AS month, \
+    CAST(COUNT(*) AS BIGINT) AS quarter FROM certificates \
+    WHERE status = 'active' AND expires_on >= $2 AND expires_on < $5 AND zone_id || '' = $1";
+/// When a zone's newest $2 certificates were issued, newest first (the list index, backwards).
+pub(crate) const ZONE_RECENT_ISSUED: &str =
+    "SELECT issued_on FROM certificates WHERE zone_id = $1 ORDER BY seq DESC LIMIT $2";
 /// A zone's certificates that are not revoked (what a quota limits), from the list counts.
 pub(crate) const COUNT_UNREVOKED: &str = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) \
     FROM certificate_counts WHERE zone_id = $1 \

@@ -86,6 +86,20 @@ pub struct CertificateRecord {
 }
 
 /// A page request over one zone's certificates, newest first.
+/// What a zone's overview shows beside its counts (the dashboard's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneActivity {
+    /// Active certificates expiring within 7, 30 and 90 days.
+    pub expiring_within: [u64; 3],
+    /// When the zone's newest certificates were issued, newest first (at most as many as asked).
+    pub recent_issued_on: Vec<OffsetDateTime>,
+}
+
+impl ZoneActivity {
+    /// The windows `expiring_within` counts, in days.
+    pub const EXPIRY_WINDOWS_DAYS: [i64; 3] = [7, 30, 90];
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateQuery {
     pub zone_id: ZoneId,

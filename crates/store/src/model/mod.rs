@@ -13,7 +13,7 @@ pub use account::{Account, ApiToken, NewApiToken, Permission, TokenScope, Zone};
 pub use audit::{Actor, ActorKind, AuditAction, AuditEntry, AuditEvent, AuditObject, AuditSeal};
 pub use certificate::{
     CertificatePage, CertificateQuery, CertificateRecord, CertificateStatus, StatusChange,
-    StatusChangeOutcome,
+    StatusChangeOutcome, ZoneActivity,
 };
 pub use deployment::{EnforcedHostname, HostnameAssociation, Rows, Table};
 pub use gauges::{ExpiringInZone, PoolState};

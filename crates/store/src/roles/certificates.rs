@@ -7,7 +7,7 @@ use crate::backend::{Backend, Transaction, args};
 use crate::error::StoreError;
 use crate::model::{
     AuditEntry, CertificateId, CertificatePage, CertificateQuery, CertificateRecord,
-    CertificateStatus, StatusChange, StatusChangeOutcome, ZoneId,
+    CertificateStatus, StatusChange, StatusChangeOutcome, ZoneActivity, ZoneId,
 };
 use crate::rows::{self, DecodeRow, to_unix};
 use crate::sql;
@@ -40,6 +40,15 @@ pub trait CertificateStore: Send + Sync {
         zone_id: &ZoneId,
         status: Option<CertificateStatus>,
     ) -> StoreResult<u64>;
+    /// A zone's active certificates expiring soon (see [`ZoneActivity::EXPIRY_WINDOWS_DAYS`]),
+    /// and when its newest `recent` certificates were issued. Costs what expires within 90 days
+    /// (across zones) plus `recent` index entries, not the zone's size.
+    async fn zone_activity(
+        &self,
+        zone_id: &ZoneId,
+        now: time::OffsetDateTime,
+        recent: u32,
+    ) -> StoreResult<ZoneActivity>;
     /// Apply an API-requested state change atomically with its audit event.
     async fn change_status(&self, change: &StatusChange) -> StoreResult<StatusChangeOutcome>;
     /// Set the reason of a revocation that is still `pending_revocation` (not yet published),
@@ -151,6 +160,35 @@ impl<B: Backend> CertificateStore for B {
         self.quick_one(sql::COUNT_CERTIFICATES, args![zone_id, status])
             .await?
             .first_count()
+    }
+
+    async fn zone_activity(
+        &self,
+        zone_id: &ZoneId,
+        now: time::OffsetDateTime,
+        recent: u32,
+    ) -> StoreResult<ZoneActivity> {
+        let [week, month, quarter] =
+            ZoneActivity::EXPIRY_WINDOWS_DAYS.map(|days| to_unix(now + time::Duration::days(days)));
+        let expiring = self
+            .quick_one(
+                sql::ZONE_EXPIRING,
+                args![zone_id, to_unix(now), week, month, quarter],
+            )
+            .await?;
+        let counts = ["week", "month", "quarter"]
+            .map(|column| expiring.int(column).map(|n| u64::try_from(n).unwrap_or(0)));
+        let [week, month, quarter] = counts;
+        let recent_issued_on = self
+            .quick_all(sql::ZONE_RECENT_ISSUED, args![zone_id, i64::from(recent)])
+            .await?
+            .iter()
+            .map(|row| rows::time_at(row, "issued_on"))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(ZoneActivity {
+            expiring_within: [week?, month?, quarter?],
+            recent_issued_on,
+        })
     }
 
     /// Concurrent changes share a transaction (see `batch.rs`).

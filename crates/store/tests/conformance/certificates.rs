@@ -19,6 +19,7 @@ backend_tests!(
     status_changes_are_conditional_and_audited,
     concurrent_status_changes_each_apply_exactly_once,
     only_an_unpublished_revocation_changes_its_reason,
+    zone_activity_counts_soon_expiring_actives_and_reads_the_newest_issues,
 );
 
 async fn certificates_are_reachable_only_through_their_zone(db: TestDatabase) {
@@ -635,4 +636,65 @@ async fn only_an_unpublished_revocation_changes_its_reason(db: TestDatabase) {
         audit_count(&store, AuditAction::CertificateRevocationReasonChanged).await,
         1
     );
+}
+
+async fn zone_activity_counts_soon_expiring_actives_and_reads_the_newest_issues(db: TestDatabase) {
+    let store = open(&db).await;
+    let a = tenant(&store, 'a').await;
+    let b = tenant(&store, 'b').await;
+    let now = at(1_000_000);
+    let day = time::Duration::DAY;
+    // Zone a: expiring in 2, 20, 60 and 200 days, one already expired; inserted in that order,
+    // each issued a day after the one before.
+    for (n, days) in [(1u32, 2i64), (2, 20), (3, 60), (4, 200), (5, -1)] {
+        let issued = 1_000_000 - 86_400 * i64::from(10 - n);
+        let cert = CertificateRecord {
+            expires_on: now + time::Duration::days(days),
+            ..certificate(&a, &cert_id(n), u128::from(n), issued)
+        };
+        insert(&store, &cert).await;
+    }
+    // Zone b holds one expiring tomorrow: never counted for a.
+    insert(
+        &store,
+        &CertificateRecord {
+            expires_on: now + day,
+            ..certificate(&b, &cert_id(20), 20, 0)
+        },
+    )
+    .await;
+    // A revocation in a's week is not counted (active certificates only).
+    insert(
+        &store,
+        &CertificateRecord {
+            expires_on: now + time::Duration::days(3),
+            ..certificate(&a, &cert_id(6), 6, 1_000_000)
+        },
+    )
+    .await;
+    let revoke = change(
+        &a.zone,
+        &cert_id(6),
+        &[CertificateStatus::Active],
+        CertificateStatus::PendingRevocation,
+        1_000_001,
+    );
+    store.change_status(&revoke).await.unwrap();
+
+    let activity = store.zone_activity(&a.zone.id, now, 3).await.unwrap();
+    assert_eq!(activity.expiring_within, [1, 2, 3]);
+    assert_eq!(
+        activity.recent_issued_on,
+        vec![
+            at(1_000_000),
+            at(1_000_000 - 86_400 * 5),
+            at(1_000_000 - 86_400 * 6)
+        ],
+        "the newest three, newest first"
+    );
+    let everything = store.zone_activity(&a.zone.id, now, 100).await.unwrap();
+    assert_eq!(everything.recent_issued_on.len(), 6);
+    let other = store.zone_activity(&b.zone.id, now, 100).await.unwrap();
+    assert_eq!(other.expiring_within, [1, 1, 1]);
+    assert_eq!(other.recent_issued_on, vec![at(0)]);
 }
