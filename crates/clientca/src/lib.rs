@@ -140,7 +140,10 @@ pub async fn start(options: ServeOptions) -> anyhow::Result<Server> {
     ));
     let mut router = api::router(Arc::clone(&authority), options.api);
     if options.dashboard {
-        router = dashboard::mount(router, Arc::clone(&authority));
+        let config = dashboard::DashboardConfig {
+            tls: options.tls.is_some(),
+        };
+        router = dashboard::mount(router, Arc::clone(&authority), config);
     }
     let metrics_addr = match options.metrics_listen {
         Some(address) => {

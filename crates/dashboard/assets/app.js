@@ -37,5 +37,9 @@ document.addEventListener("change", async (event) => {
 // A `Secure` session cookie is dropped on a plain-http address other than localhost: say so on
 // the sign-in page instead of bouncing back to it.
 if (!window.isSecureContext) {
-  for (const notice of document.querySelectorAll("[data-insecure-origin]")) notice.hidden = false;
+  for (const notice of document.querySelectorAll("[data-insecure-origin]")) {
+    notice.hidden = false;
+    // Do not send the token over this connection at all.
+    for (const button of notice.parentElement.querySelectorAll("form button[type=submit]")) button.disabled = true;
+  }
 }

@@ -23,8 +23,11 @@ const OID = {
   certBag: "1.2.840.113549.1.12.10.1.3",
 };
 
-// OpenSSL 3's `pkcs12 -export` defaults: AES-256-CBC under PBKDF2-HMAC-SHA256, SHA-256 MAC.
-const PBE = { contentEncryptionAlgorithm: { name: "AES-CBC", length: 256 }, hmacHashAlgorithm: "SHA-256", iterationCount: 2048 };
+// OpenSSL 3's `pkcs12 -export` algorithms: AES-256-CBC under PBKDF2-HMAC-SHA256, a SHA-256 MAC.
+// Iterations: 100,000 rather than OpenSSL's 2,048, so a lost file resists password guessing
+// longer; every reader tested (OpenSSL, NSS, Java, Python) takes it.
+const ITERATIONS = 100_000;
+const PBE = { contentEncryptionAlgorithm: { name: "AES-CBC", length: 256 }, hmacHashAlgorithm: "SHA-256", iterationCount: ITERATIONS };
 
 function setUp(panel) {
   const tabs = document.querySelector("[data-tabs]");
@@ -120,7 +123,8 @@ async function create(panel, form) {
   }
   document.getElementById("kg-submit").disabled = true;
   progress("Loading…");
-  const pki = await import("./pkijs.bundle.js");
+  // The same release's bundle (this module's own ?v=, so a cached old one is not reused).
+  const pki = await import(`./pkijs.bundle.js${new URL(import.meta.url).search}`);
   const algorithm = ALGORITHMS[values.algorithm] || ALGORITHMS["P-256"];
   progress("Generating the key…");
   const params = algorithm.name === "ECDSA"
@@ -150,33 +154,46 @@ async function create(panel, form) {
   const csrPem = pem("CERTIFICATE REQUEST", csr.toSchema().toBER(false));
 
   progress("Issuing…");
+  // From here on a certificate may exist for this key: leaving would lose the key.
+  const files = {};
+  const guard = (event) => {
+    if (files.p12?.downloaded || files.key?.downloaded) return;
+    event.preventDefault();
+    event.returnValue = "";
+  };
+  window.addEventListener("beforeunload", guard);
   const body = new URLSearchParams({ csrf: panel.dataset.csrf, csr: csrPem, validity_days: values.days });
   const response = await fetch(`/ui/zones/${panel.dataset.zone}/certificates`, {
     method: "POST",
     headers: { accept: "application/json" },
     body,
     credentials: "same-origin",
+    redirect: "error",
   });
-  const answer = await response.json().catch(() => ({ message: `the server answered ${response.status}` }));
+  const json = (response.headers.get("content-type") || "").startsWith("application/json");
+  const answer = json ? await response.json() : { message: `the server answered ${response.status}` };
   if (!response.ok) {
+    window.removeEventListener("beforeunload", guard);
     const code = answer.code ? ` (error ${answer.code})` : "";
     throw new Error(`${answer.message}${code}`);
   }
 
-  progress("Packing the .p12…");
   const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
-  const leafDer = derOf(answer.certificate)[0];
-  const chainDers = derOf(answer.chain);
-  const p12 = await pkcs12(pki, pkcs8, leafDer, chainDers, values.cn, values.password);
-
   const stem = values.cn.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+|\.+$/g, "").slice(0, 64) || "certificate";
-  showResult(panel, {
-    p12: file(`${stem}.p12`, "application/x-pkcs12", p12),
-    key: file(`${stem}.key`, "application/x-pem-file", pem("PRIVATE KEY", pkcs8)),
-    certificate: file(`${stem}.pem`, "application/x-pem-file", answer.certificate),
-    chain: file(`${stem}-chain.pem`, "application/x-pem-file", answer.chain),
-  }, answer.url, stem);
-  form.hidden = true;
+  files.key = file(`${stem}.key`, "application/x-pem-file", pem("PRIVATE KEY", pkcs8));
+  files.certificate = file(`${stem}.pem`, "application/x-pem-file", answer.certificate);
+  files.chain = file(`${stem}-chain.pem`, "application/x-pem-file", answer.chain);
+  try {
+    progress("Packing the .p12…");
+    const p12 = await pkcs12(pki, pkcs8, derOf(answer.certificate)[0], derOf(answer.chain), values.cn, values.password);
+    files.p12 = file(`${stem}.p12`, "application/x-pkcs12", p12);
+  } catch (error) {
+    // The certificate exists: still hand out the key and certificate as PEM.
+    fieldError("kg-error", `The .p12 could not be made (${error.message || error}); download the key and certificate as PEM instead.`);
+  }
+  document.getElementById("kg-password").value = "";
+  showResult(files, answer.url, stem);
+  form.hidden = !files.p12;
   progress("");
 }
 
@@ -212,7 +229,7 @@ async function pkcs12(pki, pkcs8, leafDer, chainDers, friendlyName, password) {
     },
   });
   await pfx.parsedValue.authenticatedSafe.makeInternalValues({ safeContents: [{ password: passwordBytes, ...PBE }, {}] });
-  await pfx.makeInternalValues({ password: passwordBytes, iterations: 2048, pbkdf2HashAlgorithm: "SHA-256", hmacHashAlgorithm: "SHA-256" });
+  await pfx.makeInternalValues({ password: passwordBytes, iterations: ITERATIONS, pbkdf2HashAlgorithm: "SHA-256", hmacHashAlgorithm: "SHA-256" });
   return pfx.toSchema().toBER(false);
 }
 
@@ -236,24 +253,21 @@ function file(name, type, content) {
   return { name, type, content, downloaded: false };
 }
 
-function showResult(panel, files, url, stem) {
+function showResult(files, url, stem) {
   const result = document.getElementById("keygen-result");
   result.hidden = false;
   document.getElementById("kg-details").href = url;
+  // Piped, so the key is never written unencrypted to a file; both commands ask for passwords.
   document.getElementById("kg-legacy").textContent =
-    `openssl pkcs12 -in ${stem}.p12 -nodes -out ${stem}-tmp.pem\n` +
-    `openssl pkcs12 -export -legacy -in ${stem}-tmp.pem -name "${stem}" -out ${stem}-legacy.p12\n` +
-    `rm ${stem}-tmp.pem`;
-  const guard = (event) => {
-    if (files.p12.downloaded || files.key.downloaded) return;
-    event.preventDefault();
-    event.returnValue = "";
-  };
-  window.addEventListener("beforeunload", guard);
+    `openssl pkcs12 -in ${stem}.p12 -nodes | openssl pkcs12 -export -legacy -name "${stem}" -out ${stem}-legacy.p12`;
+  for (const button of result.querySelectorAll("[data-download]")) {
+    button.hidden = !files[button.dataset.download];
+  }
   result.addEventListener("click", (event) => {
     const button = event.target.closest("[data-download]");
     if (!button) return;
     const chosen = files[button.dataset.download];
+    if (!chosen) return;
     const link = document.createElement("a");
     link.href = URL.createObjectURL(new Blob([chosen.content], { type: chosen.type }));
     link.download = chosen.name;

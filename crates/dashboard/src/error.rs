@@ -12,8 +12,10 @@ use crate::session::cleared_cookie;
 
 #[derive(Debug)]
 pub(crate) enum PageError {
-    /// No session, or one that no longer authenticates: back to the sign-in page.
-    SignIn,
+    /// No session, or one that no longer authenticates: back to the sign-in page. The cookie is
+    /// cleared only when one was sent and failed: a cross-site link arrives without the
+    /// (`SameSite=Strict`) cookie, and must not sign the user out of their other tabs.
+    SignIn { clear: bool, kind: Caller },
     /// An error page.
     Page {
         status: StatusCode,
@@ -21,6 +23,33 @@ pub(crate) enum PageError {
         code: Option<u32>,
         message: String,
     },
+}
+
+/// Who made the request, which decides how "sign in again" is said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    /// A page load or form post: a redirect.
+    Browser,
+    /// An htmx refresh: it follows redirects itself, so it gets `HX-Redirect` instead.
+    Htmx,
+    /// `keygen.js` asking for JSON: a 401 it can show.
+    Script,
+}
+
+impl Caller {
+    pub(crate) fn of(headers: &axum::http::HeaderMap) -> Self {
+        if headers.contains_key("hx-request") {
+            Caller::Htmx
+        } else if headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("application/json"))
+        {
+            Caller::Script
+        } else {
+            Caller::Browser
+        }
+    }
 }
 
 impl PageError {
@@ -43,7 +72,7 @@ impl PageError {
     /// The code and message shown beside a form field.
     pub(crate) fn field_message(&self) -> String {
         match self {
-            PageError::SignIn => "your session has ended; sign in again".into(),
+            PageError::SignIn { .. } => "your session has ended; sign in again".into(),
             PageError::Page {
                 code: Some(code),
                 message,
@@ -78,18 +107,27 @@ struct ErrorPage {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
-            PageError::SignIn => {
-                let mut response = (
-                    StatusCode::SEE_OTHER,
-                    [
-                        (header::LOCATION, "/ui/login"),
-                        (header::HeaderName::from_static("hx-redirect"), "/ui/login"),
-                    ],
-                )
-                    .into_response();
-                response
-                    .headers_mut()
-                    .insert(header::SET_COOKIE, cleared_cookie());
+            PageError::SignIn { clear, kind } => {
+                let mut response = match kind {
+                    Caller::Browser => {
+                        (StatusCode::SEE_OTHER, [(header::LOCATION, "/ui/login")]).into_response()
+                    }
+                    Caller::Htmx => (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::HeaderName::from_static("hx-redirect"), "/ui/login")],
+                    )
+                        .into_response(),
+                    Caller::Script => (
+                        StatusCode::UNAUTHORIZED,
+                        axum::Json(serde_json_message("your session has ended; sign in again")),
+                    )
+                        .into_response(),
+                };
+                if clear {
+                    response
+                        .headers_mut()
+                        .insert(header::SET_COOKIE, cleared_cookie());
+                }
                 response
             }
             PageError::Page {
@@ -108,6 +146,11 @@ impl IntoResponse for PageError {
             }
         }
     }
+}
+
+/// `{"message": …}`, the shape `keygen.js` reads errors in.
+fn serde_json_message(message: &str) -> std::collections::BTreeMap<&'static str, String> {
+    std::collections::BTreeMap::from([("message", message.to_string())])
 }
 
 /// A template's HTML; a template that fails to render is a bug, answered with a plain 500.

@@ -7,21 +7,19 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use time::OffsetDateTime;
 
-use authority::{Actor, ActorKind, Error, SESSION_LIFETIME, Session};
+use authority::{Actor, ActorKind, Error, Session};
 
 use crate::AppState;
-use crate::error::PageError;
+use crate::error::{Caller, PageError};
 
 /// `__Host-`: the browser keeps it only if `Secure`, `Path=/` and without `Domain`, so no other
 /// host (a sibling subdomain) can set or shadow it.
 pub(crate) const SESSION_COOKIE: &str = "__Host-clientca-session";
 
-/// The `Set-Cookie` value that starts a session.
+/// The `Set-Cookie` value that starts a session. No `Max-Age`: the browser forgets it when it
+/// closes; the sealed expiry ([`authority::SESSION_LIFETIME`]) ends it sooner.
 pub(crate) fn session_cookie(value: &str) -> HeaderValue {
-    let cookie = format!(
-        "{SESSION_COOKIE}={value}; Path=/; Max-Age={}; HttpOnly; Secure; SameSite=Strict",
-        SESSION_LIFETIME.whole_seconds()
-    );
+    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict");
     HeaderValue::from_str(&cookie).expect("base64url cookie values are valid header text")
 }
 
@@ -47,18 +45,20 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 pub(crate) struct Viewer {
     pub session: Session,
     pub actor: Actor,
+    /// The request's URI (its authority stands in for `Host` on HTTP/2).
+    uri: axum::http::Uri,
 }
 
 impl Viewer {
     /// A write must come from one of this origin's own pages and carry the session's CSRF
-    /// token; a read-only token may not write at all (the authority refuses it too, this only
-    /// answers early with the same error).
+    /// token. (Whether the token may write is the authority's check: every write handler asks
+    /// for its zone with `Permission::Edit`.)
     pub(crate) fn check_write(
         &self,
         headers: &HeaderMap,
         csrf: Option<&str>,
     ) -> Result<(), PageError> {
-        same_origin(headers)?;
+        same_origin(headers, &self.uri)?;
         let expected = self.session.csrf_token.as_bytes();
         let given = csrf.unwrap_or("").as_bytes();
         if given.len() != expected.len()
@@ -79,7 +79,7 @@ impl Viewer {
 /// Refuse a request a browser marks as coming from another site. Browsers send
 /// `Sec-Fetch-Site`; older ones at least `Origin` on a POST. A client that sends neither is not a
 /// browser, so not a confused deputy; it still needs the CSRF token.
-pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), PageError> {
+pub(crate) fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri) -> Result<(), PageError> {
     let text = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
         return match site {
@@ -90,7 +90,10 @@ pub(crate) fn same_origin(headers: &HeaderMap) -> Result<(), PageError> {
         };
     }
     if let Some(origin) = text(header::ORIGIN) {
-        let host = text(header::HOST).unwrap_or("");
+        // HTTP/2 carries the host in `:authority` (the URI), HTTP/1.1 in `Host`.
+        let host = text(header::HOST)
+            .or_else(|| uri.authority().map(|a| a.as_str()))
+            .unwrap_or("");
         let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
         if origin == "null" || !origin_host.eq_ignore_ascii_case(host) {
             return Err(PageError::forbidden(
@@ -105,14 +108,16 @@ impl FromRequestParts<AppState> for Viewer {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let value = cookie(&parts.headers, SESSION_COOKIE).ok_or(PageError::SignIn)?;
+        let kind = Caller::of(&parts.headers);
+        let value = cookie(&parts.headers, SESSION_COOKIE)
+            .ok_or(PageError::SignIn { clear: false, kind })?;
         let session = state
             .authority
             .resume_session(value, OffsetDateTime::now_utc())
             .await
             .map_err(|error| match error {
                 Error::InvalidToken | Error::ExpiredToken | Error::InvalidLegacyKey => {
-                    PageError::SignIn
+                    PageError::SignIn { clear: true, kind }
                 }
                 other => PageError::from(other),
             })?;
@@ -125,12 +130,18 @@ impl FromRequestParts<AppState> for Viewer {
             id: Some(session.principal.token_id().to_string()),
             source_ip: peer,
         };
-        Ok(Viewer { session, actor })
+        Ok(Viewer {
+            session,
+            actor,
+            uri: parts.uri.clone(),
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use axum::http::Uri;
+
     use super::*;
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
@@ -161,7 +172,10 @@ mod tests {
             ]),
             headers(&[]),
         ] {
-            assert!(same_origin(&ok).is_ok(), "{ok:?}");
+            assert!(
+                same_origin(&ok, &Uri::from_static("/ui/")).is_ok(),
+                "{ok:?}"
+            );
         }
         for refused in [
             headers(&[("sec-fetch-site", "cross-site")]),
@@ -169,7 +183,16 @@ mod tests {
             headers(&[("host", "ca.example"), ("origin", "https://evil.example")]),
             headers(&[("host", "ca.example"), ("origin", "null")]),
         ] {
-            assert!(same_origin(&refused).is_err(), "{refused:?}");
+            assert!(
+                same_origin(&refused, &Uri::from_static("/ui/")).is_err(),
+                "{refused:?}"
+            );
         }
+        // HTTP/2: no Host header, the authority is in the URI.
+        let h2 = Uri::from_static("https://ca.example:8443/ui/login");
+        let origin = headers(&[("origin", "https://ca.example:8443")]);
+        assert!(same_origin(&origin, &h2).is_ok());
+        let foreign = headers(&[("origin", "https://evil.example")]);
+        assert!(same_origin(&foreign, &h2).is_err());
     }
 }

@@ -16,6 +16,7 @@ backend_tests!(
     writes_need_the_csrf_token_and_a_same_origin_request,
     a_read_token_sees_no_write_controls_and_its_forged_writes_are_refused,
     a_token_revoked_with_the_cli_ends_its_sessions,
+    an_ended_session_is_answered_to_each_kind_of_caller_and_sign_in_needs_a_safe_address,
     hostnames_are_edited_and_an_invalid_one_shows_1104,
     lists_filter_and_page_like_the_api_and_poll_while_pending,
     the_csv_export_lists_metadata_and_defuses_formulas,
@@ -134,7 +135,12 @@ async fn signing_in_sets_a_sealed_session_cookie_that_every_page_needs(db: TestD
     let app = TestApp::spawn(db).await;
     let anonymous = Browser::new(&app);
     for path in ["/ui/", &format!("/ui/zones/{}", app.zone_id), "/ui/audit"] {
-        anonymous.get(path).await.assert_redirect_to("/ui/login");
+        let page = anonymous.get(path).await;
+        page.assert_redirect_to("/ui/login");
+        assert!(
+            !page.headers.contains_key("set-cookie"),
+            "no cookie sent, none cleared: a cross-site link must not sign anyone out"
+        );
     }
     let root = anonymous.get("/").await;
     assert_eq!(root.location(), "/ui/");
@@ -159,8 +165,8 @@ async fn signing_in_sets_a_sealed_session_cookie_that_every_page_needs(db: TestD
     let (name, value) = pair.split_once('=').unwrap();
     assert_eq!(name, "__Host-clientca-session");
     assert_eq!(
-        attributes,
-        "Path=/; Max-Age=28800; HttpOnly; Secure; SameSite=Strict"
+        attributes, "Path=/; HttpOnly; Secure; SameSite=Strict",
+        "a browser-session cookie: no Max-Age, closing the browser ends it"
     );
     assert!(
         !value.contains(&app.token) && value.len() > 60,
@@ -210,7 +216,15 @@ async fn signing_in_sets_a_sealed_session_cookie_that_every_page_needs(db: TestD
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     forged.cookie = Some(format!("__Host-clientca-session={tampered}"));
-    forged.get("/ui/").await.assert_redirect_to("/ui/login");
+    let refused = forged.get("/ui/").await;
+    refused.assert_redirect_to("/ui/login");
+    assert!(
+        refused.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0"),
+        "a cookie that failed is cleared"
+    );
 
     let csrf = zones.csrf();
     let out = browser.post("/ui/logout", &[("csrf", &csrf)], &[]).await;
@@ -441,11 +455,28 @@ async fn a_read_token_sees_no_write_controls_and_its_forged_writes_are_refused(d
             format!("{zone}/hostnames"),
             vec![("csrf", csrf.as_str()), ("hostnames", "a.example.com")],
         ),
+        (
+            format!("{zone}/certificates/{id}/reactivate"),
+            vec![("csrf", csrf.as_str())],
+        ),
     ] {
         let page = browser.post(&path, &form, &[]).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN, "{path}");
         assert!(page.body.contains("error 9110"), "{}", page.body);
     }
+    let script = browser
+        .post(
+            &format!("{zone}/certificates"),
+            &[
+                ("csrf", &csrf),
+                ("csr", &p256_csr("x.example.com")),
+                ("validity_days", "30"),
+            ],
+            &[("accept", "application/json")],
+        )
+        .await;
+    assert_eq!(script.status, StatusCode::FORBIDDEN);
+    assert!(script.body.contains("9110"), "{}", script.body);
     assert_eq!(audit(&app).await.len(), before.len());
     let api = app
         .call(
@@ -483,6 +514,49 @@ async fn a_token_revoked_with_the_cli_ends_its_sessions(db: TestDatabase) {
         .unwrap();
     // The test server trusts token lookups for zero seconds: the next request already fails.
     browser.get("/ui/").await.assert_redirect_to("/ui/login");
+}
+
+async fn an_ended_session_is_answered_to_each_kind_of_caller_and_sign_in_needs_a_safe_address(
+    db: TestDatabase,
+) {
+    let app = TestApp::spawn(db).await;
+    let mut ended = Browser::new(&app);
+    ended.cookie = Some("__Host-clientca-session=AAAA".into());
+    let list = format!("/ui/zones/{}/certificates", app.zone_id);
+    // htmx follows redirects itself: it gets HX-Redirect on a 401, not a Location.
+    let htmx = ended
+        .send(
+            ended
+                .client
+                .get(format!("{}{list}", ended.base))
+                .header("hx-request", "true"),
+        )
+        .await;
+    assert_eq!(htmx.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(htmx.headers["hx-redirect"], "/ui/login");
+    assert!(!htmx.headers.contains_key("location"));
+    // keygen.js asks for JSON: a 401 with a message it can show.
+    let script = ended
+        .post(&list, &[("csr", "x")], &[("accept", "application/json")])
+        .await;
+    assert_eq!(script.status, StatusCode::UNAUTHORIZED);
+    let body: serde_json::Value = serde_json::from_str(&script.body).unwrap();
+    assert!(body["message"].as_str().unwrap().contains("sign in again"));
+
+    // Over plain HTTP, sign-in works only on loopback names: elsewhere the token would cross
+    // the network in clear (and the Secure cookie would be dropped).
+    let remote = Browser::new(&app);
+    let page = remote
+        .post(
+            "/ui/login",
+            &[("token", &app.token)],
+            &[("host", "ca.example.com")],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert!(!page.headers.contains_key("set-cookie"));
+    assert!(page.body.contains("serve over TLS"));
+    assert!(!page.headers.contains_key("strict-transport-security"));
 }
 
 async fn hostnames_are_edited_and_an_invalid_one_shows_1104(db: TestDatabase) {

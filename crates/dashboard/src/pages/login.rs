@@ -36,10 +36,22 @@ pub(crate) struct LoginForm {
 pub(crate) async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
+    uri: axum::http::Uri,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     // Signing a victim in with the attacker's token is an attack too (login CSRF).
-    same_origin(&headers)?;
+    same_origin(&headers, &uri)?;
+    if !state.config.tls && !loopback(&headers, &uri) {
+        let page = LoginPage {
+            layout: Layout::anonymous("Sign in"),
+            error: Some(
+                "sign-in over plain HTTP is only allowed on localhost: serve over TLS \
+                 (serve --tls-cert --tls-key) to sign in from another address"
+                    .into(),
+            ),
+        };
+        return Ok((StatusCode::FORBIDDEN, render(&page)).into_response());
+    }
     match state
         .authority
         .open_session(&form.token, OffsetDateTime::now_utc())
@@ -57,7 +69,7 @@ pub(crate) async fn submit(
             let error = PageError::from(error);
             let status = match &error {
                 PageError::Page { status, .. } => *status,
-                PageError::SignIn => StatusCode::UNAUTHORIZED,
+                PageError::SignIn { .. } => StatusCode::UNAUTHORIZED,
             };
             let page = LoginPage {
                 layout: Layout::anonymous("Sign in"),
@@ -66,6 +78,28 @@ pub(crate) async fn submit(
             Ok((status, render(&page)).into_response())
         }
     }
+}
+
+/// Whether the address the browser used is this machine (`localhost`, `*.localhost`, loopback
+/// IPs): there plain HTTP never leaves the machine, and browsers treat it as a secure context.
+fn loopback(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
+    let authority = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _)| host),
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[derive(Deserialize)]
@@ -90,4 +124,37 @@ pub(crate) async fn logout(
         ],
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, Uri};
+
+    #[test]
+    fn only_this_machine_counts_as_loopback() {
+        let check = |host: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("host", HeaderValue::from_str(host).unwrap());
+            super::loopback(&headers, &Uri::from_static("/ui/login"))
+        };
+        for yes in [
+            "localhost:8080",
+            "LOCALHOST",
+            "app.localhost:1",
+            "127.0.0.1:80",
+            "127.1.2.3",
+            "[::1]:8080",
+        ] {
+            assert!(check(yes), "{yes}");
+        }
+        for no in [
+            "ca.example.com",
+            "10.0.0.5:8080",
+            "[2001:db8::1]:443",
+            "localhost.evil.com",
+            "",
+        ] {
+            assert!(!check(no), "{no}");
+        }
+    }
 }

@@ -150,7 +150,7 @@ async fn issue_for_script(
                 code,
                 message,
             } => (status, code, message),
-            PageError::SignIn => (StatusCode::UNAUTHORIZED, None, "sign in again".into()),
+            PageError::SignIn { .. } => (StatusCode::UNAUTHORIZED, None, "sign in again".into()),
         };
         (status, Json(Refused { code, message })).into_response()
     };
