@@ -426,6 +426,7 @@ def budgets(browser, cookies, urls):
         page.goto(url, wait_until="networkidle")
         total = sum(r.sizes()["responseBodySize"] for r in responses)
         assert total <= PAGE_BUDGET, f"{url}: {total} bytes over {PAGE_BUDGET}"
+        print(f"budget: {url.removeprefix(ORIGIN)} {total} B cold (gzip)")
         if url.endswith("/certificates/new"):
             before = len(responses)
             page.evaluate("() => import('/ui/assets/pkijs.bundle.js')")
