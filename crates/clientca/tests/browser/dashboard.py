@@ -363,6 +363,44 @@ def keyboard_only(page, certificate_url):
     assert api("GET", path)["result"]["hostnames"] == ["board.example.com", "keys.example.com"]
 
 
+def leave_guard(context):
+    """Leaving the page before downloading the new key asks first; after the download it does not."""
+    page = context.new_page()
+    page.goto(f"{ORIGIN}/ui/zones/{ZONE}/certificates/new")
+    page.fill("#kg-cn", "guard.example.com")
+    page.click("#kg-generate-password")
+    page.click("#kg-submit")
+    expect(page.locator("#keygen-result")).to_be_visible(timeout=60_000)
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()  # stay on the page
+
+    page.on("dialog", answer)
+    page.close(run_before_unload=True)
+    page.wait_for_timeout(500)
+    assert asked == ["beforeunload"], asked
+    assert not page.is_closed(), "dismissing the question keeps the page (and the key)"
+    with page.expect_download():
+        page.click("[data-download=key]")
+    with page.expect_event("close", timeout=5_000):
+        page.close(run_before_unload=True)
+    assert asked == ["beforeunload"], "no question once the key is saved"
+
+
+def phone(context, urls):
+    """Readable on a phone: at 375 px nothing makes the page scroll sideways (wide tables scroll
+    inside their own box)."""
+    page = context.new_page()
+    page.set_viewport_size({"width": 375, "height": 740})
+    for url in urls:
+        page.goto(url)
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{url} is {overflow} px wider than a phone"
+    page.close()
+
+
 def pages_to_check(certificate_id):
     zone = f"{ORIGIN}/ui/zones/{ZONE}"
     return [
@@ -496,8 +534,10 @@ def main():
         keyboard_only(page, f"{base}/{rsa['id']}")
         screenshots(page, f"{base}/{p256['id']}")
 
+        leave_guard(context)
         cookies = context.cookies()
         urls = pages_to_check(p256["id"])
+        phone(context, urls)
         accessibility(browser, cookies, recorder, urls)
         budgets(browser, cookies, urls)
         insecure_origin(playwright)
