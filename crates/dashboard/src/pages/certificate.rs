@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -15,7 +15,7 @@ use authority::{
 use crate::AppState;
 use crate::error::{PageError, render};
 use crate::format;
-use crate::pages::{Layout, zone};
+use crate::pages::{Layout, attachment, zone};
 use crate::session::Viewer;
 
 struct Field {
@@ -147,20 +147,12 @@ pub(crate) async fn pem(
         .authority
         .certificate(&zone, &ids::certificate(&raw_id)?)
         .await?;
-    let disposition = format!(
-        "attachment; filename=\"{}.pem\"",
-        file_stem(&record.common_name)
-    );
-    let mut response = record.certificate_pem.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/x-pem-file"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&disposition) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    let file_name = format!("{}.pem", file_stem(&record.common_name));
+    Ok(attachment(
+        record.certificate_pem,
+        "application/x-pem-file",
+        &file_name,
+    ))
 }
 
 struct ReasonOption {

@@ -2,8 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use futures_util::StreamExt;
 
 use authority::{CertificateRecord, ListRequest, Permission, Zone};
@@ -11,7 +10,7 @@ use authority::{CertificateRecord, ListRequest, Permission, Zone};
 use crate::AppState;
 use crate::error::PageError;
 use crate::pages::certificates::ListQuery;
-use crate::pages::zone;
+use crate::pages::{attachment, zone};
 use crate::session::Viewer;
 
 /// Rows read from the store per step of the stream.
@@ -87,7 +86,7 @@ pub(crate) async fn csv(
 ) -> Result<Response, PageError> {
     let status = query.status();
     let zone = zone(&state, &viewer, &raw_zone, Permission::Read).await?;
-    let file = format!("attachment; filename=\"certificates-{}.csv\"", zone.id);
+    let file_name = format!("certificates-{}.csv", zone.id);
     let header_line = line(HEADER.iter().map(|name| field(name)));
     // Newest first, a page at a time; certificates created meanwhile shift later pages, so an
     // export taken during heavy issuance may repeat a row (it never loses one that existed).
@@ -112,16 +111,11 @@ pub(crate) async fn csv(
     );
     let body = futures_util::stream::once(async move { Ok::<_, authority::Error>(header_line) })
         .chain(pages);
-    let mut response = Body::from_stream(body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&file) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    Ok(attachment(
+        Body::from_stream(body),
+        "text/csv; charset=utf-8",
+        &file_name,
+    ))
 }
 
 #[cfg(test)]

@@ -10,6 +10,9 @@ pub(crate) mod new_certificate;
 pub(crate) mod overview;
 pub(crate) mod zones;
 
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
 use authority::{Permission, Zone, ids};
 
 use crate::AppState;
@@ -72,4 +75,21 @@ pub(crate) async fn zone(
         .authority
         .authorize_zone(&viewer.session.principal, &ids::zone(raw)?, needed)
         .await?)
+}
+
+/// `body` as a file to save: its content type, and the name the browser offers (a name that is
+/// not valid header text is left out rather than sent broken).
+pub(crate) fn attachment(
+    body: impl IntoResponse,
+    content_type: &'static str,
+    file_name: &str,
+) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    let disposition = format!("attachment; filename=\"{file_name}\"");
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
 }
