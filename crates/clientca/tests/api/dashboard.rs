@@ -476,7 +476,8 @@ async fn a_read_token_sees_no_write_controls_and_its_forged_writes_are_refused(d
         )
         .await;
     assert_eq!(script.status, StatusCode::FORBIDDEN);
-    assert!(script.body.contains("9110"), "{}", script.body);
+    let refusal: serde_json::Value = serde_json::from_str(&script.body).expect("a JSON refusal");
+    assert_eq!(refusal["code"], 9110, "{refusal}");
     assert_eq!(audit(&app).await.len(), before.len());
     let api = app
         .call(

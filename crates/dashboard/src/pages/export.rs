@@ -103,7 +103,12 @@ pub(crate) async fn csv(
                 offset: 0,
                 limit: None,
             };
-            let listed = state.authority.list_certificates(&zone, &request).await?;
+            let listed = state
+                .authority
+                .list_certificates(&zone, &request)
+                .await
+                // The answer has begun: all the client sees is a cut connection, so say why here.
+                .inspect_err(|error| tracing::error!(%error, page, "CSV export stopped"))?;
             let done = page >= listed.total_pages;
             let text: String = listed.items.iter().map(row).collect();
             Ok::<_, authority::Error>(Some((text, (state, zone, page + 1, done))))

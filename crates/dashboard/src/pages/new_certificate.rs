@@ -65,11 +65,16 @@ pub(crate) async fn submit(
     Path(raw_zone): Path<String>,
     Form(form): Form<NewForm>,
 ) -> Result<Response, PageError> {
+    if wants_json(&headers) {
+        // Every refusal in JSON, so keygen.js can show the API's message and code.
+        return Ok(
+            issue_for_script(&state, &viewer, &headers, &raw_zone, &form)
+                .await
+                .unwrap_or_else(refused),
+        );
+    }
     viewer.check_write(&headers, form.csrf.as_deref())?;
     let zone = zone(&state, &viewer, &raw_zone, Permission::Edit).await?;
-    if wants_json(&headers) {
-        return issue_for_script(&state, &viewer, &zone, &form).await;
-    }
     let again = |csr_error: Option<String>, validity_error: Option<String>| {
         let page = NewPage {
             layout: Layout::for_viewer(format!("New certificate · {}", zone.name), &viewer),
@@ -135,44 +140,45 @@ fn wants_json(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("application/json"))
 }
 
-/// The create for `keygen.js`: the same authority call, answered in JSON (an error keeps its
-/// status and the API's code, so the page can show it beside the form).
+/// A refusal as `keygen.js` reads it: the status, and the API's code and message.
+fn refused(error: PageError) -> Response {
+    let (status, code, message) = match error {
+        PageError::Page {
+            status,
+            code,
+            message,
+        } => (status, code, message),
+        PageError::SignIn { .. } => (StatusCode::UNAUTHORIZED, None, "sign in again".into()),
+    };
+    (status, Json(Refused { code, message })).into_response()
+}
+
+/// The create for `keygen.js`: the same checks and authority call as the form's, answered in
+/// JSON.
 async fn issue_for_script(
     state: &AppState,
     viewer: &Viewer,
-    zone: &authority::Zone,
+    headers: &HeaderMap,
+    raw_zone: &str,
     form: &NewForm,
 ) -> Result<Response, PageError> {
-    let refused = |error: PageError| {
-        let (status, code, message) = match error {
-            PageError::Page {
-                status,
-                code,
-                message,
-            } => (status, code, message),
-            PageError::SignIn { .. } => (StatusCode::UNAUTHORIZED, None, "sign in again".into()),
-        };
-        (status, Json(Refused { code, message })).into_response()
-    };
+    viewer.check_write(headers, form.csrf.as_deref())?;
+    let zone = &zone(state, viewer, raw_zone, Permission::Edit).await?;
     let Ok(validity_days) = form.validity_days.trim().parse::<i64>() else {
-        return Ok(refused(PageError::Page {
+        return Err(PageError::Page {
             status: StatusCode::BAD_REQUEST,
             code: None,
             message: "validity must be a whole number of days".into(),
-        }));
+        });
     };
     let request = IssueRequest {
         csr: form.csr.clone(),
         validity_days,
     };
-    let record = match state
+    let record = state
         .authority
         .issue_certificate(zone, request, viewer.actor.clone())
-        .await
-    {
-        Ok(record) => record,
-        Err(error) => return Ok(refused(error.into())),
-    };
+        .await?;
     let ca = state.authority.ca_certificate(&record.ca_id).await?;
     let chain = ca.map_or_else(String::new, |ca| {
         format!("{}{}", ca.certificate_pem, ca.chain_pem)
