@@ -49,6 +49,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_zone_quotas.sql"),
         include_str!("../migrations/postgres/0007_zone_quotas.sql"),
     ),
+    (
+        8,
+        "smaller list blocks",
+        include_str!("../migrations/sqlite/0008_smaller_list_blocks.sql"),
+        include_str!("../migrations/postgres/0008_smaller_list_blocks.sql"),
+    ),
 ];
 
 /// SQLite migrations that bring their own transaction (a table rebuild must switch foreign keys
@@ -182,6 +188,82 @@ mod tests {
         .execute(&mut conn)
         .await;
         assert!(second.is_err());
+        conn.close().await.unwrap();
+    }
+
+    /// Migration 8 recounts the list blocks (4096 → 1024 sequence numbers): on a database at
+    /// version 7 with old counts, afterwards every block count is what the rows say, nothing is
+    /// lost, and running it twice changes nothing (it is a DELETE and two INSERT … SELECTs).
+    #[tokio::test]
+    async fn smaller_list_blocks_are_recounted_from_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("v7.db").display());
+        let mut conn = SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .foreign_keys(true)
+            .connect()
+            .await
+            .unwrap();
+        let all = migrator(Dialect::Sqlite);
+        let mut up_to_7 =
+            Migrator::with_migrations(all.iter().filter(|m| m.version <= 7).cloned().collect());
+        up_to_7.set_locking(false);
+        up_to_7.run(&mut conn).await.unwrap();
+        for statement in [
+            "INSERT INTO accounts (id, name, created_at) VALUES ('a', 'acme', 0)",
+            "INSERT INTO certificate_authorities (id, account_id, name, certificate_pem, \
+             certificate_der, sealed_private_key, not_before, not_after, created_at) \
+             VALUES ('ca1', 'a', 'CA', 'pem', x'30', x'01', 0, 9, 0)",
+            "INSERT INTO zones (id, account_id, name, created_at) VALUES ('z', 'a', 'example.com', 0)",
+            // 5000 certificates, a third revoked, with the sequence numbers they had.
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000) \
+             INSERT INTO certificates (seq, id, zone_id, ca_id, serial_number, status, \
+             certificate_pem, csr, common_name, organization, organizational_unit, country, \
+             state, location, fingerprint_sha256, ski, signature, issued_on, expires_on, \
+             validity_days, updated_at) \
+             SELECT i, 'c' || i, 'z', 'ca1', i, CASE i % 3 WHEN 0 THEN 'revoked' ELSE 'active' END, \
+             'p', 'r', 'cn', '', '', '', '', '', 'f', 'k', 's', 0, 9, 1, 0 FROM n",
+            // The counts as version 7 kept them.
+            "INSERT INTO certificate_counts (zone_id, status, block, count) \
+             SELECT zone_id, status, seq / 4096, COUNT(*) FROM certificates GROUP BY 1, 2, 3",
+            "INSERT INTO certificate_counts (zone_id, status, block, count) \
+             SELECT zone_id, '*', seq / 4096, COUNT(*) FROM certificates GROUP BY 1, 2, 3",
+        ] {
+            sqlx::query(statement).execute(&mut conn).await.unwrap();
+        }
+        let counts = "SELECT zone_id || ' ' || status || ' ' || block || ' ' || count \
+            FROM certificate_counts ORDER BY zone_id, status, block";
+        let from_rows = "SELECT zone_id || ' ' || s || ' ' || b || ' ' || n FROM ( \
+            SELECT zone_id, status AS s, seq / 1024 AS b, COUNT(*) AS n FROM certificates \
+            GROUP BY 1, 2, 3 UNION ALL \
+            SELECT zone_id, '*', seq / 1024, COUNT(*) FROM certificates GROUP BY 1, 2, 3) \
+            ORDER BY zone_id, s, b";
+        let eighth = all.iter().find(|m| m.version == 8).unwrap();
+        for _ in 0..2 {
+            sqlx::raw_sql(eighth.sql.clone())
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            let stored: Vec<String> = sqlx::query_scalar(counts)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            let expected: Vec<String> = sqlx::query_scalar(from_rows)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+            assert_eq!(stored, expected);
+            assert_eq!(
+                stored.iter().filter(|row| row.starts_with("z * ")).count(),
+                5
+            );
+            let total: i64 =
+                sqlx::query_scalar("SELECT SUM(count) FROM certificate_counts WHERE status = '*'")
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+            assert_eq!(total, 5000);
+        }
         conn.close().await.unwrap();
     }
 }

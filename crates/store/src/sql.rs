@@ -160,8 +160,9 @@ pub(crate) const LIST_CERTIFICATES_WITH_STATUS: &str = concat!(
     certificate_from!(),
     " WHERE c.zone_id = $1 AND c.seq <= $2 AND c.status = $4 ORDER BY c.seq DESC LIMIT $3"
 );
-/// Sequence numbers per list block (see migration 3).
-pub(crate) const LIST_BLOCK: i64 = 4096;
+/// Sequence numbers per list block (see migrations 3 and 8). Changing it needs a migration that
+/// recounts `certificate_counts`, as migration 8 did going from 4096 to 1024.
+pub(crate) const LIST_BLOCK: i64 = 1024;
 /// The certificate_counts status that counts every status.
 pub(crate) const ALL_STATUSES: &str = "*";
 /// `$2` is a status or ALL_STATUSES.
@@ -170,6 +171,9 @@ pub(crate) const COUNT_CERTIFICATES: &str = "SELECT CAST(COALESCE(SUM(count), 0)
 /// Per-block counts, newest block first (what a deep page skips over); `$2` as above.
 pub(crate) const BLOCK_COUNTS: &str = "SELECT block, count FROM certificate_counts \
     WHERE zone_id = $1 AND status = $2 AND count > 0 ORDER BY block DESC";
+/// The newest `$3` of them: where a shallow page starts.
+pub(crate) const NEWEST_BLOCK_COUNTS: &str = "SELECT block, count FROM certificate_counts \
+    WHERE zone_id = $1 AND status = $2 AND count > 0 ORDER BY block DESC LIMIT $3";
 /// The sequence number at which a page starts: index-only, skipping `$3` inside one block.
 pub(crate) const PAGE_START: &str = "SELECT seq FROM certificates WHERE zone_id = $1 AND seq < $2 \
     ORDER BY seq DESC LIMIT 1 OFFSET $3";

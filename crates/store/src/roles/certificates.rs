@@ -33,7 +33,7 @@ pub trait CertificateStore: Send + Sync {
     ) -> StoreResult<Option<CertificateRecord>>;
     /// Up to `query.limit` certificates from position `query.offset` of the zone's set (filtered
     /// by status), newest first, and that set's size. Cost grows with the number of list blocks
-    /// (4096 certificates each), not with the offset.
+    /// (1024 certificates each), not with the offset.
     async fn list_certificates(&self, query: &CertificateQuery) -> StoreResult<CertificatePage>;
     async fn count_certificates(
         &self,
@@ -62,6 +62,24 @@ pub trait CertificateStore: Send + Sync {
     ) -> StoreResult<StatusChangeOutcome>;
 }
 
+/// Block counts read first for a list page: a page within the newest this many blocks (at
+/// least 8 × 1024 certificates deep) needs no more.
+const SHALLOW_BLOCKS: i64 = 8;
+
+/// In block counts newest first, the block holding position `offset` and how far into it the
+/// position is; `None` when the blocks end before it.
+fn page_start<R: DecodeRow>(blocks: &[R], offset: u64) -> StoreResult<Option<(i64, u64)>> {
+    let mut before = 0u64;
+    for row in blocks {
+        let count = u64::try_from(row.int("count")?).unwrap_or(0);
+        if offset < before + count {
+            return Ok(Some((row.int("block")?, offset - before)));
+        }
+        before += count;
+    }
+    Ok(None)
+}
+
 #[async_trait]
 impl<B: Backend> CertificateStore for B {
     async fn insert_certificate(
@@ -88,24 +106,37 @@ impl<B: Backend> CertificateStore for B {
         let status = query
             .status
             .map_or(sql::ALL_STATUSES, CertificateStatus::as_str);
-        let blocks = self
-            .quick_all(sql::BLOCK_COUNTS, args![&query.zone_id, status])
-            .await?;
-        // Walk the blocks newest first: the total, and the block where the page starts.
-        let mut total = 0u64;
-        let mut start = None;
-        for row in &blocks {
-            let count = u64::try_from(row.int("count")?).unwrap_or(0);
-            if start.is_none() && query.offset < total + count {
-                start = Some((row.int("block")?, query.offset - total));
-            }
-            total += count;
-        }
+        // The set's size is summed by the database; the block where the page starts is looked
+        // for in the newest few blocks first (a shallow page, the common case), then in all.
+        let total = self
+            .quick_one(sql::COUNT_CERTIFICATES, args![&query.zone_id, status])
+            .await?
+            .first_count()?;
         let empty = || CertificatePage {
             items: Vec::new(),
             total,
         };
-        let Some((block, skip)) = start.filter(|_| query.limit > 0) else {
+        if query.offset >= total || query.limit == 0 {
+            return Ok(empty());
+        }
+        let newest = self
+            .quick_all(
+                sql::NEWEST_BLOCK_COUNTS,
+                args![&query.zone_id, status, SHALLOW_BLOCKS],
+            )
+            .await?;
+        let start = match page_start(&newest, query.offset)? {
+            Some(start) => Some(start),
+            None => {
+                let all = self
+                    .quick_all(sql::BLOCK_COUNTS, args![&query.zone_id, status])
+                    .await?;
+                page_start(&all, query.offset)?
+            }
+        };
+        // Rows moved between the two reads (a concurrent change): an empty page, like a window
+        // past the end.
+        let Some((block, skip)) = start else {
             return Ok(empty());
         };
         // Skip inside the block on the index alone, then read just the page's rows.

@@ -172,7 +172,7 @@ async fn deep_pages_across_list_blocks_match_a_naive_listing(db: TestDatabase) {
     let store = open(&db).await;
     let a = tenant(&store, 'a').await;
     let b = tenant(&store, 'b').await;
-    // 9000 certificates over three list blocks (4096 each), interleaved with another zone's,
+    // 9000 certificates over nine list blocks (1024 each), interleaved with another zone's,
     // imported with their sequence numbers; then a few created the normal way after them.
     let mut expected: Vec<(CertificateId, CertificateStatus)> = Vec::new();
     let mut imported = Vec::new();
