@@ -125,14 +125,10 @@ mod tests {
 
     use super::*;
 
-    /// Migration 6 rebuilds `certificate_authorities` on SQLite: a database at version 5 with a
-    /// CA, its certificate and CRL keeps every row, every reference holds, and the CA becomes
-    /// generation 1 and current — also when the migration runs a second time (a crash between
-    /// its own COMMIT and sqlx's bookkeeping).
-    #[tokio::test]
-    async fn the_sqlite_ca_table_rebuild_keeps_every_row_and_reference() {
+    /// A new SQLite database (foreign keys on) migrated up to `version` only.
+    async fn sqlite_at_version(version: i64) -> (tempfile::TempDir, sqlx::SqliteConnection) {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("v5.db").display());
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
         let mut conn = SqliteConnectOptions::from_str(&url)
             .unwrap()
             .foreign_keys(true)
@@ -140,10 +136,25 @@ mod tests {
             .await
             .unwrap();
         let all = migrator(Dialect::Sqlite);
-        let mut up_to_5 =
-            Migrator::with_migrations(all.iter().filter(|m| m.version <= 5).cloned().collect());
-        up_to_5.set_locking(false);
-        up_to_5.run(&mut conn).await.unwrap();
+        let mut up_to = Migrator::with_migrations(
+            all.iter()
+                .filter(|m| m.version <= version)
+                .cloned()
+                .collect(),
+        );
+        up_to.set_locking(false);
+        up_to.run(&mut conn).await.unwrap();
+        (dir, conn)
+    }
+
+    /// Migration 6 rebuilds `certificate_authorities` on SQLite: a database at version 5 with a
+    /// CA, its certificate and CRL keeps every row, every reference holds, and the CA becomes
+    /// generation 1 and current — also when the migration runs a second time (a crash between
+    /// its own COMMIT and sqlx's bookkeeping).
+    #[tokio::test]
+    async fn the_sqlite_ca_table_rebuild_keeps_every_row_and_reference() {
+        let (_dir, mut conn) = sqlite_at_version(5).await;
+        let all = migrator(Dialect::Sqlite);
         for statement in [
             "INSERT INTO accounts VALUES ('a', 'acme', 0)",
             "INSERT INTO certificate_authorities VALUES ('ca1', 'a', 'CA', 'pem', x'30', x'01', 0, 9, 0)",
@@ -196,19 +207,8 @@ mod tests {
     /// lost, and running it twice changes nothing (it is a DELETE and two INSERT … SELECTs).
     #[tokio::test]
     async fn smaller_list_blocks_are_recounted_from_the_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("v7.db").display());
-        let mut conn = SqliteConnectOptions::from_str(&url)
-            .unwrap()
-            .foreign_keys(true)
-            .connect()
-            .await
-            .unwrap();
+        let (_dir, mut conn) = sqlite_at_version(7).await;
         let all = migrator(Dialect::Sqlite);
-        let mut up_to_7 =
-            Migrator::with_migrations(all.iter().filter(|m| m.version <= 7).cloned().collect());
-        up_to_7.set_locking(false);
-        up_to_7.run(&mut conn).await.unwrap();
         for statement in [
             "INSERT INTO accounts (id, name, created_at) VALUES ('a', 'acme', 0)",
             "INSERT INTO certificate_authorities (id, account_id, name, certificate_pem, \

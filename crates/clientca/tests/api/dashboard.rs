@@ -15,6 +15,7 @@ backend_tests!(
     the_csr_form_issues_a_certificate_and_bad_input_writes_nothing,
     writes_need_the_csrf_token_and_a_same_origin_request,
     a_read_token_sees_no_write_controls_and_its_forged_writes_are_refused,
+    every_page_answers_each_kind_of_token_by_its_reach_and_permission,
     a_token_revoked_with_the_cli_ends_its_sessions,
     an_ended_session_is_answered_to_each_kind_of_caller_and_sign_in_needs_a_safe_address,
     hostnames_are_edited_and_an_invalid_one_shows_1104,
@@ -487,6 +488,79 @@ async fn a_read_token_sees_no_write_controls_and_its_forged_writes_are_refused(d
         )
         .await;
     assert_eq!(api.result()["status"], "active");
+}
+
+/// Account-wide and zone tokens, read and edit: which pages answer, which show write controls,
+/// which show the audit log, and that another zone stays out of reach.
+async fn every_page_answers_each_kind_of_token_by_its_reach_and_permission(db: TestDatabase) {
+    let app = TestApp::spawn(db).await;
+    let id = app.issue(&p256_csr("reach.example.com")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other_zone = app.new_zone(Some(&app.account_id)).await;
+    let zone = format!("/ui/zones/{}", app.zone_id);
+    let pages = [
+        "/ui/".to_string(),
+        zone.clone(),
+        format!("{zone}/certificates"),
+        format!("{zone}/certificates/{id}"),
+        format!("{zone}/hostnames"),
+        format!("{zone}/certificates.csv"),
+    ];
+    let account = TokenTarget::Account(app.account_id.clone());
+    let zone_only = TokenTarget::Zones(vec![app.zone_id.clone()]);
+    for (target, permission, audit_log, other_zone_status) in [
+        (account.clone(), Permission::Edit, true, StatusCode::OK),
+        (account, Permission::Read, true, StatusCode::OK),
+        (
+            zone_only.clone(),
+            Permission::Edit,
+            false,
+            StatusCode::FORBIDDEN,
+        ),
+        (zone_only, Permission::Read, false, StatusCode::FORBIDDEN),
+    ] {
+        let case = format!("{target:?} {permission:?}");
+        let token = app.token(target, permission).await;
+        let browser = Browser::signed_in(&app, &token).await;
+        for page in &pages {
+            let answer = browser.get(page).await;
+            assert_eq!(answer.status, StatusCode::OK, "{case} {page}");
+        }
+        let edit = permission == Permission::Edit;
+        let overview = browser.get(&zone).await;
+        assert_eq!(overview.body.contains("New certificate"), edit, "{case}");
+        let details = browser.get(&format!("{zone}/certificates/{id}")).await;
+        assert_eq!(details.body.contains("Revoke…"), edit, "{case}");
+        let new = browser.get(&format!("{zone}/certificates/new")).await;
+        let expected_new = if edit {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(new.status, expected_new, "{case}");
+        let audit = browser.get("/ui/audit").await;
+        let expected_audit = if audit_log {
+            StatusCode::OK
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        assert_eq!(audit.status, expected_audit, "{case}");
+        let zones = browser.get("/ui/").await;
+        assert_eq!(
+            zones.body.contains("href=\"/ui/audit\""),
+            audit_log,
+            "{case}"
+        );
+        assert_eq!(
+            zones.body.contains(&other_zone.to_string()),
+            other_zone_status == StatusCode::OK,
+            "{case}: the zone list shows exactly the zones the token reaches"
+        );
+        let other = browser.get(&format!("/ui/zones/{other_zone}")).await;
+        assert_eq!(other.status, other_zone_status, "{case}");
+    }
 }
 
 async fn a_token_revoked_with_the_cli_ends_its_sessions(db: TestDatabase) {
