@@ -9,7 +9,7 @@ use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use authority::{Actor, ActorKind, Credentials, Error as AuthError, Principal};
+use authority::{Actor, Credentials, Error as AuthError, Principal};
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorCode};
@@ -66,11 +66,7 @@ where
                 state.http_metrics.rate_limited("token");
                 ApiError::rate_limited(wait)
             })?;
-        let actor = Actor {
-            kind: ActorKind::Token,
-            id: Some(principal.token_id().to_string()),
-            source_ip: peer.map(|ip| ip.to_string()),
-        };
+        let actor = principal.actor(peer.map(|ip| ip.to_string()));
         Ok(Caller { principal, actor })
     }
 }

@@ -4,7 +4,10 @@ use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use store::{AccountId, ApiToken, AuditEvent, Permission, TokenId, TokenScope, Zone, ZoneId};
+use store::{
+    AccountId, Actor, ActorKind, ApiToken, AuditEvent, Permission, TokenId, TokenScope, Zone,
+    ZoneId,
+};
 use time::OffsetDateTime;
 
 use crate::tokens::secret_hash;
@@ -28,6 +31,15 @@ pub struct Principal {
 impl Principal {
     pub fn token_id(&self) -> &TokenId {
         &self.token.id
+    }
+
+    /// Who this principal's changes are audited as: its token, from `source_ip`.
+    pub fn actor(&self, source_ip: Option<String>) -> Actor {
+        Actor {
+            kind: ActorKind::Token,
+            id: Some(self.token_id().to_string()),
+            source_ip,
+        }
     }
 
     /// Whether this credential reaches `zone` at all (regardless of permission).

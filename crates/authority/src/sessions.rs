@@ -37,6 +37,18 @@ impl Session {
         self.principal.token.permission.allows(Permission::Edit)
     }
 
+    /// Whether `given` is this session's CSRF token (compared in constant time).
+    pub fn accepts_csrf(&self, given: &str) -> bool {
+        let expected = self.csrf_token.as_bytes();
+        let given = given.as_bytes();
+        given.len() == expected.len()
+            && given
+                .iter()
+                .zip(expected)
+                .fold(0, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
     /// The account whose audit log this session may read: only account-wide credentials may.
     pub fn audited_account(&self) -> Option<&AccountId> {
         (self.principal.token.scope == TokenScope::Account)

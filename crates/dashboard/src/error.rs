@@ -69,10 +69,34 @@ impl PageError {
         }
     }
 
+    /// The HTTP status this error is answered with.
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            PageError::SignIn { .. } => StatusCode::UNAUTHORIZED,
+            PageError::Page { status, .. } => *status,
+        }
+    }
+
+    /// The refusal as `keygen.js` reads it: the status, the API's code and the message.
+    pub(crate) fn into_json(self) -> Response {
+        let status = self.status();
+        let (code, message, clear) = match self {
+            PageError::SignIn { clear, .. } => (None, SIGNED_OUT.to_string(), clear),
+            PageError::Page { code, message, .. } => (code, message, false),
+        };
+        let mut response = (status, axum::Json(Refusal { code, message })).into_response();
+        if clear {
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, cleared_cookie());
+        }
+        response
+    }
+
     /// The code and message shown beside a form field.
     pub(crate) fn field_message(&self) -> String {
         match self {
-            PageError::SignIn { .. } => "your session has ended; sign in again".into(),
+            PageError::SignIn { .. } => SIGNED_OUT.into(),
             PageError::Page {
                 code: Some(code),
                 message,
@@ -94,6 +118,16 @@ impl From<authority::Error> for PageError {
     }
 }
 
+/// What a request from an ended session is told.
+const SIGNED_OUT: &str = "your session has ended; sign in again";
+
+/// `{"code": …, "message": …}`: a refusal for `keygen.js`.
+#[derive(serde::Serialize)]
+struct Refusal {
+    code: Option<u32>,
+    message: String,
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -106,22 +140,23 @@ struct ErrorPage {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        if let PageError::SignIn {
+            kind: Caller::Script,
+            ..
+        } = self
+        {
+            return self.into_json();
+        }
         match self {
             PageError::SignIn { clear, kind } => {
-                let mut response = match kind {
-                    Caller::Browser => {
-                        (StatusCode::SEE_OTHER, [(header::LOCATION, "/ui/login")]).into_response()
-                    }
-                    Caller::Htmx => (
+                let mut response = if kind == Caller::Htmx {
+                    (
                         StatusCode::UNAUTHORIZED,
                         [(header::HeaderName::from_static("hx-redirect"), "/ui/login")],
                     )
-                        .into_response(),
-                    Caller::Script => (
-                        StatusCode::UNAUTHORIZED,
-                        axum::Json(serde_json_message("your session has ended; sign in again")),
-                    )
-                        .into_response(),
+                        .into_response()
+                } else {
+                    (StatusCode::SEE_OTHER, [(header::LOCATION, "/ui/login")]).into_response()
                 };
                 if clear {
                     response
@@ -146,11 +181,6 @@ impl IntoResponse for PageError {
             }
         }
     }
-}
-
-/// `{"message": …}`, the shape `keygen.js` reads errors in.
-fn serde_json_message(message: &str) -> std::collections::BTreeMap<&'static str, String> {
-    std::collections::BTreeMap::from([("message", message.to_string())])
 }
 
 /// A template's HTML; a template that fails to render is a bug, answered with a plain 500.

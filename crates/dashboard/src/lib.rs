@@ -26,9 +26,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use authority::Authority;
 
-/// Where the dashboard lives; `/` redirects here.
-pub const PREFIX: &str = "/ui";
-
 /// Form bodies above this are refused (a pasted RSA-8192 CSR is about 3.5 KiB, a hostname list of
 /// a thousand names about 64 KiB).
 const MAX_FORM_BYTES: usize = 128 * 1024;

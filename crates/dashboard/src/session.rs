@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use time::OffsetDateTime;
 
-use authority::{Actor, ActorKind, Error, Session};
+use authority::{Actor, Error, Session};
 
 use crate::AppState;
 use crate::error::{Caller, PageError};
@@ -19,15 +19,18 @@ pub(crate) const SESSION_COOKIE: &str = "__Host-clientca-session";
 /// The `Set-Cookie` value that starts a session. No `Max-Age`: the browser forgets it when it
 /// closes; the sealed expiry ([`authority::SESSION_LIFETIME`]) ends it sooner.
 pub(crate) fn session_cookie(value: &str) -> HeaderValue {
-    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict");
-    HeaderValue::from_str(&cookie).expect("base64url cookie values are valid header text")
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; Secure; SameSite=Strict"
+    ))
+    .expect("base64url cookie values are valid header text")
 }
 
 /// The `Set-Cookie` value that ends one.
 pub(crate) fn cleared_cookie() -> HeaderValue {
-    HeaderValue::from_static(
-        "__Host-clientca-session=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
-    )
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict"
+    ))
+    .expect("a constant cookie is valid header text")
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -59,15 +62,7 @@ impl Viewer {
         csrf: Option<&str>,
     ) -> Result<(), PageError> {
         same_origin(headers, &self.uri)?;
-        let expected = self.session.csrf_token.as_bytes();
-        let given = csrf.unwrap_or("").as_bytes();
-        if given.len() != expected.len()
-            || given
-                .iter()
-                .zip(expected)
-                .fold(0, |acc, (a, b)| acc | (a ^ b))
-                != 0
-        {
+        if !self.session.accepts_csrf(csrf.unwrap_or("")) {
             return Err(PageError::forbidden(
                 "this form has expired or did not come from this dashboard; reload the page and try again",
             ));
@@ -90,10 +85,7 @@ pub(crate) fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri) -> Result<
         };
     }
     if let Some(origin) = text(header::ORIGIN) {
-        // HTTP/2 carries the host in `:authority` (the URI), HTTP/1.1 in `Host`.
-        let host = text(header::HOST)
-            .or_else(|| uri.authority().map(|a| a.as_str()))
-            .unwrap_or("");
+        let host = request_authority(headers, uri);
         let origin_host = origin.split_once("://").map_or("", |(_, rest)| rest);
         if origin == "null" || !origin_host.eq_ignore_ascii_case(host) {
             return Err(PageError::forbidden(
@@ -102,6 +94,22 @@ pub(crate) fn same_origin(headers: &HeaderMap, uri: &axum::http::Uri) -> Result<
         }
     }
     Ok(())
+}
+
+/// The `host[:port]` the browser addressed: `Host` on HTTP/1.1, `:authority` (in the URI) on
+/// HTTP/2; empty when neither is there.
+pub(crate) fn request_authority<'a>(headers: &'a HeaderMap, uri: &'a axum::http::Uri) -> &'a str {
+    headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .unwrap_or("")
+}
+
+/// A form whose only field is the CSRF token (sign out, undo a revocation).
+#[derive(serde::Deserialize)]
+pub(crate) struct CsrfForm {
+    pub csrf: Option<String>,
 }
 
 impl FromRequestParts<AppState> for Viewer {
@@ -125,11 +133,7 @@ impl FromRequestParts<AppState> for Viewer {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_string());
-        let actor = Actor {
-            kind: ActorKind::Token,
-            id: Some(session.principal.token_id().to_string()),
-            source_ip: peer,
-        };
+        let actor = session.principal.actor(peer);
         Ok(Viewer {
             session,
             actor,

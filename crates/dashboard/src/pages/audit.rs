@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::error::{PageError, render};
 use crate::format;
-use crate::pages::Layout;
+use crate::pages::{Layout, page_number};
 use crate::session::Viewer;
 
 const PER_PAGE: u32 = 50;
@@ -47,11 +47,7 @@ pub(crate) async fn page(
             "the audit log is for credentials that reach the whole account",
         ));
     };
-    let page = query
-        .page
-        .and_then(|p| p.trim().parse::<u64>().ok())
-        .filter(|p| *p > 0)
-        .unwrap_or(1);
+    let page = page_number(query.page.as_deref());
     let offset = (page - 1).saturating_mul(u64::from(PER_PAGE));
     let (events, total) = state
         .authority

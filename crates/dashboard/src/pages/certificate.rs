@@ -9,14 +9,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use authority::{
-    CertificateId, CertificateRecord, CertificateStatus, Permission, RevocationReason, ZoneId, ids,
+    CertificateId, CertificateRecord, CertificateStatus, Permission, RevocationReason, Zone,
+    ZoneId, ids,
 };
 
 use crate::AppState;
 use crate::error::{PageError, render};
 use crate::format;
-use crate::pages::{Layout, attachment, zone};
-use crate::session::Viewer;
+use crate::pages::{Layout, attachment, certificate_url, zone};
+use crate::session::{CsrfForm, Viewer};
 
 struct Field {
     name: &'static str,
@@ -100,13 +101,9 @@ fn file_stem(common_name: &str) -> String {
 pub(crate) async fn page(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path((raw_zone, raw_id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let zone = zone(&state, &viewer, &raw_zone, Permission::Read).await?;
-    let record = state
-        .authority
-        .certificate(&zone, &ids::certificate(&raw_id)?)
-        .await?;
+    let (zone, record) = certificate(&state, &viewer, &path, Permission::Read).await?;
     let now = time::OffsetDateTime::now_utc();
     let revocation = record.revoked_at.map(|at| {
         let reason = record.revocation_reason.unwrap_or_default();
@@ -140,13 +137,9 @@ pub(crate) async fn page(
 pub(crate) async fn pem(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path((raw_zone, raw_id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let zone = zone(&state, &viewer, &raw_zone, Permission::Read).await?;
-    let record = state
-        .authority
-        .certificate(&zone, &ids::certificate(&raw_id)?)
-        .await?;
+    let (_, record) = certificate(&state, &viewer, &path, Permission::Read).await?;
     let file_name = format!("{}.pem", file_stem(&record.common_name));
     Ok(attachment(
         record.certificate_pem,
@@ -174,13 +167,9 @@ struct ConfirmPage {
 pub(crate) async fn confirm_revoke(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path((raw_zone, raw_id)): Path<(String, String)>,
+    Path(path): Path<(String, String)>,
 ) -> Result<Response, PageError> {
-    let zone = zone(&state, &viewer, &raw_zone, Permission::Edit).await?;
-    let record = state
-        .authority
-        .certificate(&zone, &ids::certificate(&raw_id)?)
-        .await?;
+    let (zone, record) = certificate(&state, &viewer, &path, Permission::Edit).await?;
     let reasons = RevocationReason::ALL
         .into_iter()
         .filter(|reason| reason.applies_to_leaves())
@@ -244,17 +233,12 @@ pub(crate) async fn revoke(
     Ok(back_to(&zone.id, &record.id))
 }
 
-#[derive(Deserialize)]
-pub(crate) struct ReactivateForm {
-    csrf: Option<String>,
-}
-
 pub(crate) async fn reactivate(
     State(state): State<AppState>,
     viewer: Viewer,
     headers: HeaderMap,
     Path((raw_zone, raw_id)): Path<(String, String)>,
-    Form(form): Form<ReactivateForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     viewer.check_write(&headers, form.csrf.as_deref())?;
     let zone = zone(&state, &viewer, &raw_zone, Permission::Edit).await?;
@@ -267,7 +251,22 @@ pub(crate) async fn reactivate(
 
 /// Post/redirect/get: after a change, the certificate's page.
 fn back_to(zone_id: &ZoneId, id: &CertificateId) -> Response {
-    Redirect::to(&format!("/ui/zones/{zone_id}/certificates/{id}")).into_response()
+    Redirect::to(&certificate_url(zone_id, id)).into_response()
+}
+
+/// The certificate a path names, in a zone the viewer reaches with `needed`.
+async fn certificate(
+    state: &AppState,
+    viewer: &Viewer,
+    (raw_zone, raw_id): &(String, String),
+    needed: Permission,
+) -> Result<(Zone, CertificateRecord), PageError> {
+    let zone = zone(state, viewer, raw_zone, needed).await?;
+    let record = state
+        .authority
+        .certificate(&zone, &ids::certificate(raw_id)?)
+        .await?;
+    Ok((zone, record))
 }
 
 #[cfg(test)]

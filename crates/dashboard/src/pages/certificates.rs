@@ -12,7 +12,7 @@ use authority::{CertificateRecord, CertificateStatus, ListRequest, Permission};
 use crate::AppState;
 use crate::error::{PageError, render};
 use crate::format;
-use crate::pages::{Layout, zone};
+use crate::pages::{Layout, page_number, zone};
 use crate::session::Viewer;
 
 /// `?status=&page=&per_page=`, read leniently: a value that does not parse is the default, as a
@@ -34,7 +34,7 @@ impl ListQuery {
             |text: &Option<String>| text.as_deref().and_then(|t| t.trim().parse::<u64>().ok());
         ListRequest {
             status: self.status(),
-            page: number(&self.page).filter(|p| *p > 0).unwrap_or(1),
+            page: page_number(self.page.as_deref()),
             per_page: number(&self.per_page)
                 .unwrap_or(CERTIFICATES_PER_PAGE)
                 .clamp(

@@ -4,14 +4,16 @@ use askama::Template;
 use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
 use crate::AppState;
 use crate::error::{PageError, render};
 use crate::pages::Layout;
-use crate::session::{Viewer, cleared_cookie, same_origin, session_cookie};
+use crate::session::{
+    CsrfForm, Viewer, cleared_cookie, request_authority, same_origin, session_cookie,
+};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -58,24 +60,17 @@ pub(crate) async fn submit(
         .await
     {
         Ok((cookie, _)) => Ok((
-            StatusCode::SEE_OTHER,
-            [
-                (header::LOCATION, "/ui/".parse().expect("a valid location")),
-                (header::SET_COOKIE, session_cookie(&cookie)),
-            ],
+            [(header::SET_COOKIE, session_cookie(&cookie))],
+            Redirect::to("/ui/"),
         )
             .into_response()),
         Err(error) => {
             let error = PageError::from(error);
-            let status = match &error {
-                PageError::Page { status, .. } => *status,
-                PageError::SignIn { .. } => StatusCode::UNAUTHORIZED,
-            };
             let page = LoginPage {
                 layout: Layout::anonymous("Sign in"),
                 error: Some(error.field_message()),
             };
-            Ok((status, render(&page)).into_response())
+            Ok((error.status(), render(&page)).into_response())
         }
     }
 }
@@ -83,11 +78,7 @@ pub(crate) async fn submit(
 /// Whether the address the browser used is this machine (`localhost`, `*.localhost`, loopback
 /// IPs): there plain HTTP never leaves the machine, and browsers treat it as a secure context.
 fn loopback(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
-    let authority = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| uri.authority().map(|a| a.as_str()))
-        .unwrap_or("");
+    let authority = request_authority(headers, uri);
     let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => authority
@@ -102,26 +93,15 @@ fn loopback(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-#[derive(Deserialize)]
-pub(crate) struct LogoutForm {
-    csrf: Option<String>,
-}
-
 pub(crate) async fn logout(
     viewer: Viewer,
     headers: HeaderMap,
-    Form(form): Form<LogoutForm>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     viewer.check_write(&headers, form.csrf.as_deref())?;
     Ok((
-        StatusCode::SEE_OTHER,
-        [
-            (
-                header::LOCATION,
-                "/ui/login".parse().expect("a valid location"),
-            ),
-            (header::SET_COOKIE, cleared_cookie()),
-        ],
+        [(header::SET_COOKIE, cleared_cookie())],
+        Redirect::to("/ui/login"),
     )
         .into_response())
 }

@@ -77,6 +77,21 @@ pub(crate) async fn zone(
         .await?)
 }
 
+/// Where a certificate's page is.
+pub(crate) fn certificate_url(
+    zone_id: &impl std::fmt::Display,
+    id: &impl std::fmt::Display,
+) -> String {
+    format!("/ui/zones/{zone_id}/certificates/{id}")
+}
+
+/// A `page` query value: a whole number from 1; anything else (absent, hand-edited) is page 1.
+pub(crate) fn page_number(text: Option<&str>) -> u64 {
+    text.and_then(|t| t.trim().parse::<u64>().ok())
+        .filter(|page| *page > 0)
+        .unwrap_or(1)
+}
+
 /// `body` as a file to save: its content type, and the name the browser offers (a name that is
 /// not valid header text is left out rather than sent broken).
 pub(crate) fn attachment(

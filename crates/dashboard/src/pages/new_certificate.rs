@@ -10,11 +10,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
 
-use authority::{IssueRequest, Permission};
+use authority::{CertificateRecord, IssueRequest, Permission, Zone};
 
 use crate::AppState;
-use crate::error::{PageError, render};
-use crate::pages::{Layout, zone};
+use crate::error::{Caller, PageError, render};
+use crate::pages::{Layout, certificate_url, zone};
 use crate::session::Viewer;
 
 /// What the form proposes (Cloudflare's default is 10 years; a year suits most client keys).
@@ -65,12 +65,12 @@ pub(crate) async fn submit(
     Path(raw_zone): Path<String>,
     Form(form): Form<NewForm>,
 ) -> Result<Response, PageError> {
-    if wants_json(&headers) {
+    if Caller::of(&headers) == Caller::Script {
         // Every refusal in JSON, so keygen.js can show the API's message and code.
         return Ok(
             issue_for_script(&state, &viewer, &headers, &raw_zone, &form)
                 .await
-                .unwrap_or_else(refused),
+                .unwrap_or_else(PageError::into_json),
         );
     }
     viewer.check_write(&headers, form.csrf.as_deref())?;
@@ -87,26 +87,8 @@ pub(crate) async fn submit(
         };
         (StatusCode::BAD_REQUEST, render(&page)).into_response()
     };
-    let Ok(validity_days) = form.validity_days.trim().parse::<i64>() else {
-        return Ok(again(
-            None,
-            Some("validity must be a whole number of days".into()),
-        ));
-    };
-    let request = IssueRequest {
-        csr: form.csr.clone(),
-        validity_days,
-    };
-    match state
-        .authority
-        .issue_certificate(&zone, request, viewer.actor.clone())
-        .await
-    {
-        Ok(record) => Ok(Redirect::to(&format!(
-            "/ui/zones/{}/certificates/{}",
-            zone.id, record.id
-        ))
-        .into_response()),
+    match issue(&state, &viewer, &zone, &form).await {
+        Ok(record) => Ok(Redirect::to(&certificate_url(&zone.id, &record.id)).into_response()),
         Err(error @ authority::Error::InvalidCsr(_)) => {
             Ok(again(Some(PageError::from(error).field_message()), None))
         }
@@ -115,6 +97,26 @@ pub(crate) async fn submit(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// The create both callers make: the form's validity, then the authority's checks and issuance.
+async fn issue(
+    state: &AppState,
+    viewer: &Viewer,
+    zone: &Zone,
+    form: &NewForm,
+) -> Result<CertificateRecord, authority::Error> {
+    let validity_days = form.validity_days.trim().parse::<i64>().map_err(|_| {
+        authority::Error::InvalidValidity("validity must be a whole number of days".into())
+    })?;
+    let request = IssueRequest {
+        csr: form.csr.clone(),
+        validity_days,
+    };
+    state
+        .authority
+        .issue_certificate(zone, request, viewer.actor.clone())
+        .await
 }
 
 /// What the in-browser flow gets back: the certificate and the chain to bundle into a `.p12`.
@@ -127,32 +129,6 @@ struct Issued {
     chain: String,
 }
 
-#[derive(Serialize)]
-struct Refused {
-    code: Option<u32>,
-    message: String,
-}
-
-fn wants_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/json"))
-}
-
-/// A refusal as `keygen.js` reads it: the status, and the API's code and message.
-fn refused(error: PageError) -> Response {
-    let (status, code, message) = match error {
-        PageError::Page {
-            status,
-            code,
-            message,
-        } => (status, code, message),
-        PageError::SignIn { .. } => (StatusCode::UNAUTHORIZED, None, "sign in again".into()),
-    };
-    (status, Json(Refused { code, message })).into_response()
-}
-
 /// The create for `keygen.js`: the same checks and authority call as the form's, answered in
 /// JSON.
 async fn issue_for_script(
@@ -163,28 +139,14 @@ async fn issue_for_script(
     form: &NewForm,
 ) -> Result<Response, PageError> {
     viewer.check_write(headers, form.csrf.as_deref())?;
-    let zone = &zone(state, viewer, raw_zone, Permission::Edit).await?;
-    let Ok(validity_days) = form.validity_days.trim().parse::<i64>() else {
-        return Err(PageError::Page {
-            status: StatusCode::BAD_REQUEST,
-            code: None,
-            message: "validity must be a whole number of days".into(),
-        });
-    };
-    let request = IssueRequest {
-        csr: form.csr.clone(),
-        validity_days,
-    };
-    let record = state
-        .authority
-        .issue_certificate(zone, request, viewer.actor.clone())
-        .await?;
+    let zone = zone(state, viewer, raw_zone, Permission::Edit).await?;
+    let record = issue(state, viewer, &zone, form).await?;
     let ca = state.authority.ca_certificate(&record.ca_id).await?;
     let chain = ca.map_or_else(String::new, |ca| {
         format!("{}{}", ca.certificate_pem, ca.chain_pem)
     });
     Ok(Json(Issued {
-        url: format!("/ui/zones/{}/certificates/{}", zone.id, record.id),
+        url: certificate_url(&zone.id, &record.id),
         id: record.id.to_string(),
         certificate: record.certificate_pem,
         chain,

@@ -127,6 +127,8 @@ impl<B: Backend> CertificateStore for B {
             .await?;
         let start = match page_start(&newest, query.offset)? {
             Some(start) => Some(start),
+            // Those were all the blocks there are.
+            None if newest.len() < SHALLOW_BLOCKS as usize => None,
             None => {
                 let all = self
                     .quick_all(sql::BLOCK_COUNTS, args![&query.zone_id, status])
