@@ -10,6 +10,7 @@ use time::Duration;
 use tokio::sync::Mutex;
 
 use crate::master_key::MasterKeyError;
+use crate::publication::Revocations;
 use crate::{Authority, Error};
 
 /// The setting that holds a sealed CA key waiting for its signed certificate.
@@ -189,7 +190,8 @@ impl Authority {
         };
         let id = CaId::random();
         let signer = CaSigner::from_parts(&parts.certificate_der, &parts.private_key_pkcs8_der)?;
-        let initial_crl = self.sign_crl_record(&id, &signer, 1, &[], now)?;
+        let initial_crl =
+            self.sign_crl_record(&id, &signer, 1, Revocations::Listed(Vec::new()), &[], now)?;
         let record = CaRecord {
             sealed_private_key: key.seal(&parts.private_key_pkcs8_der, id.as_str().as_bytes())?,
             id,
@@ -380,7 +382,8 @@ impl Authority {
         let id = CaId::random();
         let signer =
             CaSigner::from_parts(&generated.certificate_der, &generated.private_key_pkcs8_der)?;
-        let initial_crl = self.sign_crl_record(&id, &signer, 1, &[], now)?;
+        let initial_crl =
+            self.sign_crl_record(&id, &signer, 1, Revocations::Listed(Vec::new()), &[], now)?;
         let record = CaRecord {
             sealed_private_key: key
                 .seal(&generated.private_key_pkcs8_der, id.as_str().as_bytes())?,

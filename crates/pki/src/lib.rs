@@ -25,14 +25,14 @@ pub use ca_bundle::{
     CaBundle, CaBundleError, MAX_BUNDLE_CERTIFICATES, ca_bundle_ders, parse_ca_bundle,
 };
 pub use ca_import::{ImportError, ImportedCa, import_ca};
-pub use crl::{CrlError, RevokedEntry, sign_crl};
+pub use crl::{CrlError, RevokedEntry, extend_crl, sign_crl};
 pub use csr::{CsrError, KeyKind, VerifiedCsr};
 pub use encoding::{fingerprint_sha256, to_pem};
 pub use leaf::{IssueError, IssuedLeaf, LeafRequest, PublicationUrls, issue_leaf};
 pub use ocsp::{
     OcspError, OcspFailure, OcspItem, OcspRequest, OcspStatus, ocsp_failure, sign_ocsp_response,
 };
-pub use presented::{PresentedCertificate, Unreadable, crl_entries, crl_serials};
+pub use presented::{PresentedCertificate, Unreadable, crl_serials, visit_crl_serials};
 pub use reason::{RevocationReason, UnknownReason};
 pub use serial::SerialNumber;
 pub use server::self_signed_server_certificate;

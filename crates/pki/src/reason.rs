@@ -66,11 +66,6 @@ impl RevocationReason {
         }
     }
 
-    /// The reason a CRL entry carries, if it is one a client certificate can be revoked for.
-    pub(crate) fn from_x509(reason: x509_cert::ext::pkix::CrlReason) -> Option<Self> {
-        Self::ALL.into_iter().find(|ours| ours.to_x509() == reason)
-    }
-
     pub(crate) fn to_x509(self) -> x509_cert::ext::pkix::CrlReason {
         use x509_cert::ext::pkix::CrlReason as R;
         match self {

@@ -7,8 +7,9 @@ use std::process::Command;
 
 use common::{fixture, test_ca};
 use pki::{
-    LeafRequest, OcspFailure, OcspItem, OcspRequest, OcspStatus, RevocationReason, RevokedEntry,
-    SerialNumber, VerifiedCsr, issue_leaf, ocsp_failure, sign_crl, sign_ocsp_response,
+    CrlError, LeafRequest, OcspFailure, OcspItem, OcspRequest, OcspStatus, RevocationReason,
+    RevokedEntry, SerialNumber, VerifiedCsr, extend_crl, issue_leaf, ocsp_failure, sign_crl,
+    sign_ocsp_response,
 };
 use time::{Duration, OffsetDateTime};
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -129,29 +130,91 @@ fn crl_serials_are_exactly_the_entries_a_full_parse_finds() {
     assert!(pki::crl_serials(b"not a CRL").is_err());
 }
 
-/// What a publication pass reads back from the previous CRL is exactly what was signed into it:
-/// every reason, dates before and after 2050 (UTCTime and GeneralizedTime), any count.
-#[test]
-fn crl_entries_read_back_exactly_what_was_signed() {
-    let (signer, _) = test_ca();
+fn entries(count: usize) -> Vec<RevokedEntry> {
     let dates = [
         now() - Duration::days(400),
         now(),
         time::macros::datetime!(2051-03-04 05:06:07 UTC),
     ];
-    for count in [0, 1, 17, 1000] {
-        let entries: Vec<RevokedEntry> = (0..count)
-            .map(|i| RevokedEntry {
-                serial: SerialNumber::random(),
-                revoked_at: dates[i % dates.len()],
-                reason: RevocationReason::ALL[i % RevocationReason::ALL.len()],
-            })
-            .collect();
-        let der = sign_crl(&signer, 9, now(), now() + Duration::days(1), &entries).unwrap();
-        assert_eq!(pki::crl_entries(&der).unwrap(), entries, "{count} entries");
-        assert!(pki::crl_entries(&der[..der.len() - 1]).is_err());
+    (0..count)
+        .map(|i| RevokedEntry {
+            serial: SerialNumber::random(),
+            revoked_at: dates[i % dates.len()],
+            reason: RevocationReason::ALL[i % RevocationReason::ALL.len()],
+        })
+        .collect()
+}
+
+/// A CRL extended with new entries is the CRL `sign_crl` makes from all of them: the same
+/// TBSCertList byte for byte (every reason, dates before and after 2050, empty on either side),
+/// signed by the CA, and OpenSSL verifies it.
+#[test]
+fn an_extended_crl_is_the_full_crl_of_the_old_and_new_entries() {
+    let (signer, ca) = test_ca();
+    let (_, ca_cert) = X509Certificate::from_der(&ca.certificate_der).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &ca.certificate_pem).unwrap();
+    let earlier = now() - Duration::hours(3);
+    for (old, new) in [(0, 0), (0, 3), (5, 0), (17, 1), (1000, 250)] {
+        let (old, new) = (entries(old), entries(new));
+        let previous = sign_crl(&signer, 4, earlier, earlier + Duration::days(1), &old).unwrap();
+        let next_update = now() + Duration::days(1);
+        let extended = extend_crl(&signer, &previous, 5, now(), next_update, &new).unwrap();
+        let all: Vec<RevokedEntry> = old.iter().chain(&new).cloned().collect();
+        let full = sign_crl(&signer, 5, now(), next_update, &all).unwrap();
+
+        let (rest, parsed) = CertificateRevocationList::from_der(&extended).unwrap();
+        assert!(rest.is_empty());
+        let (_, expected) = CertificateRevocationList::from_der(&full).unwrap();
+        let context = format!("{} + {} entries", old.len(), new.len());
+        assert_eq!(
+            parsed.tbs_cert_list.as_ref(),
+            expected.tbs_cert_list.as_ref(),
+            "{context}"
+        );
+        assert_eq!(parsed.signature_algorithm, expected.signature_algorithm);
+        parsed
+            .verify_signature(ca_cert.public_key())
+            .expect("signed by the CA");
+        let listed: Vec<SerialNumber> = pki::crl_serials(&extended).unwrap();
+        let signed: Vec<SerialNumber> = all.iter().map(|e| e.serial).collect();
+        assert_eq!(listed, signed, "{context}");
+
+        std::fs::write(dir.path().join("crl.der"), &extended).unwrap();
+        let (ok, text) = openssl(
+            dir.path(),
+            &[
+                "crl", "-inform", "DER", "-in", "crl.der", "-CAfile", "ca.pem", "-noout",
+            ],
+        );
+        assert!(ok && text.contains("verify OK"), "{context}: {text}");
     }
-    assert!(pki::crl_entries(b"not a CRL").is_err());
+}
+
+/// Extending refuses what it cannot build on: a CRL that does not parse, cut short or with
+/// trailing bytes, and another CA's CRL.
+#[test]
+fn extending_refuses_an_unreadable_crl_or_another_issuers() {
+    let (signer, _) = test_ca();
+    let other =
+        pki::generate_managed_ca("Another CA", now(), Duration::days(30), Default::default())
+            .unwrap();
+    let other =
+        pki::CaSigner::from_parts(&other.certificate_der, &other.private_key_pkcs8_der).unwrap();
+    let window = (now(), now() + Duration::days(1));
+    let previous = sign_crl(&signer, 1, window.0, window.1, &entries(3)).unwrap();
+    let extend = |previous: &[u8]| extend_crl(&signer, previous, 2, window.0, window.1, &[]);
+    assert!(extend(&previous).is_ok());
+    assert_eq!(
+        extend(&previous[..previous.len() - 1]),
+        Err(CrlError::PreviousUnreadable)
+    );
+    let mut trailing = previous;
+    trailing.push(0);
+    assert_eq!(extend(&trailing), Err(CrlError::PreviousUnreadable));
+    assert_eq!(extend(b"not a CRL"), Err(CrlError::PreviousUnreadable));
+    let foreign = sign_crl(&other, 1, window.0, window.1, &entries(3)).unwrap();
+    assert_eq!(extend(&foreign), Err(CrlError::OtherIssuer));
 }
 
 #[test]
