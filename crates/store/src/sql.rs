@@ -185,10 +185,10 @@ macro_rules! add_to_existing_count {
         DO UPDATE SET count = certificate_counts.count + excluded.count"
     };
 }
-pub(crate) const ADJUST_COUNT: &str = concat!(
-    "INSERT INTO certificate_counts (zone_id, status, block, count) VALUES ($1, $2, $3, $4)",
-    add_to_existing_count!()
-);
+/// Count changes: these columns, one `VALUES` row per (zone, status, block), then
+/// `ADD_TO_EXISTING_COUNT`.
+pub(crate) const INSERT_COUNT_COLUMNS: &str =
+    "INSERT INTO certificate_counts (zone_id, status, block, count) ";
 /// Appended to an `INSERT INTO certificate_counts … SELECT`: adds to a block's existing count.
 pub(crate) const ADD_TO_EXISTING_COUNT: &str = add_to_existing_count!();
 macro_rules! select_for_status_change {
@@ -231,10 +231,13 @@ pub(crate) const SELECT_LATEST_CRL: &str = "SELECT ca_id, crl_number, this_updat
     WHERE ca_id = $1 ORDER BY crl_number DESC LIMIT 1";
 pub(crate) const INSERT_CRL: &str = "INSERT INTO crls (ca_id, crl_number, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5)";
 pub(crate) const PRUNE_CRLS: &str = "DELETE FROM crls WHERE ca_id = $1 AND crl_number < $2";
-pub(crate) const UPSERT_OCSP: &str = "INSERT INTO ocsp_responses \
-    (ca_id, serial_number, status, this_update, next_update, der) VALUES ($1, $2, $3, $4, $5, $6) \
-    ON CONFLICT (ca_id, serial_number) DO UPDATE SET status = excluded.status, \
-    this_update = excluded.this_update, next_update = excluded.next_update, der = excluded.der";
+/// Pre-signed OCSP answers, replacing earlier ones for the same serials: the columns, then one
+/// `VALUES` row per answer, then `UPSERT_OCSP_CONFLICT`.
+pub(crate) const INSERT_OCSP_COLUMNS: &str = "INSERT INTO ocsp_responses \
+    (ca_id, serial_number, status, this_update, next_update, der) ";
+pub(crate) const UPSERT_OCSP_CONFLICT: &str = " ON CONFLICT (ca_id, serial_number) DO UPDATE \
+    SET status = excluded.status, this_update = excluded.this_update, \
+    next_update = excluded.next_update, der = excluded.der";
 pub(crate) const SERIAL_STATUS: &str = "SELECT c.status, c.revoked_at, c.revocation_reason, \
     o.ca_id AS o_ca_id, o.serial_number AS o_serial_number, o.status AS o_status, \
     o.this_update AS o_this_update, o.next_update AS o_next_update, o.der AS o_der \
@@ -249,10 +252,15 @@ pub(crate) const EXPORT_CRLS: &str = "SELECT ca_id, crl_number, this_update, nex
 pub(crate) const EXPORT_OCSP: &str = "SELECT ca_id, serial_number, status, this_update, next_update, der, \
     ca_id || '/' || serial_number AS cursor FROM ocsp_responses \
     WHERE ca_id || '/' || serial_number > $1 ORDER BY cursor LIMIT $2";
-pub(crate) const SETTLE_TRANSITION: &str = "UPDATE certificates SET status = $1, updated_at = $2, \
-    revoked_at = CASE WHEN $1 = 'active' THEN NULL ELSE revoked_at END, \
-    revocation_reason = CASE WHEN $1 = 'active' THEN NULL ELSE revocation_reason END \
-    WHERE id = $3 AND status = $4";
+/// Settling certificates that are still in the state the pass read: `SETTLE_TO` with the state
+/// reached and the time, `SETTLE_REACTIVATED` when that state is `active`, then `SETTLE_FROM` with
+/// the state read and a list of ids, then `SETTLE_RETURNING`.
+pub(crate) const SETTLE_TO: &str = "UPDATE certificates SET status = ";
+pub(crate) const SETTLE_AT: &str = ", updated_at = ";
+pub(crate) const SETTLE_REACTIVATED: &str = ", revoked_at = NULL, revocation_reason = NULL";
+pub(crate) const SETTLE_FROM: &str = " WHERE status = ";
+pub(crate) const SETTLE_IDS: &str = " AND id IN ";
+pub(crate) const SETTLE_RETURNING: &str = " RETURNING id";
 
 pub(crate) const SELECT_HOSTNAMES: &str = "SELECT hostname FROM hostname_associations \
     WHERE zone_id = $1 AND ca_id = $2 ORDER BY hostname";

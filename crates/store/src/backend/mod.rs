@@ -9,6 +9,7 @@
 pub(crate) mod group_commit;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+pub(crate) mod sqlite_checkpoint;
 pub(crate) mod sqlite_quick;
 
 use std::future::Future;
@@ -179,6 +180,18 @@ impl<'a> Statement<'a> {
             Placeholder::Positional => self.sql.push('?'),
         }
         self
+    }
+
+    /// `(v, v, …)`: a parenthesised list of placeholders, one per value.
+    pub(crate) fn bind_list<V: Into<Arg<'a>>>(&mut self, values: impl IntoIterator<Item = V>) {
+        self.push("(");
+        for (index, value) in values.into_iter().enumerate() {
+            if index > 0 {
+                self.push(", ");
+            }
+            self.bind(value);
+        }
+        self.push(")");
     }
 
     /// `(v, v, …), (v, v, …)` — one parenthesised group per row, each value a placeholder.

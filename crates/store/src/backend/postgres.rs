@@ -303,15 +303,10 @@ impl Backend for PostgresStore {
     async fn lock_for_status_changes(tx: &mut PgTx, ids: &[&CertificateId]) -> StoreResult<()> {
         let mut statement = Statement::new(
             PgTx::PLACEHOLDER,
-            "SELECT id FROM certificates WHERE id IN (",
+            "SELECT id FROM certificates WHERE id IN ",
         );
-        for (index, id) in ids.iter().enumerate() {
-            if index > 0 {
-                statement.push(", ");
-            }
-            statement.bind(*id);
-        }
-        statement.push(") ORDER BY updated_at, id FOR UPDATE");
+        statement.bind_list(ids.iter().copied());
+        statement.push(" ORDER BY updated_at, id FOR UPDATE");
         tx.fetch_all_statement(statement).await?;
         Ok(())
     }

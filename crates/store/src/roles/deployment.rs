@@ -278,11 +278,7 @@ impl<B: Backend> DeploymentStore for B {
                     insert_crl(&mut tx, crl).await?;
                 }
             }
-            Rows::OcspResponses(answers) => {
-                for answer in answers {
-                    upsert_ocsp(&mut tx, answer).await?;
-                }
-            }
+            Rows::OcspResponses(answers) => upsert_ocsp(&mut tx, answers).await?,
             Rows::AuditEvents(events) => {
                 for event in events {
                     let e = &event.entry;

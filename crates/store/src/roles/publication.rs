@@ -1,14 +1,17 @@
 //! Publishing revocation: the publication transaction the authority drives, and the published
 //! CRLs and OCSP answers it leaves behind.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use pki::SerialNumber;
 use time::OffsetDateTime;
 
 use crate::StoreResult;
-use crate::backend::{Backend, Transaction, args};
+use crate::backend::{Backend, Statement, Transaction, args};
 use crate::model::{
-    CaId, CaKind, CrlRecord, OcspRecord, PendingTransition, RevokedSerial, SerialStatus, Settlement,
+    CaId, CaKind, CertificateId, CertificateKind, CertificateStatus, CrlRecord, OcspRecord,
+    PendingTransition, RevokedSerial, SerialStatus, Settlement,
 };
 use crate::rows::{self, DecodeRow, to_unix};
 use crate::sql;
@@ -184,10 +187,7 @@ impl<B: Backend> PublicationTx for Publication<B> {
     }
 
     async fn store_ocsp_answers(&mut self, answers: &[OcspRecord]) -> StoreResult<()> {
-        for answer in answers {
-            upsert_ocsp(&mut self.tx, answer).await?;
-        }
-        Ok(())
+        upsert_ocsp(&mut self.tx, answers).await
     }
 
     async fn settle(
@@ -195,26 +195,45 @@ impl<B: Backend> PublicationTx for Publication<B> {
         settlements: &[Settlement<'_>],
         at: OffsetDateTime,
     ) -> StoreResult<u64> {
+        // One UPDATE per (state read, state reached) and 1000 certificates, where one per
+        // certificate cost a tenth of a millisecond each (BENCHMARKS.md, "Publication at scale").
+        let mut groups: HashMap<_, Vec<&CertificateId>> = HashMap::new();
+        for settlement in settlements {
+            let transition = settlement.transition;
+            if let Some(target) = transition.status.settled() {
+                groups
+                    .entry((transition.status, target))
+                    .or_default()
+                    .push(&transition.certificate_id);
+            }
+        }
+        let mut updated = HashSet::new();
+        for ((from, target), ids) in groups {
+            for chunk in ids.chunks(1000) {
+                let mut update = Statement::new(B::Tx::PLACEHOLDER, sql::SETTLE_TO);
+                update
+                    .bind(target.as_str())
+                    .push(sql::SETTLE_AT)
+                    .bind(to_unix(at));
+                if target == CertificateStatus::Active {
+                    update.push(sql::SETTLE_REACTIVATED);
+                }
+                update.push(sql::SETTLE_FROM).bind(from.as_str());
+                update.push(sql::SETTLE_IDS);
+                update.bind_list(chunk.iter().copied());
+                update.push(sql::SETTLE_RETURNING);
+                for row in self.tx.fetch_all_statement(update).await? {
+                    updated.insert(rows::id::<CertificateKind>(&row, "id")?);
+                }
+            }
+        }
         let mut moves = CountMoves::default();
         let mut audits = Vec::new();
         for settlement in settlements {
             let transition = settlement.transition;
-            let Some(target) = transition.status.settled() else {
-                continue;
-            };
-            let updated = self
-                .tx
-                .execute(
-                    sql::SETTLE_TRANSITION,
-                    args![
-                        target.as_str(),
-                        to_unix(at),
-                        &transition.certificate_id,
-                        transition.status.as_str()
-                    ],
-                )
-                .await?;
-            if updated == 1 {
+            if let Some(target) = transition.status.settled()
+                && updated.contains(&transition.certificate_id)
+            {
                 moves.change(
                     &transition.zone_id,
                     transition.seq,
