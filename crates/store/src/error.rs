@@ -22,6 +22,8 @@ pub enum StoreError {
     WriterStopped,
     #[error("cannot start the group committer: {0}")]
     CommitterStart(std::io::Error),
+    #[error("cannot start the checkpointer: {0}")]
+    CheckpointerStart(std::io::Error),
     #[error("a stored row is invalid: {0}")]
     Corrupt(String),
     /// This database does not do that (e.g. a backup file of a PostgreSQL database).
@@ -41,9 +43,9 @@ pub enum StoreError {
     Migration(sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Database(sqlx::Error),
-    /// A quick read (SQLite on the calling thread) failed.
+    /// A statement on a rusqlite connection (a quick read, the checkpointer's) failed.
     #[error("database error: {0}")]
-    QuickRead(rusqlite::Error),
+    Rusqlite(rusqlite::Error),
 }
 
 impl StoreError {

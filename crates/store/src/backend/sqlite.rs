@@ -21,6 +21,7 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Pool, SqlSafeStr};
 
 use super::group_commit::{CommitGroup, CreateJob, Creates, failed_all};
+use super::sqlite_checkpoint::{CHECKPOINT, Checkpointer};
 use super::sqlite_quick::{OwnedRow, QuickReader};
 use super::{Arg, BACKUP_SUMMARY, Backend, Placeholder, Statement, StatusChanges, Transaction};
 use crate::StoreResult;
@@ -44,6 +45,8 @@ pub struct SqliteStore {
     write: Pool<Sqlite>,
     /// An in-memory database lives in its one connection, which must never be closed.
     in_memory: bool,
+    /// Copies the write-ahead log into the database file (none for an in-memory database).
+    checkpointer: Option<Arc<Checkpointer>>,
     creates: Creates,
     status_changes: Arc<StatusChanges>,
     /// Quick reads on the calling thread (none for an in-memory database).
@@ -84,10 +87,15 @@ impl SqliteStore {
             false => Some(lock_for_setup(options.get_filename()).await?),
         };
 
+        // Group inserts have one statement text per group size.
+        let mut write_options = options.clone().statement_cache_capacity(512);
+        if !in_memory {
+            // The checkpointer copies the log, off the write path (`sqlite_checkpoint.rs`).
+            write_options = write_options.pragma("wal_autocheckpoint", "0");
+        }
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            // Group inserts have one statement text per group size.
-            .connect_with(options.clone().statement_cache_capacity(512))
+            .connect_with(write_options)
             .await?;
         // An in-memory database exists once per connection: share the single one.
         let read = if in_memory {
@@ -109,10 +117,17 @@ impl SqliteStore {
             }
         }
         drop(setup_lock);
+        let checkpointer = match in_memory {
+            true => None,
+            false => Some(Arc::new(Checkpointer::start(options.get_filename())?)),
+        };
         let writer = Writer {
             pool: write.clone(),
             in_memory,
+            checkpointer: checkpointer.clone(),
         };
+        // Whatever the migrations wrote.
+        writer.committed();
         let creates = Creates::spawn("clientca-commit", move || writer)?;
         let quick = (!in_memory)
             .then(|| Arc::new(QuickReader::new(options.get_filename(), QUICK_BUSY_TIMEOUT)));
@@ -120,6 +135,7 @@ impl SqliteStore {
             read,
             write,
             in_memory,
+            checkpointer,
             creates,
             status_changes: Arc::default(),
             quick,
@@ -137,6 +153,7 @@ impl SqliteStore {
         Writer {
             pool: self.write.clone(),
             in_memory: self.in_memory,
+            checkpointer: self.checkpointer.clone(),
         }
     }
 }
@@ -146,11 +163,32 @@ impl SqliteStore {
 struct Writer {
     pool: Pool<Sqlite>,
     in_memory: bool,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl Writer {
+    /// A write on the write connection committed: the checkpointer copies it along later.
+    fn committed(&self) {
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.committed();
+        }
+    }
+
+    /// Before a transaction: when the checkpointer found the log long, copy the rest of it here,
+    /// where no write can slip in meanwhile, so the next write starts the log over
+    /// (`sqlite_checkpoint.rs`).
+    async fn catch_up(&self, connection: &mut PoolConnection<Sqlite>) {
+        if let Some(checkpointer) = &self.checkpointer
+            && checkpointer.take_long_log()
+            && let Err(error) = sqlx::query(CHECKPOINT).execute(&mut **connection).await
+        {
+            tracing::warn!(%error, "sqlite: the writer's checkpoint failed");
+        }
+    }
+
     async fn begin(&self) -> StoreResult<SqliteTx> {
         let mut connection = self.pool.acquire().await?;
+        self.catch_up(&mut connection).await;
         let began = match sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut *connection)
             .await
@@ -168,6 +206,7 @@ impl Writer {
         let mut tx = SqliteTx {
             connection: Some(connection),
             disposable: !self.in_memory,
+            writer: self.clone(),
         };
         match began {
             Ok(_) => Ok(tx),
@@ -186,6 +225,7 @@ impl Writer {
 pub(crate) struct SqliteTx {
     connection: Option<PoolConnection<Sqlite>>,
     disposable: bool,
+    writer: Writer,
 }
 
 impl SqliteTx {
@@ -213,6 +253,9 @@ impl SqliteTx {
         match result {
             Ok(_) => {
                 self.connection = None;
+                if statement == "COMMIT" {
+                    self.writer.committed();
+                }
                 Ok(())
             }
             Err(error) => {
@@ -328,7 +371,7 @@ impl Backend for SqliteStore {
     async fn quick_all(&self, sql: &'static str, args: &[Arg<'_>]) -> StoreResult<Vec<OwnedRow>> {
         if let Some(reader) = &self.quick {
             match reader.fetch_all(sql, args) {
-                Err(StoreError::QuickRead(error)) if is_busy(&error) => {}
+                Err(StoreError::Rusqlite(error)) if is_busy(&error) => {}
                 done => return done,
             }
         }
@@ -355,6 +398,7 @@ impl Backend for SqliteStore {
 
     async fn execute_alone(&self, sql: &'static str) -> StoreResult<()> {
         sqlx::query(sql).execute(&self.write).await?;
+        self.writer().committed();
         Ok(())
     }
 
@@ -512,8 +556,12 @@ async fn commit_together(writer: &Writer, jobs: &[CreateJob]) -> StoreResult<()>
     command.push("; COMMIT");
     let (sql, args) = command.into_parts();
     let mut connection = writer.pool.acquire().await?;
+    writer.catch_up(&mut connection).await;
     match query(sql, &args).execute(&mut *connection).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            writer.committed();
+            Ok(())
+        }
         Err(error) => {
             // A failed statement leaves the transaction open (or SQLite ended it by itself):
             // nothing of it may remain, and the connection must be clean for the next group.
@@ -643,6 +691,54 @@ mod tests {
     use super::*;
     use crate::rows::DecodeRow;
 
+    /// Commits never copy the log themselves (that is the checkpointer's job, off the write
+    /// path), yet what they wrote reaches the database file without any further write, and
+    /// under writes that never pause the log still starts over instead of growing without bound.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_checkpointer_copies_the_log_and_keeps_it_bounded() {
+        const MIB: u64 = 1 << 20;
+        const COMMITS: u64 = 96;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store
+            .execute_alone("CREATE TABLE filler (b BLOB NOT NULL)")
+            .await
+            .unwrap();
+        let file_size = |suffix: &str| {
+            let mut name = path.clone().into_os_string();
+            name.push(suffix);
+            std::fs::metadata(name).map_or(0, |m| m.len())
+        };
+        let blob = vec![7_u8; MIB as usize];
+        let mut largest_log = 0;
+        for _ in 0..COMMITS {
+            let mut tx = store.begin_write().await.unwrap();
+            tx.execute("INSERT INTO filler (b) VALUES ($1)", &[Arg::Bytes(&blob)])
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            largest_log = largest_log.max(file_size("-wal"));
+        }
+        // The log file is reused from its start once the log starts over; without that it
+        // would hold all 96 MiB.
+        assert!(
+            largest_log < COMMITS * MIB * 2 / 3,
+            "the log grew to {largest_log} bytes"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while file_size("") < COMMITS * MIB {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file holds {} bytes",
+                file_size("")
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The sealer's reads go through the small index of unsealed events even when the planner's
     /// statistics say the table is tiny (as they did on a seeded database of a million events,
     /// whose unhinted read walked the whole table: 1.3 s), so a sealing pass costs what is
@@ -711,7 +807,7 @@ mod tests {
         let started = std::time::Instant::now();
         let busy = reader.fetch_all("SELECT COUNT(*) FROM settings", &[]);
         assert!(
-            matches!(&busy, Err(StoreError::QuickRead(e)) if is_busy(e)),
+            matches!(&busy, Err(StoreError::Rusqlite(e)) if is_busy(e)),
             "the lock is held: {:?}",
             busy.map(|rows| rows.len())
         );

@@ -55,16 +55,16 @@ impl QuickReader {
                 idle.push(connection);
             }
         }
-        rows.map_err(StoreError::QuickRead)
+        rows.map_err(StoreError::Rusqlite)
     }
 
     fn open(&self) -> StoreResult<Connection> {
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let connection =
-            Connection::open_with_flags(&self.path, flags).map_err(StoreError::QuickRead)?;
+            Connection::open_with_flags(&self.path, flags).map_err(StoreError::Rusqlite)?;
         connection
             .busy_timeout(self.busy_timeout)
-            .map_err(StoreError::QuickRead)?;
+            .map_err(StoreError::Rusqlite)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(connection)
     }
