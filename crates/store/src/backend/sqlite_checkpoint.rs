@@ -2,9 +2,9 @@
 //! database file, instead of the COMMIT that happens to cross SQLite's 1000-page mark.
 //!
 //! SQLite's automatic checkpoint runs inside the committing call: that write waits while the log
-//! is copied and the database file synced — 0.55 s of a publication pass that stores a 49 MB CRL
-//! (BENCHMARKS.md, "Publication at scale"). So the write connections turn it off
-//! (`wal_autocheckpoint = 0`) and tell this checkpointer after each commit; it lets a burst of
+//! is copied and the database file synced — about 0.7 s of a publication pass that stores a
+//! 49 MB CRL (BENCHMARKS.md, "Publication at scale"). So the write connection turns it off
+//! (`wal_autocheckpoint = 0`) and tells this checkpointer after each commit; it lets a burst of
 //! commits land, then copies what it can without holding anyone up (PASSIVE). Durability is
 //! untouched: a commit is durable once its frames are synced to the log.
 //!
