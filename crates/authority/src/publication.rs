@@ -165,9 +165,27 @@ impl Authority {
                 .collect();
             let number = tx.latest_crl_number(ca_id).await?.unwrap_or(0) + 1;
             // Signing a large CRL is a hash over tens of megabytes: keep it off the async workers.
-            let crl = tokio::task::block_in_place(|| {
-                self.sign_crl_record(ca_id, &ca.signer, number, before, &added, now)
-            })?;
+            let sign = |before| {
+                tokio::task::block_in_place(|| {
+                    self.sign_crl_record(ca_id, &ca.signer, number, before, &added, now)
+                })
+            };
+            let crl = match sign(before) {
+                // A CRL this build cannot extend (another encoding of the issuer's name, say)
+                // must not stop publication: sign this one from the rows instead.
+                Err(Error::Crl(
+                    error @ (pki::CrlError::OtherIssuer
+                    | pki::CrlError::PreviousUnreadable
+                    | pki::CrlError::TooLarge),
+                )) => {
+                    tracing::warn!(
+                        ca = %ca_id, %error,
+                        "publication: the latest CRL cannot be extended; reading the database"
+                    );
+                    sign(Revocations::Listed(revoked_rows(tx, ca_id).await?))?
+                }
+                signed => signed?,
+            };
             lap(ca_id, step, "CRL signed");
             tx.insert_crl(&crl).await?;
             report.crl_sizes.push((ca_id.clone(), crl.der.len()));
@@ -236,16 +254,25 @@ impl Authority {
             return self.sign_answers(ca, settling, now);
         }
         std::thread::scope(|scope| {
-            let signers: Vec<_> = settling
+            // A part whose thread cannot be started (no threads left) is signed here instead.
+            let parts: Vec<_> = settling
                 .chunks(share)
-                .map(|part| scope.spawn(move || self.sign_answers(ca, part, now)))
+                .map(|part| {
+                    let signer = std::thread::Builder::new()
+                        .name("clientca-ocsp-sign".into())
+                        .spawn_scoped(scope, move || self.sign_answers(ca, part, now));
+                    (part, signer.ok())
+                })
                 .collect();
             let mut answers = Vec::with_capacity(settling.len());
-            for signer in signers {
-                let part = signer
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
-                answers.extend(part);
+            for (part, signer) in parts {
+                let signed = match signer {
+                    Some(signer) => signer
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+                    None => self.sign_answers(ca, part, now)?,
+                };
+                answers.extend(signed);
             }
             Ok(answers)
         })
@@ -377,16 +404,7 @@ impl Authority {
                 ),
             }
         }
-        let rows = tx.revoked_serials(ca_id).await?;
-        Ok(Revocations::Listed(
-            rows.into_iter()
-                .map(|r| RevokedEntry {
-                    serial: r.serial_number,
-                    revoked_at: r.revoked_at,
-                    reason: r.revocation_reason.unwrap_or_default(),
-                })
-                .collect(),
-        ))
+        Ok(Revocations::Listed(revoked_rows(tx, ca_id).await?))
     }
 
     /// Sign a CA's CRL number `crl_number`: the revocations `before` and then `added`.
@@ -418,6 +436,22 @@ impl Authority {
             der,
         })
     }
+}
+
+/// Every settled revocation of a CA, read from its rows.
+async fn revoked_rows(
+    tx: &mut dyn PublicationTx,
+    ca_id: &CaId,
+) -> Result<Vec<RevokedEntry>, Error> {
+    let rows = tx.revoked_serials(ca_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| RevokedEntry {
+            serial: r.serial_number,
+            revoked_at: r.revoked_at,
+            reason: r.revocation_reason.unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// A CA's settled revocations, as the next CRL is built from them.

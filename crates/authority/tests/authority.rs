@@ -19,6 +19,7 @@ backend_tests!(
     revocation_is_idempotent_and_final,
     a_publication_pass_publishes_exactly_what_settles,
     the_next_crl_starts_from_the_last_unless_the_database_disagrees,
+    a_crl_that_cannot_be_extended_is_rebuilt_from_the_rows,
     unknown_zones_are_remembered_like_known_ones,
 );
 
@@ -671,6 +672,82 @@ async fn the_next_crl_starts_from_the_last_unless_the_database_disagrees(db: Tes
         Some(5),
         "cessationOfOperation (RFC 5280 §5.3.1)"
     );
+}
+
+/// A latest CRL that lists exactly the settled revocations but cannot be extended — here it
+/// names another issuer — does not stop publication: the pass signs the next CRL from the rows.
+async fn a_crl_that_cannot_be_extended_is_rebuilt_from_the_rows(db: TestDatabase) {
+    let key = MasterKey::generate().unwrap();
+    let authority = authority(&db, &key, StdDuration::ZERO).await;
+    let zone = authority
+        .create_zone("a.example", None, cli())
+        .await
+        .unwrap();
+    let mut issued = Vec::new();
+    for _ in 0..2 {
+        let request = IssueRequest {
+            csr: test_support::csr_with_common_name("device"),
+            validity_days: 10,
+        };
+        let cert = authority
+            .issue_certificate(&zone, request, cli())
+            .await
+            .unwrap();
+        authority
+            .revoke_certificate(&zone, &cert.id, None, cli())
+            .await
+            .unwrap();
+        issued.push(cert);
+    }
+    let ca = issued[0].ca_id.clone();
+    assert_eq!(authority.publish(1).await.unwrap().settled, 1);
+    let published = authority.latest_crl(&ca).await.unwrap().unwrap();
+
+    // The same entry, signed under another name, in place of the latest CRL.
+    let now = OffsetDateTime::now_utc();
+    let stranger =
+        pki::generate_managed_ca("Someone else", now, Duration::days(30), Default::default())
+            .unwrap();
+    let stranger =
+        pki::CaSigner::from_parts(&stranger.certificate_der, &stranger.private_key_pkcs8_der)
+            .unwrap();
+    let entry = pki::RevokedEntry {
+        serial: issued[0].serial_number,
+        revoked_at: now,
+        reason: RevocationReason::Unspecified,
+    };
+    let forged = pki::sign_crl(&stranger, 2, now, now + Duration::days(1), &[entry]).unwrap();
+    let blob = match db.backend {
+        test_support::Backend::Sqlite => format!("X'{}'", hex::encode(&forged)),
+        test_support::Backend::Postgres => format!("decode('{}', 'hex')", hex::encode(&forged)),
+    };
+    test_support::run_sql_directly(
+        &db.url,
+        &[&format!(
+            "UPDATE crls SET der = {blob} WHERE ca_id = '{ca}' AND crl_number = {}",
+            published.crl_number()
+        )],
+    )
+    .await;
+
+    let report = authority.publish(10).await.unwrap();
+    assert_eq!((report.settled, report.crls.len()), (1, 1));
+    let rebuilt = authority.latest_crl(&ca).await.unwrap().unwrap();
+    let (_, parsed) = CertificateRevocationList::from_der(rebuilt.der()).unwrap();
+    let ca_record = authority.ca_certificate(&ca).await.unwrap().unwrap();
+    let (_, ca_cert) =
+        x509_parser::certificate::X509Certificate::from_der(&ca_record.certificate_der).unwrap();
+    parsed
+        .verify_signature(ca_cert.public_key())
+        .expect("signed by the zone's CA");
+    assert_eq!(parsed.issuer(), ca_cert.subject());
+    let (_, serials) = crl_serials(&authority, &ca).await;
+    let mut want: Vec<_> = issued
+        .iter()
+        .map(|c| c.serial_number.to_decimal())
+        .collect();
+    want.sort();
+    assert_eq!(serials, want);
 }
 
 /// A miss is cached like a hit (for the token-cache TTL), so "no such zone" and "another tenant's

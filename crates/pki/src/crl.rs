@@ -96,32 +96,49 @@ pub fn extend_crl(
         return Err(CrlError::OtherIssuer);
     }
     let entries_len = previous.entries.len() + fresh.entries.len();
-    let mut tbs_body = Vec::with_capacity(fresh.head.len() + entries_len + 16);
-    tbs_body.extend_from_slice(fresh.head);
+    let mut tbs_body_len = fresh.head.len() + fresh.extensions.len();
     if entries_len > 0 {
-        push_header(&mut tbs_body, Tag::Sequence, entries_len)?;
-        tbs_body.extend_from_slice(previous.entries);
-        tbs_body.extend_from_slice(fresh.entries);
+        tbs_body_len += header_len(Tag::Sequence, entries_len)? + entries_len;
     }
-    tbs_body.extend_from_slice(fresh.extensions);
-    let mut tbs = Vec::with_capacity(tbs_body.len() + 8);
-    push_header(&mut tbs, Tag::Sequence, tbs_body.len())?;
-    tbs.append(&mut tbs_body);
-    drop(tbs_body);
-    let signature = ca.sign(&tbs).map_err(CrlError::Signing)?;
-
-    let signature_len = signature.len() + 1; // a BIT STRING's unused-bits octet
-    let mut signature_value = Vec::with_capacity(signature_len + 8);
-    push_header(&mut signature_value, Tag::BitString, signature_len)?;
-    signature_value.push(0);
-    signature_value.extend_from_slice(&signature);
-    let body_len = tbs.len() + fresh.signature_algorithm.len() + signature_value.len();
-    let mut crl = Vec::with_capacity(body_len + 8);
-    push_header(&mut crl, Tag::Sequence, body_len)?;
-    crl.append(&mut tbs);
+    // The CRL is assembled in one buffer, tens of megabytes at a million entries: the TBS is
+    // written after room for the outer header, whose length is known once the signature is.
+    // (Headers, the signature algorithm, and a signature of at most RSA-4096's 512 octets.)
+    let trailer = fresh.signature_algorithm.len() + 1024;
+    let mut crl = Vec::with_capacity(2 * OUTER_HEADER_ROOM + tbs_body_len + trailer);
+    crl.resize(OUTER_HEADER_ROOM, 0);
+    push_header(&mut crl, Tag::Sequence, tbs_body_len)?;
+    crl.extend_from_slice(fresh.head);
+    if entries_len > 0 {
+        push_header(&mut crl, Tag::Sequence, entries_len)?;
+        crl.extend_from_slice(previous.entries);
+        crl.extend_from_slice(fresh.entries);
+    }
+    crl.extend_from_slice(fresh.extensions);
+    let signature = ca
+        .sign(&crl[OUTER_HEADER_ROOM..])
+        .map_err(CrlError::Signing)?;
     crl.extend_from_slice(fresh.signature_algorithm);
-    crl.extend_from_slice(&signature_value);
+    push_header(&mut crl, Tag::BitString, signature.len() + 1)?; // + the unused-bits octet
+    crl.push(0);
+    crl.extend_from_slice(&signature);
+
+    let mut outer = Vec::with_capacity(OUTER_HEADER_ROOM);
+    push_header(&mut outer, Tag::Sequence, crl.len() - OUTER_HEADER_ROOM)?;
+    let start = OUTER_HEADER_ROOM
+        .checked_sub(outer.len())
+        .ok_or(CrlError::TooLarge)?;
+    crl[start..OUTER_HEADER_ROOM].copy_from_slice(&outer);
+    crl.drain(..start);
     Ok(crl)
+}
+
+/// Room for a DER header with a length of up to four octets (lengths below 4 GiB).
+const OUTER_HEADER_ROOM: usize = 6;
+
+fn header_len(tag: Tag, len: usize) -> Result<usize, CrlError> {
+    let mut header = Vec::with_capacity(OUTER_HEADER_ROOM);
+    push_header(&mut header, tag, len)?;
+    Ok(header.len())
 }
 
 fn push_header(out: &mut Vec<u8>, tag: Tag, len: usize) -> Result<(), CrlError> {

@@ -28,7 +28,8 @@ use crate::error::StoreError;
 pub(crate) const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 /// How long a checkpoint waits after being told of a commit, so a burst is copied at once.
 const SETTLE: Duration = Duration::from_millis(50);
-/// Log frames (pages) beyond which the writer is asked to catch up: 16 MiB of 4 KiB pages.
+/// Log frames beyond which the writer is asked to catch up: 16 MiB of SQLite's default 4 KiB
+/// pages.
 const LONG_LOG: i64 = 4096;
 
 /// The checkpoint thread of one database file; it ends when this is dropped.
@@ -63,8 +64,15 @@ impl Checkpointer {
     pub(crate) fn committed(&self) {
         match self.due.try_send(()) {
             Ok(()) | Err(TrySendError::Full(())) => {}
-            // The thread is gone only if it panicked; the log then waits for the next start.
-            Err(TrySendError::Disconnected(())) => {}
+            // The thread is gone (it can only have panicked): the writer copies the log itself
+            // before each transaction from now on, as SQLite's automatic checkpoint would.
+            Err(TrySendError::Disconnected(())) => {
+                if !self.long_log.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        "sqlite: the checkpoint thread has stopped; the writer checkpoints"
+                    );
+                }
+            }
         }
     }
 }
