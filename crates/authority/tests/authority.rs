@@ -27,6 +27,18 @@ fn cli() -> Actor {
     Actor::new(ActorKind::Cli)
 }
 
+/// A certificate for "device", issued in `zone` for `validity_days`.
+async fn issue_device(authority: &Authority, zone: &Zone, validity_days: i64) -> CertificateRecord {
+    let request = IssueRequest {
+        csr: test_support::csr_with_common_name("device"),
+        validity_days,
+    };
+    authority
+        .issue_certificate(zone, request, cli())
+        .await
+        .unwrap()
+}
+
 async fn authority(db: &TestDatabase, key: &MasterKey, ttl: StdDuration) -> Arc<Authority> {
     let store = store::connect(&db.url).await.unwrap();
     let config = Config {
@@ -257,19 +269,9 @@ async fn replicas_share_one_ca_per_account(db: TestDatabase) {
     let first = authority(&db, &key, StdDuration::ZERO).await;
     let second = authority(&db, &key, StdDuration::ZERO).await;
     let zone = first.create_zone("example.com", None, cli()).await.unwrap();
-    let issue = |authority: Arc<Authority>, zone: Zone| async move {
-        let request = IssueRequest {
-            csr: test_support::csr_with_common_name("device"),
-            validity_days: 30,
-        };
-        authority
-            .issue_certificate(&zone, request, cli())
-            .await
-            .unwrap()
-    };
     let (a, b) = tokio::join!(
-        issue(Arc::clone(&first), zone.clone()),
-        issue(Arc::clone(&second), zone.clone())
+        issue_device(&first, &zone, 30),
+        issue_device(&second, &zone, 30)
     );
     assert_eq!(a.ca_id, b.ca_id, "both replicas signed with the same CA");
     assert_ne!(a.serial_number, b.serial_number);
@@ -349,14 +351,7 @@ async fn revocation_is_idempotent_and_final(db: TestDatabase) {
         .create_zone("example.com", None, cli())
         .await
         .unwrap();
-    let request = IssueRequest {
-        csr: test_support::csr_with_common_name("device"),
-        validity_days: 10,
-    };
-    let cert = authority
-        .issue_certificate(&zone, request, cli())
-        .await
-        .unwrap();
+    let cert = issue_device(&authority, &zone, 10).await;
     let reason = Some(RevocationReason::KeyCompromise);
     let revoked = authority
         .revoke_certificate(&zone, &cert.id, reason, cli())
@@ -464,26 +459,13 @@ async fn a_publication_pass_publishes_exactly_what_settles(db: TestDatabase) {
         .create_zone("b.example", Some(&other.id), cli())
         .await
         .unwrap();
-    let issue = |zone: Zone| {
-        let authority = Arc::clone(&authority);
-        async move {
-            let request = IssueRequest {
-                csr: test_support::csr_with_common_name("device"),
-                validity_days: 10,
-            };
-            authority
-                .issue_certificate(&zone, request, cli())
-                .await
-                .unwrap()
-        }
-    };
     let (r1, r2, x1, keep) = (
-        issue(zone.clone()).await,
-        issue(zone.clone()).await,
-        issue(zone.clone()).await,
-        issue(zone.clone()).await,
+        issue_device(&authority, &zone, 10).await,
+        issue_device(&authority, &zone, 10).await,
+        issue_device(&authority, &zone, 10).await,
+        issue_device(&authority, &zone, 10).await,
     );
-    let elsewhere = issue(other_zone.clone()).await;
+    let elsewhere = issue_device(&authority, &other_zone, 10).await;
     let reason = Some(RevocationReason::KeyCompromise);
     for cert in [&r1, &r2, &x1] {
         authority
@@ -602,16 +584,7 @@ async fn the_next_crl_starts_from_the_last_unless_the_database_disagrees(db: Tes
         .unwrap();
     let mut issued = Vec::new();
     for _ in 0..3 {
-        let request = IssueRequest {
-            csr: test_support::csr_with_common_name("device"),
-            validity_days: 10,
-        };
-        issued.push(
-            authority
-                .issue_certificate(&zone, request, cli())
-                .await
-                .unwrap(),
-        );
+        issued.push(issue_device(&authority, &zone, 10).await);
     }
     let (first, sneaked, last) = (&issued[0], &issued[1], &issued[2]);
     let ca = first.ca_id.clone();
@@ -685,14 +658,7 @@ async fn a_crl_that_cannot_be_extended_is_rebuilt_from_the_rows(db: TestDatabase
         .unwrap();
     let mut issued = Vec::new();
     for _ in 0..2 {
-        let request = IssueRequest {
-            csr: test_support::csr_with_common_name("device"),
-            validity_days: 10,
-        };
-        let cert = authority
-            .issue_certificate(&zone, request, cli())
-            .await
-            .unwrap();
+        let cert = issue_device(&authority, &zone, 10).await;
         authority
             .revoke_certificate(&zone, &cert.id, None, cli())
             .await
