@@ -27,6 +27,17 @@ fn cli() -> Actor {
     Actor::new(ActorKind::Cli)
 }
 
+/// A fresh authority (no token cache) with its master key and a zone, "a.example".
+async fn publishing_authority(db: &TestDatabase) -> (MasterKey, Arc<Authority>, Zone) {
+    let key = MasterKey::generate().unwrap();
+    let authority = authority(db, &key, StdDuration::ZERO).await;
+    let zone = authority
+        .create_zone("a.example", None, cli())
+        .await
+        .unwrap();
+    (key, authority, zone)
+}
+
 /// A certificate for "device", issued in `zone` for `validity_days`.
 async fn issue_device(authority: &Authority, zone: &Zone, validity_days: i64) -> CertificateRecord {
     let request = IssueRequest {
@@ -445,12 +456,7 @@ async fn crl_serials(authority: &Authority, ca_id: &CaId) -> (i64, Vec<String>) 
 }
 
 async fn a_publication_pass_publishes_exactly_what_settles(db: TestDatabase) {
-    let key = MasterKey::generate().unwrap();
-    let authority = authority(&db, &key, StdDuration::ZERO).await;
-    let zone = authority
-        .create_zone("a.example", None, cli())
-        .await
-        .unwrap();
+    let (key, authority, zone) = publishing_authority(&db).await;
     let other = authority
         .create_account("other", None, cli())
         .await
@@ -576,12 +582,7 @@ async fn a_publication_pass_publishes_exactly_what_settles(db: TestDatabase) {
 /// A pass starts from the previous CRL's entries (dates and reasons kept); a revocation the CRL
 /// lacks (written behind clientca's back, or copied in) makes it read the database instead.
 async fn the_next_crl_starts_from_the_last_unless_the_database_disagrees(db: TestDatabase) {
-    let key = MasterKey::generate().unwrap();
-    let authority = authority(&db, &key, StdDuration::ZERO).await;
-    let zone = authority
-        .create_zone("a.example", None, cli())
-        .await
-        .unwrap();
+    let (key, authority, zone) = publishing_authority(&db).await;
     let mut issued = Vec::new();
     for _ in 0..3 {
         issued.push(issue_device(&authority, &zone, 10).await);
@@ -650,12 +651,7 @@ async fn the_next_crl_starts_from_the_last_unless_the_database_disagrees(db: Tes
 /// A latest CRL that lists exactly the settled revocations but cannot be extended — here it
 /// names another issuer — does not stop publication: the pass signs the next CRL from the rows.
 async fn a_crl_that_cannot_be_extended_is_rebuilt_from_the_rows(db: TestDatabase) {
-    let key = MasterKey::generate().unwrap();
-    let authority = authority(&db, &key, StdDuration::ZERO).await;
-    let zone = authority
-        .create_zone("a.example", None, cli())
-        .await
-        .unwrap();
+    let (_, authority, zone) = publishing_authority(&db).await;
     let mut issued = Vec::new();
     for _ in 0..2 {
         let cert = issue_device(&authority, &zone, 10).await;
