@@ -49,6 +49,7 @@ async fn scrape(app: &TestApp) -> String {
 }
 
 async fn metrics_count_what_the_server_did(db: TestDatabase) {
+    let backend = db.backend;
     let app = TestApp::spawn(db).await;
     // Two issued (expiring in 3 and in 10 days), one revoked and published, one undone. The
     // worker passes once at start; the test publishes once more.
@@ -198,11 +199,24 @@ async fn metrics_count_what_the_server_did(db: TestDatabase) {
             &format!("clientca_crl_size_bytes{{ca_id=\"{ca_id}\"}}")
         ) > 100.0
     );
-    assert!(
-        all.keys()
-            .any(|key| key.starts_with("clientca_database_connections{")),
-        "pool gauges"
-    );
+    // Every pool has its gauges, the group committer's included (it committed the creates).
+    let pools: std::collections::BTreeSet<&str> = all
+        .keys()
+        .filter_map(|key| key.strip_prefix("clientca_database_connections{pool=\""))
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    let (expected, committer) = match backend {
+        test_support::Backend::Sqlite => (["sqlite_read", "sqlite_write"], "sqlite_write"),
+        test_support::Backend::Postgres => (["postgres", "postgres_commit"], "postgres_commit"),
+    };
+    assert_eq!(pools, expected.into_iter().collect());
+    let connections = |state: &str| {
+        value(
+            &all,
+            &format!("clientca_database_connections{{pool=\"{committer}\",state=\"{state}\"}}"),
+        )
+    };
+    assert!(connections("idle") + connections("in_use") >= 1.0);
     // A second scrape sees the first one counted under its own route.
     let again = samples(&scrape(&app).await);
     assert_eq!(

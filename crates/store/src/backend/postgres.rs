@@ -5,7 +5,7 @@
 //! transactions, never on in-process state.
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow, Postgres};
@@ -37,6 +37,8 @@ const HOSTNAMES_LOCK: &str =
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool<Postgres>,
+    /// The group committer's own pool, once its thread has made it (for the gauges).
+    committer_pool: Arc<OnceLock<Pool<Postgres>>>,
     creates: Creates,
     status_changes: Arc<StatusChanges>,
 }
@@ -67,14 +69,19 @@ impl PostgresStore {
             }
         }
         // The committer's connection is its own, opened on the committer's runtime.
-        let creates = Creates::spawn("clientca-commit", move || GroupCommitter {
-            pool: PgPoolOptions::new()
+        let committer_pool = Arc::new(OnceLock::new());
+        let shared = Arc::clone(&committer_pool);
+        let creates = Creates::spawn("clientca-commit", move || {
+            let pool = PgPoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
-                .connect_lazy_with(options),
+                .connect_lazy_with(options);
+            let _ = shared.set(pool.clone());
+            GroupCommitter { pool }
         })?;
         Ok(Self {
             pool,
+            committer_pool,
             creates,
             status_changes: Arc::default(),
         })
@@ -277,7 +284,11 @@ impl Backend for PostgresStore {
     }
 
     fn pool_states(&self) -> Vec<PoolState> {
-        vec![PoolState::of("postgres", &self.pool)]
+        let mut pools = vec![PoolState::of("postgres", &self.pool)];
+        if let Some(committer) = self.committer_pool.get() {
+            pools.push(PoolState::of("postgres_commit", committer));
+        }
+        pools
     }
 
     /// The zone's row lock, held until commit or rollback.
