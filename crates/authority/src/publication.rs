@@ -107,8 +107,10 @@ impl Authority {
             Ok(report) => {
                 let step = std::time::Instant::now();
                 tx.commit().await?;
-                let ms = step.elapsed().as_millis() as u64;
-                tracing::debug!(ms, "publication: committed");
+                tracing::debug!(
+                    ms = step.elapsed().as_millis() as u64,
+                    "publication: committed"
+                );
                 self.record_publication_pass();
                 for (status, settled) in &report.settled_by_status {
                     self.metrics.settled(*status, *settled);

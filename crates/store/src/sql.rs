@@ -179,18 +179,13 @@ pub(crate) const PAGE_START: &str = "SELECT seq FROM certificates WHERE zone_id 
     ORDER BY seq DESC LIMIT 1 OFFSET $3";
 pub(crate) const PAGE_START_WITH_STATUS: &str = "SELECT seq FROM certificates \
     WHERE zone_id = $1 AND seq < $2 AND status = $4 ORDER BY seq DESC LIMIT 1 OFFSET $3";
-macro_rules! add_to_existing_count {
-    () => {
-        " ON CONFLICT (zone_id, status, block) \
-        DO UPDATE SET count = certificate_counts.count + excluded.count"
-    };
-}
-/// Count changes: these columns, one `VALUES` row per (zone, status, block), then
-/// `ADD_TO_EXISTING_COUNT`.
+/// Count changes: these columns, then one `VALUES` row per (zone, status, block) or a `SELECT`,
+/// then `ADD_TO_EXISTING_COUNT`.
 pub(crate) const INSERT_COUNT_COLUMNS: &str =
     "INSERT INTO certificate_counts (zone_id, status, block, count) ";
-/// Appended to an `INSERT INTO certificate_counts … SELECT`: adds to a block's existing count.
-pub(crate) const ADD_TO_EXISTING_COUNT: &str = add_to_existing_count!();
+/// Adds to a block's existing count.
+pub(crate) const ADD_TO_EXISTING_COUNT: &str = " ON CONFLICT (zone_id, status, block) \
+    DO UPDATE SET count = certificate_counts.count + excluded.count";
 macro_rules! select_for_status_change {
     () => {
         "SELECT status, seq FROM certificates WHERE zone_id = $1 AND id = $2"

@@ -534,22 +534,17 @@ async fn commit_together(writer: &Writer, jobs: &[CreateJob]) -> StoreResult<()>
     // all statuses — what `CountMoves::count` does for the other write paths.
     let all_statuses = format!("'{}'", sql::ALL_STATUSES);
     for status_column in ["status", all_statuses.as_str()] {
+        command.push("; ").push(sql::INSERT_COUNT_COLUMNS);
         command.push(&format!(
-            "; INSERT INTO certificate_counts (zone_id, status, block, count) \
-             SELECT zone_id, {status_column}, seq / {block}, COUNT(*) FROM certificates WHERE id IN (",
+            "SELECT zone_id, {status_column}, seq / {block}, COUNT(*) FROM certificates WHERE id IN ",
             block = sql::LIST_BLOCK
         ));
-        for (index, job) in jobs.iter().enumerate() {
-            if index > 0 {
-                command.push(", ");
-            }
-            command.bind(&job.cert.id);
-        }
+        command.bind_list(jobs.iter().map(|job| &job.cert.id));
         command.push(&format!(
-            ") GROUP BY zone_id, {status_column}, seq / {block}{upsert}",
-            block = sql::LIST_BLOCK,
-            upsert = sql::ADD_TO_EXISTING_COUNT
+            " GROUP BY zone_id, {status_column}, seq / {block}",
+            block = sql::LIST_BLOCK
         ));
+        command.push(sql::ADD_TO_EXISTING_COUNT);
     }
     command.push("; ");
     push_audit_insert(&mut command, &audits);
