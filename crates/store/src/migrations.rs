@@ -55,6 +55,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_smaller_list_blocks.sql"),
         include_str!("../migrations/postgres/0008_smaller_list_blocks.sql"),
     ),
+    (
+        9,
+        "crl lz4",
+        include_str!("../migrations/sqlite/0009_crl_lz4.sql"),
+        include_str!("../migrations/postgres/0009_crl_lz4.sql"),
+    ),
 ];
 
 /// SQLite migrations that bring their own transaction (a table rebuild must switch foreign keys

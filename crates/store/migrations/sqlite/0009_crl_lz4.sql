@@ -1,0 +1,1 @@
+-- PostgreSQL only: SQLite stores a CRL as it is, uncompressed.
