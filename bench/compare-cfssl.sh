@@ -45,12 +45,20 @@ cfssl serve -address 127.0.0.1 -port 18888 -ca "$work/ca.pem" -ca-key "$work/ca-
 cfssl_pid=$!
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18888/api/v1/cfssl/sign && break; sleep 0.1; done
 
-# hey: `throughput=N/s p50=… p99=…` like clientca-bench, and the status codes it saw.
-hey_line() { # url body-file [header]
-  local out
-  out=$(hey -z "${seconds}s" -c "$concurrency" -m POST -T application/json -D "$2" ${3:+-H "$3"} "$1")
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / tick }' "/proc/$1/stat"; }
+# hey: `throughput=N/s p50=… p99=…` like clientca-bench, the server's CPU time per answered
+# request (both servers do the same P-256 verify and sign, so this is what the machine's two
+# vCPUs, shared with the load generator, leave to compare), and the status codes it saw.
+hey_line() { # url body-file server-pid [header]
+  local out before after
+  before=$(cpu_seconds "$3")
+  out=$(hey -z "${seconds}s" -c "$concurrency" -m POST -T application/json -D "$2" ${4:+-H "$4"} "$1")
+  after=$(cpu_seconds "$3")
   awk '/Requests\/sec/ {printf "throughput=%d/s ", $2} /50% in/ {printf "p50=%.2fms ", $3 * 1000}
        /99% in/ {printf "p99=%.2fms ", $3 * 1000}' <<<"$out"
+  awk -v cpu="$before $after" '/\[200\]/ { split(cpu, s, " ");
+       printf "server_cpu=%.0fus/request ", (s[2] - s[1]) * 1e6 / $2 }' <<<"$out"
   sed -n '/Status code distribution/,$p' <<<"$out" | tr -s ' \n' ' '
   echo
 }
@@ -58,7 +66,7 @@ hey_line() { # url body-file [header]
 hey_clientca() {
   start_clientca "$work/clientca-$1" "$work/clientca-$1.out" >&2
   hey_line "$clientca_url/client/v4/zones/$clientca_zone/client_certificates" \
-    "$work/clientca-create.json" "Authorization: Bearer $clientca_token"
+    "$work/clientca-create.json" "$clientca_pid" "Authorization: Bearer $clientca_token"
   kill "$clientca_pid"; wait "$clientca_pid" 2>/dev/null || true
   clientca_pid=
 }
@@ -67,6 +75,8 @@ clientca_rates=()
 cfssl_rates=()
 clientca_hey=()
 cfssl_hey=()
+clientca_cpu=()
+cfssl_cpu=()
 for round in $(seq "$rounds"); do
   echo "== round $round: clientca (SQLite WAL, synchronous=FULL, group commit)"
   line=$(./target/release/clientca-bench create --concurrency "$concurrency" --seconds "$seconds")
@@ -80,15 +90,19 @@ for round in $(seq "$rounds"); do
   line=$(hey_clientca "$round")
   echo "== round $round: clientca under hey: $line"
   clientca_hey+=("$(sed -E 's/.*throughput=([0-9]+).*/\1/' <<<"$line")")
-  line=$(hey_line http://127.0.0.1:18888/api/v1/cfssl/sign "$work/cfssl-sign.json")
+  clientca_cpu+=("$(sed -E 's/.*server_cpu=([0-9]+).*/\1/' <<<"$line")")
+  line=$(hey_line http://127.0.0.1:18888/api/v1/cfssl/sign "$work/cfssl-sign.json" "$cfssl_pid")
   echo "== round $round: cfssl under hey: $line"
   cfssl_hey+=("$(sed -E 's/.*throughput=([0-9]+).*/\1/' <<<"$line")")
+  cfssl_cpu+=("$(sed -E 's/.*server_cpu=([0-9]+).*/\1/' <<<"$line")")
 done
 rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from certificates').fetchone()[0])" "$work/cfssl-certs.db")
 echo "cfssl stored $rows certificates"
-python3 - "${clientca_rates[*]}" "${cfssl_rates[*]}" "${clientca_hey[*]}" "${cfssl_hey[*]}" <<'PY'
+python3 - "${clientca_rates[*]}" "${cfssl_rates[*]}" "${clientca_hey[*]}" "${cfssl_hey[*]}" \
+  "${clientca_cpu[*]}" "${cfssl_cpu[*]}" <<'PY'
 import statistics, sys
 m = [statistics.median(int(x) for x in arg.split()) for arg in sys.argv[1:]]
 for label, ours, peer in [("clientca-bench", m[0], m[1]), ("hey", m[2], m[3])]:
     print(f"median create/s ({label}): clientca {ours:.0f}, cfssl {peer:.0f}, ratio {ours / peer:.2f}x")
+print(f"median server CPU per create (hey): clientca {m[4]:.0f} us, cfssl {m[5]:.0f} us")
 PY
