@@ -9,12 +9,11 @@ cd "$(dirname "$0")/.."
 base=$1 new=$2 rounds=${3:-3} seconds=${4:-10} concurrency=${5:-16}
 pg=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 bench=./target/release/clientca-bench
-run=0
+# One schema, emptied before each PostgreSQL run (this runs in a command substitution, a subshell:
+# a counter kept here would never reach the cleanup below).
 fresh_schema() {
-  run=$((run + 1))
-  local schema="ab_writes_$run"
-  PGOPTIONS="--client-min-messages=warning" psql -q "$pg" -c "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema;" >/dev/null
-  echo "$pg?options=-c%20search_path%3D$schema"
+  PGOPTIONS="--client-min-messages=warning" psql -q "$pg" -c "DROP SCHEMA IF EXISTS ab_writes CASCADE; CREATE SCHEMA ab_writes;" >/dev/null
+  echo "$pg?options=-c%20search_path%3Dab_writes"
 }
 for round in $(seq "$rounds"); do
   for scenario in create revoke-cycle; do
@@ -29,4 +28,4 @@ for round in $(seq "$rounds"); do
     done
   done
 done
-PGOPTIONS="--client-min-messages=warning" psql -q "$pg" -c "$(for i in $(seq "$run"); do echo "DROP SCHEMA IF EXISTS ab_writes_$i CASCADE;"; done)" >/dev/null
+PGOPTIONS="--client-min-messages=warning" psql -q "$pg" -c "DROP SCHEMA IF EXISTS ab_writes CASCADE;" >/dev/null
