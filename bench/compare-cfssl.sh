@@ -46,7 +46,10 @@ cfssl_pid=$!
 for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18888/api/v1/cfssl/sign && break; sleep 0.1; done
 
 # CPU seconds (user + system) a process has used so far.
-cpu_seconds() { awk -v tick="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / tick }' "/proc/$1/stat"; }
+# (After the command name, which may hold spaces, utime and stime are the 12th and 13th fields.)
+cpu_seconds() {
+  sed 's/.*) //' "/proc/$1/stat" | awk -v tick="$(getconf CLK_TCK)" '{ printf "%.3f", ($12 + $13) / tick }'
+}
 # hey: `throughput=N/s p50=… p99=…` like clientca-bench, the server's CPU time per answered
 # request (both servers do the same P-256 verify and sign, so this is what the machine's two
 # vCPUs, shared with the load generator, leave to compare), and the status codes it saw.
@@ -57,7 +60,7 @@ hey_line() { # url body-file server-pid [header]
   after=$(cpu_seconds "$3")
   awk '/Requests\/sec/ {printf "throughput=%d/s ", $2} /50% in/ {printf "p50=%.2fms ", $3 * 1000}
        /99% in/ {printf "p99=%.2fms ", $3 * 1000}' <<<"$out"
-  awk -v cpu="$before $after" '/\[200\]/ { split(cpu, s, " ");
+  awk -v cpu="$before $after" '$1 == "[200]" && $3 == "responses" { split(cpu, s, " ");
        printf "server_cpu=%.0fus/request ", (s[2] - s[1]) * 1e6 / $2 }' <<<"$out"
   sed -n '/Status code distribution/,$p' <<<"$out" | tr -s ' \n' ' '
   echo

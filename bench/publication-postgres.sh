@@ -17,9 +17,12 @@ url=postgres://postgres@127.0.0.1:5432
 mkdir -p "$work"
 
 # A copy of the seed's JSON that points at database $1.
-seed_for() { sed "s#$url/pubseed\"#$url/$1\"#" "$work/seed.json" >"$work/seed-$1.json"; }
+seed_for() {
+  sed "s#$url/pubseed\"#$url/$1\"#" "$work/seed.json" >"$work/seed-$1.json"
+  grep -q "$url/$1\"" "$work/seed-$1.json" || { echo "seed.json does not name $url/pubseed" >&2; exit 1; }
+}
 
-# Database $1, a file copy of template $2.
+# Database $1, a file copy of template $2 (STRATEGY needs PostgreSQL 15 or later).
 copy_database() {
   "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $1" \
     -c "CREATE DATABASE $1 TEMPLATE $2 STRATEGY FILE_COPY"

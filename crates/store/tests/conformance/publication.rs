@@ -130,6 +130,17 @@ async fn a_large_crl_is_stored_whole_and_compressed_with_lz4_on_postgres(db: Tes
                 .unwrap();
         let expected = if server_has_lz4 { "lz4" } else { "pglz" };
         assert_eq!(method.as_deref(), Some(expected));
+        // The column's own setting, so a server whose default is already lz4 cannot pass for the
+        // migration ('l' = lz4; empty = the server's default).
+        let column: String = sqlx::query_scalar(
+            "SELECT attcompression::text FROM pg_attribute \
+             WHERE attrelid = 'crls'::regclass AND attname = 'der'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let expected_column = if server_has_lz4 { "l" } else { "" };
+        assert_eq!(column, expected_column);
         pool.close().await;
     }
 }
