@@ -50,18 +50,26 @@ for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18888/api/v1/cfssl/
 cpu_seconds() {
   sed 's/.*) //' "/proc/$1/stat" | awk -v tick="$(getconf CLK_TCK)" '{ printf "%.3f", ($12 + $13) / tick }'
 }
-# hey: `throughput=N/s p50=… p99=…` like clientca-bench, the server's CPU time per answered
-# request (both servers do the same P-256 verify and sign, so this is what the machine's two
-# vCPUs, shared with the load generator, leave to compare), and the status codes it saw.
+# hey: `throughput=N/s p50=… p99=…` like clientca-bench, the server's and hey's own CPU time per
+# answered request (both servers do the same P-256 verify and sign; the two vCPUs are shared
+# with hey), and the status codes it saw. Run it in a subshell, `$(hey_line …)`.
 hey_line() { # url body-file server-pid [header]
-  local out before after
+  local out before after hey_cpu
   before=$(cpu_seconds "$3")
   out=$(hey -z "${seconds}s" -c "$concurrency" -m POST -T application/json -D "$2" ${4:+-H "$4"} "$1")
   after=$(cpu_seconds "$3")
+  # hey's CPU: this subshell's finished children (`times`' second line; run here, not in a
+  # pipeline or `$(…)`, whose own subshell has no children yet).
+  local times_file="$work/times.$BASHPID"   # (inside `$(…)` below, $BASHPID would differ)
+  times >"$times_file"
+  hey_cpu=$(awk 'NR == 2 { for (i = 1; i <= 2; i++) { split($i, t, "m"); s += t[1] * 60 + t[2] }
+                           printf "%.3f", s }' "$times_file")
   awk '/Requests\/sec/ {printf "throughput=%d/s ", $2} /50% in/ {printf "p50=%.2fms ", $3 * 1000}
        /99% in/ {printf "p99=%.2fms ", $3 * 1000}' <<<"$out"
-  awk -v cpu="$before $after" '$1 == "[200]" && $3 == "responses" { split(cpu, s, " ");
-       printf "server_cpu=%.0fus/request ", (s[2] - s[1]) * 1e6 / $2 }' <<<"$out"
+  awk -v cpu="$before $after $hey_cpu" '$1 == "[200]" && $3 == "responses" {
+       split(cpu, s, " ");
+       printf "server_cpu=%.0fus/request hey_cpu=%.0fus/request ", (s[2] - s[1]) * 1e6 / $2,
+         s[3] * 1e6 / $2 }' <<<"$out"
   sed -n '/Status code distribution/,$p' <<<"$out" | tr -s ' \n' ' '
   echo
 }
@@ -80,6 +88,7 @@ clientca_hey=()
 cfssl_hey=()
 clientca_cpu=()
 cfssl_cpu=()
+load_cpu=()
 for round in $(seq "$rounds"); do
   echo "== round $round: clientca (SQLite WAL, synchronous=FULL, group commit)"
   line=$(./target/release/clientca-bench create --concurrency "$concurrency" --seconds "$seconds")
@@ -94,6 +103,7 @@ for round in $(seq "$rounds"); do
   echo "== round $round: clientca under hey: $line"
   clientca_hey+=("$(sed -E 's/.*throughput=([0-9]+).*/\1/' <<<"$line")")
   clientca_cpu+=("$(sed -E 's/.*server_cpu=([0-9]+).*/\1/' <<<"$line")")
+  load_cpu+=("$(sed -E 's/.*hey_cpu=([0-9]+).*/\1/' <<<"$line")")
   line=$(hey_line http://127.0.0.1:18888/api/v1/cfssl/sign "$work/cfssl-sign.json" "$cfssl_pid")
   echo "== round $round: cfssl under hey: $line"
   cfssl_hey+=("$(sed -E 's/.*throughput=([0-9]+).*/\1/' <<<"$line")")
@@ -102,10 +112,11 @@ done
 rows=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from certificates').fetchone()[0])" "$work/cfssl-certs.db")
 echo "cfssl stored $rows certificates"
 python3 - "${clientca_rates[*]}" "${cfssl_rates[*]}" "${clientca_hey[*]}" "${cfssl_hey[*]}" \
-  "${clientca_cpu[*]}" "${cfssl_cpu[*]}" <<'PY'
+  "${clientca_cpu[*]}" "${cfssl_cpu[*]}" "${load_cpu[*]}" <<'PY'
 import statistics, sys
 m = [statistics.median(int(x) for x in arg.split()) for arg in sys.argv[1:]]
 for label, ours, peer in [("clientca-bench", m[0], m[1]), ("hey", m[2], m[3])]:
     print(f"median create/s ({label}): clientca {ours:.0f}, cfssl {peer:.0f}, ratio {ours / peer:.2f}x")
-print(f"median server CPU per create (hey): clientca {m[4]:.0f} us, cfssl {m[5]:.0f} us")
+print(f"median server CPU per create (hey): clientca {m[4]:.0f} us, cfssl {m[5]:.0f} us;"
+      f" hey's own against clientca {m[6]:.0f} us")
 PY
